@@ -1,0 +1,108 @@
+/*
+ * dns.h: asking the authoritative servers of a zone, with libldns.
+ *
+ * CONTRACT (the wizard codes against it): everything here is usable from a
+ * UI loop. dns_watch_start() spawns one worker thread that owns all DNS
+ * traffic; the UI waits on dns_watch_fd() together with the keyboard and,
+ * when it is readable, takes a copy of the latest view with dns_watch_view().
+ * Nothing here blocks the caller for longer than taking a mutex, except the
+ * synchronous dns_check()/dns_fetch_txt()/dns_publish() meant for batch.
+ */
+#ifndef DKIM_DNS_H
+#define DKIM_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common.h"
+#include "keygen.h"
+#include "options.h"
+
+enum dns_status {
+	DNS_PENDING,      /* not asked yet */
+	DNS_ABSENT,       /* NXDOMAIN or NODATA */
+	DNS_WRONG_KEY,    /* a valid record with another p= (or k=) */
+	DNS_MATCH,        /* p= equal to the local key */
+	DNS_REVOKED,      /* empty p= */
+	DNS_INVALID,      /* not a DKIM key record; detail has the parser's reason */
+	DNS_MULTIPLE,     /* several TXT records at the name */
+	DNS_ERROR,        /* timeout, REFUSED, SERVFAIL, not authoritative, ... */
+};
+
+/* Short words for tables: "waiting", "missing", "wrong key", "OK", ... */
+const char *dns_status_name(enum dns_status st);
+
+struct dns_server_view {
+	char name[256];           /* NS host name, or the address given */
+	char addr[64];            /* numeric address */
+	uint16_t port;
+	enum dns_status status;
+	char detail[256];         /* reason in plain words, "" if none */
+	bool have_serial;
+	uint32_t serial;          /* SOA serial this server reported */
+	unsigned queries;         /* queries sent to it so far */
+	time_t last_asked;        /* 0: never */
+};
+
+struct dns_view {
+	char zone[256];           /* zone apex, "" if not found yet */
+	size_t n;
+	struct dns_server_view *servers;   /* malloc'd copy, n entries */
+	bool have_neg_ttl;
+	uint32_t neg_ttl;         /* min(SOA MINIMUM, SOA TTL): negative caching */
+	bool all_match;           /* n > 0 and every server DNS_MATCH */
+	char error[256];          /* whole-lookup problem (no zone, no servers) */
+	unsigned long generation; /* increases with every change */
+};
+
+struct dns_watch_cfg {
+	const char *fqdn;         /* <selector>._domainkey.<domain> */
+	const char *expect_p;     /* local p= to compare; NULL: only report */
+	enum dk_alg alg;          /* local key type, compared with k= */
+	const struct dk_nameserver *ns;   /* n_ns > 0: ask exactly these */
+	size_t n_ns;
+	double timeout;           /* per query, seconds; 0 means 2.0 */
+};
+
+/* One synchronous round over every server (for `check` and batch). */
+int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_err *err);
+
+/* Fetch the record as the servers serve it: the concatenated TXT strings of
+ * the first server that answers with exactly one record. malloc'd. */
+int dns_fetch_txt(const struct dns_watch_cfg *cfg, char **txt, struct dk_err *err);
+
+struct dns_watch;
+
+/* Start watching in a worker thread. cfg strings are copied. */
+struct dns_watch *dns_watch_start(const struct dns_watch_cfg *cfg, struct dk_err *err);
+/* Readable whenever the view changed; drained by dns_watch_view(). */
+int dns_watch_fd(const struct dns_watch *w);
+/* Ask every server again now (the admin just pasted the record). */
+void dns_watch_check_now(struct dns_watch *w);
+/* Copy the latest view into *out (clear it first with dns_view_clear).
+ * Returns 1 if it changed since the previous call, 0 if not. */
+int dns_watch_view(struct dns_watch *w, struct dns_view *out);
+/* Stop and join the worker, free everything. NULL is fine. */
+void dns_watch_stop(struct dns_watch *w);
+
+void dns_view_clear(struct dns_view *v);
+
+/* A TSIG key for RFC 2136 UPDATE. */
+struct dns_tsig {
+	char name[256];
+	char algorithm[64];       /* "hmac-sha256." style, as ldns wants it */
+	char secret[256];         /* base64; wiped by dns_tsig_clear */
+};
+/* Read "algorithm:name:secret" or a BIND `key "name" { ... };` file.
+ * hmac-md5 is refused with the reason. -1 + err (DK_USAGE). */
+int dns_tsig_load(const char *path, struct dns_tsig *key, struct dk_err *err);
+void dns_tsig_clear(struct dns_tsig *key);
+
+/* Replace any TXT at cfg->fqdn with `value` by a TSIG-signed UPDATE sent to
+ * the zone's primary (SOA MNAME) or to cfg->ns[0]. */
+int dns_publish(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
+		struct dk_err *err);
+
+#endif

@@ -1,0 +1,268 @@
+/* options.c: the command line of DESIGN.md. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "validate.h"
+
+/* Untrusted text in messages goes through dk_printable(). */
+static char qbuf[96];
+#define P(s) dk_printable((s), qbuf, sizeof qbuf)
+
+enum {
+	OPT_BATCH = 256, OPT_ROOT, OPT_NAMESERVER, OPT_WAIT, OPT_PUBLISH, OPT_TSIG_KEY,
+	OPT_FORCE, OPT_DRY_RUN, OPT_JSON, OPT_TRAINING, OPT_KEY,
+};
+
+static const struct option long_opts[] = {
+	{ "domain", required_argument, NULL, 'd' },
+	{ "selector", required_argument, NULL, 's' },
+	{ "algorithm", required_argument, NULL, 'a' },
+	{ "bits", required_argument, NULL, 'b' },
+	{ "mta", required_argument, NULL, 'm' },
+	{ "batch", no_argument, NULL, OPT_BATCH },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "nameserver", required_argument, NULL, OPT_NAMESERVER },
+	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ "publish", no_argument, NULL, OPT_PUBLISH },
+	{ "tsig-key", required_argument, NULL, OPT_TSIG_KEY },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "training", no_argument, NULL, OPT_TRAINING },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void options_usage(FILE *out)
+{
+	fputs("Usage:\n"
+	      "  dkim-setup [OPTIONS]                     the wizard (needs a terminal)\n"
+	      "  dkim-setup --batch [OPTIONS]             the same steps without questions\n"
+	      "  dkim-setup check -d DOMAIN -s SELECTOR   is the record published everywhere, and right?\n"
+	      "  dkim-setup record -d DOMAIN -s SELECTOR  print the DNS record of an existing key\n"
+	      "\n"
+	      "Options:\n"
+	      "  -d, --domain DOMAIN        signing domain (d=); default from /etc/mailname\n"
+	      "  -s, --selector NAME        selector (s=); default YYYYMM of today\n"
+	      "  -a, --algorithm rsa|ed25519  key type (default rsa)\n"
+	      "  -b, --bits N               RSA size: 1024, 2048 (default), 3072, 4096\n"
+	      "  -m, --mta exim|postfix|none  MTA to configure (default: detected)\n"
+	      "      --root DIR             treat DIR as / for every file; change nothing outside\n"
+	      "      --nameserver ADDR[@PORT]  ask this server instead (repeatable)\n"
+	      "      --wait SECONDS         batch: wait up to SECONDS for the record (default 0)\n"
+	      "      --publish              publish the record by RFC 2136 UPDATE, then wait\n"
+	      "      --tsig-key FILE        TSIG key: algorithm:name:secret, or a BIND key file\n"
+	      "      --key FILE             check: compare with this key instead of the installed one\n"
+	      "      --force                replace an existing key (the old one is kept as a backup)\n"
+	      "      --dry-run              show what would be written and run; write nothing\n"
+	      "      --json                 batch, check, record: one JSON object on stdout\n"
+	      "      --training             wizard: explain every step\n"
+	      "  -h, --help                 this text\n"
+	      "  -V, --version              the version\n"
+	      "\n"
+	      "Exit status: 0 done; 1 record missing or mismatched, or the wait timed out;\n"
+	      "2 bad usage or invalid input (nothing written); 3 system error.\n",
+	      out);
+}
+
+const char *options_mta_name(enum dk_mta m)
+{
+	switch (m) {
+	case MTA_EXIM: return "exim";
+	case MTA_POSTFIX: return "postfix";
+	case MTA_NONE: return "none";
+	case MTA_AUTO: break;
+	}
+	return "auto";
+}
+
+/* Strict decimal in [min, max]. */
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	if (s[0] == '\0' || !isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ADDR or ADDR@PORT, numeric addresses only (a name would need the very
+ * resolver the tests must never reach). IPv6 may be written [::1]@53. */
+static int parse_nameserver(const char *arg, struct dk_nameserver *ns, struct dk_err *err)
+{
+	char buf[DK_ADDR_MAX + 16];
+	if (strlen(arg) >= sizeof buf)
+		return dk_fail(err, DK_USAGE, "--nameserver '%s': too long", P(arg));
+	strcpy(buf, arg);
+	ns->port = 53;
+	char *at = strrchr(buf, '@');
+	if (at != NULL) {
+		long port;
+		if (parse_long(at + 1, 1, 65535, &port) < 0)
+			return dk_fail(err, DK_USAGE, "--nameserver '%s': port must be 1-65535", P(arg));
+		ns->port = (uint16_t)port;
+		*at = '\0';
+	}
+	char *addr = buf;
+	size_t alen = strlen(addr);
+	if (alen >= 2 && addr[0] == '[' && addr[alen - 1] == ']') {
+		addr[alen - 1] = '\0';
+		addr++;
+	}
+	unsigned char tmp[16];
+	if (inet_pton(AF_INET, addr, tmp) != 1 && inet_pton(AF_INET6, addr, tmp) != 1)
+		return dk_fail(err, DK_USAGE,
+			       "--nameserver '%s': give a numeric IPv4 or IPv6 address, optionally @PORT", P(arg));
+	snprintf(ns->addr, sizeof ns->addr, "%s", addr);
+	return 0;
+}
+
+static int set_root(struct options *o, const char *arg, struct dk_err *err)
+{
+	if (arg[0] == '\0')
+		return dk_fail(err, DK_USAGE, "--root: empty directory name");
+	if (arg[0] != '/')
+		return dk_fail(err, DK_USAGE, "--root '%s': give an absolute path", P(arg));
+	char real[PATH_MAX];
+	if (realpath(arg, real) == NULL)
+		return dk_fail_errno(err, DK_USAGE, errno, "--root '%s'", P(arg));
+	if (strcmp(real, "/") == 0)
+		real[0] = '\0';   /* --root / is the real system */
+	if (strlen(real) >= sizeof o->root)
+		return dk_fail(err, DK_USAGE, "--root '%s': path too long", P(arg));
+	strcpy(o->root, real);
+	return 0;
+}
+
+int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
+{
+	memset(o, 0, sizeof *o);
+	o->mode = MODE_WIZARD;
+	o->alg = DK_ALG_RSA;
+	o->bits = DK_RSA_DEFAULT_BITS;
+	o->mta = MTA_AUTO;
+	const char *domain = NULL, *selector = NULL, *root = NULL;
+	bool batch = false;
+	char why[256];
+	long v;
+
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":d:s:a:b:m:hV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': domain = optarg; break;
+		case 's': selector = optarg; break;
+		case 'a':
+			if (strcmp(optarg, "rsa") == 0)
+				o->alg = DK_ALG_RSA;
+			else if (strcmp(optarg, "ed25519") == 0)
+				o->alg = DK_ALG_ED25519;
+			else
+				return dk_fail(err, DK_USAGE, "--algorithm '%s': use rsa or ed25519", P(optarg));
+			o->alg_given = true;
+			break;
+		case 'b':
+			if (parse_long(optarg, 0, 1L << 20, &v) < 0 || !keygen_bits_allowed((int)v))
+				return dk_fail(err, DK_USAGE,
+					       "--bits '%s': RSA sizes are 1024, 2048, 3072 or 4096", P(optarg));
+			o->bits = (int)v;
+			o->bits_given = true;
+			break;
+		case 'm':
+			if (strcmp(optarg, "exim") == 0) o->mta = MTA_EXIM;
+			else if (strcmp(optarg, "postfix") == 0) o->mta = MTA_POSTFIX;
+			else if (strcmp(optarg, "none") == 0) o->mta = MTA_NONE;
+			else return dk_fail(err, DK_USAGE, "--mta '%s': use exim, postfix or none", P(optarg));
+			break;
+		case OPT_BATCH: batch = true; break;
+		case OPT_ROOT: root = optarg; break;
+		case OPT_NAMESERVER:
+			if (o->n_ns == DK_MAX_NAMESERVERS)
+				return dk_fail(err, DK_USAGE, "--nameserver: at most %d servers", DK_MAX_NAMESERVERS);
+			if (parse_nameserver(optarg, &o->ns[o->n_ns], err) < 0)
+				return -1;
+			o->n_ns++;
+			break;
+		case OPT_WAIT:
+			if (parse_long(optarg, 0, 86400, &v) < 0)
+				return dk_fail(err, DK_USAGE, "--wait '%s': give whole seconds from 0 to 86400", P(optarg));
+			o->wait_secs = v;
+			break;
+		case OPT_PUBLISH: o->publish = true; break;
+		case OPT_TSIG_KEY: o->tsig_key_file = optarg; break;
+		case OPT_KEY: o->key_file = optarg; break;
+		case OPT_FORCE: o->force = true; break;
+		case OPT_DRY_RUN: o->dry_run = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_TRAINING: o->training = true; break;
+		case 'h': o->mode = MODE_HELP; return 0;
+		case 'V': o->mode = MODE_VERSION; return 0;
+		case ':':
+			return dk_fail(err, DK_USAGE, "option '%s' needs a value", P(argv[optind - 1]));
+		default:
+			if (optopt != 0)
+				return dk_fail(err, DK_USAGE, "unknown option '-%c' (see --help)", optopt);
+			return dk_fail(err, DK_USAGE, "unknown option '%s' (see --help)", P(argv[optind - 1]));
+		}
+	}
+
+	/* GNU getopt moves the command word behind the options, wherever it stood. */
+	if (optind < argc) {
+		const char *cmd = argv[optind];
+		if (strcmp(cmd, "check") == 0)
+			o->mode = MODE_CHECK;
+		else if (strcmp(cmd, "record") == 0)
+			o->mode = MODE_RECORD;
+		else
+			return dk_fail(err, DK_USAGE, "unknown command '%s': use check or record (see --help)", P(cmd));
+		if (optind + 1 < argc)
+			return dk_fail(err, DK_USAGE, "unexpected argument '%s' (see --help)", P(argv[optind + 1]));
+		if (batch)
+			return dk_fail(err, DK_USAGE, "--batch does not go with '%s'", P(cmd));
+		if (domain == NULL || selector == NULL)
+			return dk_fail(err, DK_USAGE, "%s needs -d DOMAIN and -s SELECTOR", P(cmd));
+	} else if (batch) {
+		o->mode = MODE_BATCH;
+	}
+
+	if (domain != NULL && validate_domain(domain, o->domain, sizeof o->domain, why, sizeof why) < 0)
+		return dk_fail(err, DK_USAGE, "domain '%s': %s", P(domain), why);
+	if (selector != NULL &&
+	    validate_selector(selector, o->selector, sizeof o->selector, why, sizeof why) < 0)
+		return dk_fail(err, DK_USAGE, "selector '%s': %s", P(selector), why);
+	if (root != NULL && set_root(o, root, err) < 0)
+		return -1;
+
+	if (o->alg == DK_ALG_ED25519) {
+		if (o->bits_given)
+			return dk_fail(err, DK_USAGE, "--bits is for RSA keys; Ed25519 keys have one size");
+		o->bits = 0;
+	}
+	if (o->domain[0] != '\0' && o->selector[0] != '\0' &&
+	    validate_record_name(o->domain, o->selector, why, sizeof why) < 0)
+		return dk_fail(err, DK_USAGE, "%s", why);
+	if (o->json && o->mode == MODE_WIZARD)
+		return dk_fail(err, DK_USAGE, "--json goes with --batch, check or record");
+	if (o->wait_secs > 0 && o->mode == MODE_WIZARD)
+		return dk_fail(err, DK_USAGE, "--wait goes with --batch (the wizard waits on screen)");
+	if (o->tsig_key_file != NULL && !o->publish && o->mode != MODE_WIZARD)
+		return dk_fail(err, DK_USAGE, "--tsig-key goes with --publish");
+	if (o->publish && o->tsig_key_file == NULL)
+		return dk_fail(err, DK_USAGE, "--publish needs --tsig-key FILE");
+	if (o->key_file != NULL && o->mode != MODE_CHECK)
+		return dk_fail(err, DK_USAGE, "--key goes with check");
+	return 0;
+}

@@ -9,15 +9,17 @@
  *      not OK failed: timeout, REFUSED, SERVFAIL, not authoritative)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "dns.h"
-#include "fsutil.h"
 #include "record.h"
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -130,6 +132,44 @@ static void json_view(struct json *j, const char *fqdn, const struct dns_view *v
 	json_array_end(j);
 }
 
+/* A key file the admin names (anywhere: it is only read). Wiped by the
+ * caller with keygen_secret_free. */
+static int read_small_file(const char *path, char **buf, size_t *len, struct dk_err *err)
+{
+	char pb[200];
+	*buf = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return dk_fail_errno(err, DK_USAGE, errno, "--key %s", dk_printable(path, pb, sizeof pb));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX) {
+		close(fd);
+		return dk_fail(err, DK_USAGE, "--key %s: not a key file (not a regular file, or too large)",
+			       dk_printable(path, pb, sizeof pb));
+	}
+	char *b = calloc(1, KEY_FILE_MAX + 1);
+	if (b == NULL) {
+		close(fd);
+		return dk_fail(err, DK_SYSERR, "out of memory");
+	}
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(fd, b + n, KEY_FILE_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == KEY_FILE_MAX)
+			break;
+	}
+	close(fd);
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
 /* check --key FILE: a private or public PEM. */
 static int load_key_file(const char *path, struct dk_keyjob *key, struct dk_err *err)
 {
@@ -137,14 +177,14 @@ static int load_key_file(const char *path, struct dk_keyjob *key, struct dk_err 
 	size_t len;
 	EVP_PKEY *pk = NULL;
 	char pb[200];
-	if (fs_read_file("", path, KEY_FILE_MAX, &pem, &len, err) < 0)
-		return dk_fail(err, DK_USAGE, "--key %s: %s", dk_printable(path, pb, sizeof pb), err->msg);
+	if (read_small_file(path, &pem, &len, err) < 0)
+		return -1;
 	struct dk_err e2;
 	dk_err_clear(&e2);
 	int rc = keygen_load_public(pem, len, &pk, &e2);
 	if (rc < 0)
 		rc = keygen_load_private(pem, len, &pk, &e2);
-	keygen_secret_free(pem, len);
+	keygen_secret_free(pem, KEY_FILE_MAX + 1);
 	if (rc < 0)
 		return dk_fail(err, DK_USAGE, "--key %s: not a PEM public or private key",
 			       dk_printable(path, pb, sizeof pb));

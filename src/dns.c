@@ -308,12 +308,9 @@ int dns_discover(struct dns_state *s)
 				snprintf(s->error, sizeof s->error, "out of memory");
 				return -1;
 			}
-		/* The zone is only needed for the SOA (serial, negative TTL): a
-		 * server that does not give it will show its error per server. */
-		if (dns_find_zone(s, s->given, s->n_given, false, NULL) < 0)
-			s->zone_error = true;
-		else
-			s->zone_error = false;
+		/* The zone (only needed for the SOA: serial, negative TTL) is
+		 * asked of these servers during the first round, at the same
+		 * time as the TXT, so a dead server costs one timeout, not two. */
 	} else if (discover_via_resolver(s, &srv, &n) < 0) {
 		servers_free(srv, n);
 		return -1;
@@ -567,6 +564,37 @@ static int judge_txt(const struct dns_state *s, struct dns_srv *d, const ldns_pk
 	return 0;
 }
 
+/* An answer to a SOA query: the zone (when still unknown), then serial and
+ * negative TTL from the zone's SOA in the answer or authority section. */
+static void take_soa_reply(struct dns_state *s, struct dns_srv *d, const struct dns_xfer *x,
+			   bool want_zone, bool *zone_usable)
+{
+	if (x->result != XFER_OK || !ldns_pkt_aa(x->reply))
+		return;
+	ldns_pkt_rcode rc = ldns_pkt_get_rcode(x->reply);
+	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN)
+		return;
+	if (want_zone && s->zone[0] == '\0') {
+		*zone_usable = true;
+		zone_from_reply(x->reply, s->fqdn, s->zone, sizeof s->zone);
+	}
+	if (s->zone[0] == '\0')
+		return;
+	const ldns_rr_list *secs[2] = { ldns_pkt_answer(x->reply), ldns_pkt_authority(x->reply) };
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[k]); i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(secs[k], i);
+			char owner[256];
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA)
+				continue;
+			dns_dname_text(ldns_rr_owner(rr), owner, sizeof owner);
+			if (dns_name_eq(owner, s->zone)) {
+				take_soa(d, rr);
+				return;
+			}
+		}
+}
+
 /* ---- one round over every server ---- */
 
 int dns_round(struct dns_state *s, bool with_soa)
@@ -574,7 +602,12 @@ int dns_round(struct dns_state *s, bool with_soa)
 	size_t n = s->n;
 	if (n == 0)
 		return 0;
-	bool soa = with_soa && s->zone[0] != '\0';
+	/* With --nameserver the zone is learnt from "<fqdn> SOA", asked
+	 * alongside the TXT (the SOA of the zone comes back in the answer or
+	 * authority section). */
+	bool want_zone = s->zone[0] == '\0' && s->n_given > 0;
+	bool soa = (with_soa && s->zone[0] != '\0') || want_zone;
+	bool zone_usable = false;
 	struct dns_xfer *x = calloc(2 * n, sizeof *x);
 	char (*qname)[256] = calloc(n, sizeof *qname);
 	int *depth = calloc(n, sizeof *depth);
@@ -616,7 +649,8 @@ int dns_round(struct dns_state *s, bool with_soa)
 				set_status(d, DNS_ERROR, "cannot build a query for %s", qname[i]);
 			}
 			if (first && soa) {
-				if (dns_xfer_query(&x[nq], &d->addr, s->zone, LDNS_RR_TYPE_SOA, false, s->timeout) == 0) {
+				const char *sq = want_zone ? s->fqdn : s->zone;
+				if (dns_xfer_query(&x[nq], &d->addr, sq, LDNS_RR_TYPE_SOA, false, s->timeout) == 0) {
 					owner[nq++] = i | ((size_t)1 << (sizeof(size_t) * 8 - 1));
 					d->v.queries++;
 				} else {
@@ -635,9 +669,7 @@ int dns_round(struct dns_state *s, bool with_soa)
 			size_t i = owner[k] & ~((size_t)1 << (sizeof(size_t) * 8 - 1));
 			struct dns_srv *d = &s->srv[i];
 			if (is_soa) {
-				if (x[k].result == XFER_OK && ldns_pkt_get_rcode(x[k].reply) == LDNS_RCODE_NOERROR &&
-				    ldns_pkt_aa(x[k].reply))
-					soa_from_section(d, ldns_pkt_answer(x[k].reply));
+				take_soa_reply(s, d, &x[k], want_zone, &zone_usable);
 				continue;
 			}
 			more[i] = false;
@@ -668,6 +700,10 @@ int dns_round(struct dns_state *s, bool with_soa)
 	free(qname);
 	free(depth);
 	free(more);
+	/* A CNAME at the name hides the zone's SOA: walk up the labels. */
+	if (rc == 0 && want_zone && s->zone[0] == '\0' && zone_usable)
+		dns_find_zone(s, s->given, s->n_given, false, NULL);
+	s->zone_error = s->n_given > 0 && s->zone[0] == '\0';
 	s->rounds++;
 	return rc;
 }

@@ -124,6 +124,7 @@ static void *worker(void *arg)
 			need_discover = false;
 			backoff = 1;
 			changed = true;
+			publish(w);   /* the servers, still "waiting" */
 		}
 		double round_start = dns_now();
 		struct dns_view before;
@@ -144,11 +145,8 @@ static void *worker(void *arg)
 			if (w->st.srv[i].v.status != DNS_MATCH)
 				all_match = false;
 		}
-		if ((all_error || w->st.zone_error) && w->st.n_given == 0 &&
-		    dns_now() - last_discover >= 30.0)
+		if (all_error && w->st.n_given == 0 && dns_now() - last_discover >= 30.0)
 			need_discover = true;
-		if (w->st.zone_error && dns_now() - last_discover >= 5.0)
-			need_discover = true;   /* --nameserver: try the SOA again */
 
 		int pr = pause_until(w, round_start + interval(round_start - pace_start, all_match));
 		if (pr < 0)

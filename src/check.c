@@ -358,6 +358,16 @@ static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs
 	return v->all_match ? 0 : 1;
 }
 
+int batch_dns_precheck(const struct options *opt, struct dk_err *err)
+{
+	if (!opt->publish || opt->tsig_key_file == NULL)
+		return 0;
+	struct dns_tsig tsig;
+	int rc = dns_tsig_load(opt->tsig_key_file, &tsig, err);
+	dns_tsig_clear(&tsig);
+	return rc;
+}
+
 int batch_step_dns(struct batch_ctx *b, struct dk_err *err)
 {
 	const struct options *opt = b->opt;

@@ -74,7 +74,8 @@ int dns_xfer_query(struct dns_xfer *x, const struct dns_addr *to, const char *na
 int dns_xfer_packet(struct dns_xfer *x, const struct dns_addr *to, ldns_pkt *pkt, double timeout);
 /* Run every prepared transfer to completion (reply, error or deadline).
  * cancel_fd (-1: none) readable and *stop set: abandon all (XFER_CANCELLED)
- * and return -1. Readable without stop is ignored (left for the owner). */
+ * and return -1. Readable without stop: emptied and ignored (the owner's
+ * requests are flags; the pipe only wakes). */
 int dns_xfer_run(struct dns_xfer *x, size_t n, int cancel_fd, const atomic_bool *stop);
 void dns_xfer_clear(struct dns_xfer *x);
 /* "no answer within 2 s", "connection refused: nothing listens on port 5353"... */
@@ -95,6 +96,7 @@ struct dns_srv {
 	size_t txt_len;
 	bool have_neg;
 	uint32_t neg_ttl;
+	bool need_soa;          /* its answer changed: ask the SOA (new serial) next round */
 };
 
 /* What dns_check, dns_fetch_txt and the watch worker share. */

@@ -441,6 +441,13 @@ int batch_step_dns(struct batch_ctx *b, struct dk_err *err)
 			opt->publish ? "the server acknowledged the update" : "the wait began");
 		if (j != NULL) {
 			json_int(j, opt->publish ? "confirmed_ms_after_ack" : "confirmed_ms", ms);
+			json_int(j, opt->publish ? "confirmed_us_after_ack" : "confirmed_us",
+				 (long long)((confirmed - base) * 1e6 + 0.5));
+			struct timespec rt;
+			clock_gettime(CLOCK_REALTIME, &rt);
+			/* wall-clock instant of the confirmation, for benchmarks */
+			json_int(j, "confirmed_at_us", (long long)rt.tv_sec * 1000000 + rt.tv_nsec / 1000 -
+				 (long long)((mono_now() - confirmed) * 1e6));
 			json_object_end(j);
 		}
 		dns_view_clear(&v);

@@ -580,6 +580,7 @@ static void take_soa_reply(struct dns_state *s, struct dns_srv *d, const struct 
 	}
 	if (s->zone[0] == '\0')
 		return;
+	d->need_soa = false;
 	const ldns_rr_list *secs[2] = { ldns_pkt_answer(x->reply), ldns_pkt_authority(x->reply) };
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[k]); i++) {
@@ -602,11 +603,15 @@ int dns_round(struct dns_state *s, bool with_soa)
 	size_t n = s->n;
 	if (n == 0)
 		return 0;
-	/* With --nameserver the zone is learnt from "<fqdn> SOA", asked
-	 * alongside the TXT (the SOA of the zone comes back in the answer or
-	 * authority section). */
+	/*
+	 * The SOA (serial, negative TTL; with --nameserver also the zone) comes
+	 * free in the authority section of a negative answer. It is asked
+	 * alongside the TXT (as "<zone> SOA", or "<fqdn> SOA" while the zone is
+	 * unknown) when with_soa, and of servers whose answer just turned
+	 * positive; so a watch costs one query per server per round.
+	 */
 	bool want_zone = s->zone[0] == '\0' && s->n_given > 0;
-	bool soa = (with_soa && s->zone[0] != '\0') || want_zone;
+	bool soa = with_soa;
 	bool zone_usable = false;
 	struct dns_xfer *x = calloc(2 * n, sizeof *x);
 	char (*qname)[256] = calloc(n, sizeof *qname);
@@ -648,8 +653,8 @@ int dns_round(struct dns_state *s, bool with_soa)
 				more[i] = false;
 				set_status(d, DNS_ERROR, "cannot build a query for %s", qname[i]);
 			}
-			if (first && soa) {
-				const char *sq = want_zone ? s->fqdn : s->zone;
+			if (first && (soa || d->need_soa)) {
+				const char *sq = want_zone || s->zone[0] == '\0' ? s->fqdn : s->zone;
 				if (dns_xfer_query(&x[nq], &d->addr, sq, LDNS_RR_TYPE_SOA, false, s->timeout) == 0) {
 					owner[nq++] = i | ((size_t)1 << (sizeof(size_t) * 8 - 1));
 					d->v.queries++;
@@ -680,6 +685,7 @@ int dns_round(struct dns_state *s, bool with_soa)
 				continue;
 			}
 			d->v.rtt_ms = (unsigned)(x[k].rtt * 1000.0 + 0.5);
+			enum dns_status was = d->v.status;
 			char next[256];
 			if (judge_txt(s, d, x[k].reply, qname[i], &depth[i], next) == 1) {
 				if (++depth[i] > DNS_CNAME_DEPTH) {
@@ -690,6 +696,12 @@ int dns_round(struct dns_state *s, bool with_soa)
 				}
 			}
 			d->v.tcp = x[k].used_tcp;
+			bool negative = d->v.status == DNS_ABSENT;
+			if (negative && want_zone && s->zone[0] == '\0' && dns_name_eq(qname[i], s->fqdn))
+				zone_from_reply(x[k].reply, s->fqdn, s->zone, sizeof s->zone);
+			if (!negative && d->v.status != DNS_ERROR &&
+			    (d->v.status != was || (s->zone[0] == '\0' && !d->v.have_serial)))
+				d->need_soa = true;
 		}
 		for (size_t k = 0; k < nq; k++)
 			dns_xfer_clear(&x[k]);

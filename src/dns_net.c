@@ -396,7 +396,11 @@ int dns_xfer_run(struct dns_xfer *x, size_t n, int cancel_fd, const atomic_bool 
 				rc = -1;
 				break;
 			}
-			watch_cancel = false;   /* "check now": the owner handles it after */
+			/* "check now": the owner sees its flag after this round; empty the
+			 * pipe so that a later "stop" wakes us again */
+			char buf[64];
+			while (read(cancel_fd, buf, sizeof buf) > 0)
+				;
 		}
 		now = dns_now();
 		for (size_t k = 0; k < nx; k++) {

@@ -8,8 +8,8 @@
  * waiting between rounds and while queries are in flight, so stopping never
  * waits for a timeout).
  *
- * Pace: one round (a TXT query per server, plus the SOA every tenth round or
- * after a change) per second for the first three minutes, every 3 s until
+ * Pace: one round (a TXT query per server, plus a SOA query after its answer
+ * changed) per second for the first three minutes, every 3 s until
  * ten minutes, then every 10 s; "check now" asks at once and starts the
  * fast pace again. When every server failed, the server list is looked up
  * afresh (at most every 30 s).
@@ -91,21 +91,11 @@ static double interval(double since_start, bool all_match)
 	return 10.0;
 }
 
-static bool statuses_differ(const struct dns_srv *a, size_t na, const struct dns_view *b)
-{
-	if (na != b->n)
-		return true;
-	for (size_t i = 0; i < na; i++)
-		if (a[i].v.status != b->servers[i].status)
-			return true;
-	return false;
-}
-
 static void *worker(void *arg)
 {
 	struct dns_watch *w = arg;
 	double pace_start = dns_now(), last_discover = 0;
-	bool need_discover = true, changed = true;
+	bool need_discover = true;
 	unsigned backoff = 1;
 	while (!atomic_load(&w->stop)) {
 		if (need_discover) {
@@ -123,19 +113,13 @@ static void *worker(void *arg)
 			}
 			need_discover = false;
 			backoff = 1;
-			changed = true;
 			publish(w);   /* the servers, still "waiting" */
 		}
 		double round_start = dns_now();
-		struct dns_view before;
-		dns_state_view(&w->st, &before);
-		bool with_soa = changed || w->st.rounds % 10 == 0;
-		if (dns_round(&w->st, with_soa) == -2 || atomic_load(&w->stop)) {
-			dns_view_clear(&before);
+		/* no SOA queries of their own: dns_round takes the SOA from
+		 * negative answers and asks it of a server whose answer changed */
+		if (dns_round(&w->st, false) == -2 || atomic_load(&w->stop))
 			break;
-		}
-		changed = statuses_differ(w->st.srv, w->st.n, &before);
-		dns_view_clear(&before);
 		publish(w);
 
 		bool all_error = w->st.n > 0, all_match = w->st.n > 0;

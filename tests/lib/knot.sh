@@ -6,6 +6,7 @@
 # The server listens on 127.0.0.1 and ::1 only, on a free private port, and is
 # stopped by pid at exit. It accepts RFC 2136 updates signed with KNOT_TSIG
 # (hmac-sha256, "algorithm:name:secret" form in $KNOT_DIR/tsig.key).
+# KNOT_GLOBAL_MODULE=mod-stats (optional) counts queries (`knotc_ stats`).
 
 knot_start() {
 	local zone=$1 content=$2
@@ -42,6 +43,7 @@ template:
     storage: "$KNOT_DIR"
     zonefile-sync: -1
     journal-content: none
+$([ -n "${KNOT_GLOBAL_MODULE:-}" ] && echo "    global-module: $KNOT_GLOBAL_MODULE")
 zone:
   - domain: $zone
     file: "$KNOT_DIR/$zone.zone"

@@ -31,6 +31,9 @@ int cmd_check(const struct options *opt);       /* check.c */
  * returns 0, or -1 + err. */
 int batch_step_mta(struct batch_ctx *b, struct dk_err *err);     /* mta.c */
 int batch_step_dns(struct batch_ctx *b, struct dk_err *err);     /* check.c: --publish, --wait */
+/* Before anything is written: is the --tsig-key file usable? 0 or -1 + err
+ * (DK_USAGE), so a bad key file stops the run with nothing written. */
+int batch_dns_precheck(const struct options *opt, struct dk_err *err);  /* check.c */
 int batch_step_proof(struct batch_ctx *b, struct dk_err *err);   /* proof.c */
 
 #endif

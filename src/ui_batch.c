@@ -103,6 +103,10 @@ int batch_run(const struct options *opt)
 		fprintf(stderr, "dkim-setup: %s\n", why);
 		return DK_USAGE;
 	}
+	if (batch_dns_precheck(opt, &err) < 0) {
+		fprintf(stderr, "dkim-setup: %s\n", err.msg);
+		return err.status;
+	}
 	key.root = opt->root;
 	key.alg = opt->alg;
 	key.bits = opt->bits;

@@ -74,6 +74,8 @@ int mta_exim_activate(const struct mta_request *req, const struct mta_plan *plan
 
 int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *err);
 int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
+int mta_postfix_activate(const struct mta_request *req, const struct mta_plan *plan,
+			 struct dk_err *err);
 int mta_postfix_validate(const struct mta_request *req, const struct mta_plan *plan,
 			 struct mta_result *res, struct dk_err *err);
 

@@ -681,6 +681,8 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 	}
 	if (rc == 0 && plan->info.kind == MTA_EXIM && res->applied)
 		rc = mta_exim_activate(req, plan, err);
+	if (rc == 0 && plan->info.kind == MTA_POSTFIX)
+		rc = mta_postfix_activate(req, plan, err);
 	if (rc < 0)
 		rollback(req, plan, written, backup, res);
 	free(written);

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "keygen.h"
@@ -248,6 +250,16 @@ static char *table_put(const char *text, const char *key, const char *line)
 	return sb_take(&b);
 }
 
+/* fsutil reads nothing below a directory that is not root's; Debian's
+ * /etc/dkimkeys is opendkim's until the first apply changes that, and a
+ * key copy inside it then counts as new. */
+static bool dir_is_roots(const char *root, const char *dir)
+{
+	char full[PATH_MAX];
+	struct stat st;
+	return fs_join(root, dir, full, sizeof full) == 0 && lstat(full, &st) == 0 && st.st_uid == 0;
+}
+
 int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *err)
 {
 	info->kind = MTA_POSTFIX;
@@ -314,8 +326,12 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	struct dkconf c;
 	dkconf_read(conf, &c);
 
-	/* The key: Debian's /etc/dkimkeys, 0600 opendkim (RequireSafeKeys). */
-	mta_add_dir(plan, OPENDKIM_KEYDIR, 0700, "opendkim", "opendkim", false);
+	/* The key: Debian's /etc/dkimkeys, 0600 opendkim (RequireSafeKeys).
+	 * Debian makes that directory opendkim:opendkim 0700; root must not
+	 * write into a directory another user controls (it could swap names
+	 * under us), so it becomes root:opendkim 0750, which opendkim reads
+	 * just the same, and dpkg-statoverride keeps it so on upgrades. */
+	mta_add_dir(plan, OPENDKIM_KEYDIR, 0750, "", "opendkim", true);
 	char copy[PATH_MAX], keyname[DK_DOMAIN_MAX + DK_LABEL_MAX + 16];
 	snprintf(copy, sizeof copy, OPENDKIM_KEYDIR "/%s-%s.private", req->domain, req->selector);
 	snprintf(keyname, sizeof keyname, "%s._domainkey.%s", req->selector, req->domain);
@@ -329,7 +345,7 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 			goto fail;
 		if (keygen_load_private(pem, len, &k, err) < 0 || keygen_describe(k, &alg, &bits, err) < 0 ||
 		    (alg != DK_ALG_RSA && dk_fail(err, DK_USAGE, "%s is not an RSA key", req->priv_path)) ||
-		    mta_read(req->root, copy, &old, err) < 0) {
+		    (dir_is_roots(req->root, OPENDKIM_KEYDIR) && mta_read(req->root, copy, &old, err) < 0)) {
 			EVP_PKEY_free(k);
 			keygen_secret_free(pem, len);
 			goto fail;
@@ -429,7 +445,8 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	struct sbuf x = { 0 };
 	sb_printf(&x, "Postfix signs through OpenDKIM. OpenDKIM cannot read keys in /etc/ssl/private, so the "
 		      "key is copied to %s (0600 opendkim, as its RequireSafeKeys rule wants), listed in %s and "
-		      "%s. OpenDKIM listens on %s (TCP on loopback, so Postfix's chrooted smtpd reaches it), "
+		      "%s (" OPENDKIM_KEYDIR " becomes root:opendkim 0750, so root never writes into a directory "
+		      "another user owns; dpkg-statoverride keeps that on upgrades). OpenDKIM listens on %s (TCP on loopback, so Postfix's chrooted smtpd reaches it), "
 		      "added to smtpd_milters and non_smtpd_milters next to any milters already there. ",
 		  copy, kt, st, pf_sock);
 	sb_add(&x, req->strict
@@ -446,6 +463,22 @@ fail:
 	free(conf);
 	free(maincf);
 	return -1;
+}
+
+int mta_postfix_activate(const struct mta_request *req, const struct mta_plan *plan, struct dk_err *err)
+{
+	(void)plan;
+	if (req->root[0] != '\0' || access("/usr/bin/dpkg-statoverride", X_OK) != 0)
+		return 0;
+	const char *const list[] = { "/usr/bin/dpkg-statoverride", "--list", OPENDKIM_KEYDIR, NULL };
+	if (mta_run(list, NULL, 0) == 0)
+		return 0;   /* the admin's override (or ours) is there already */
+	char out[512], pr[300];
+	const char *const add[] = { "/usr/bin/dpkg-statoverride", "--add", "root", "opendkim", "0750",
+				    OPENDKIM_KEYDIR, NULL };
+	if (mta_run(add, out, sizeof out) != 0)
+		return dk_fail(err, DK_SYSERR, "dpkg-statoverride failed: %s", dk_printable(out, pr, sizeof pr));
+	return 0;
 }
 
 int mta_postfix_validate(const struct mta_request *req, const struct mta_plan *plan,

@@ -158,7 +158,9 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 	char why[256];
 	long v;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets the state of an earlier parse (a
+	 * half-read "-hV" cluster would otherwise point into the old argv). */
+	optind = 0;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":d:s:a:b:m:hV", long_opts, NULL)) != -1) {
@@ -213,8 +215,11 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 		case ':':
 			return dk_fail(err, DK_USAGE, "option '%s' needs a value", P(argv[optind - 1]));
 		default:
-			if (optopt != 0)
+			if (optopt > 0x20 && optopt < 0x7f)
 				return dk_fail(err, DK_USAGE, "unknown option '-%c' (see --help)", optopt);
+			if (optopt != 0)   /* a control or non-ASCII byte: never echoed raw */
+				return dk_fail(err, DK_USAGE, "unknown option '-\\x%02x' (see --help)",
+					       (unsigned)(unsigned char)optopt);
 			return dk_fail(err, DK_USAGE, "unknown option '%s' (see --help)", P(argv[optind - 1]));
 		}
 	}

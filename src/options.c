@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "options.h"
 #include "validate.h"
@@ -138,6 +139,9 @@ static int set_root(struct options *o, const char *arg, struct dk_err *err)
 	char real[PATH_MAX];
 	if (realpath(arg, real) == NULL)
 		return dk_fail_errno(err, DK_USAGE, errno, "--root '%s'", P(arg));
+	struct stat st;
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return dk_fail(err, DK_USAGE, "--root '%s': not a directory", P(arg));
 	if (strcmp(real, "/") == 0)
 		real[0] = '\0';   /* --root / is the real system */
 	if (strlen(real) >= sizeof o->root)

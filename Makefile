@@ -2,6 +2,7 @@
 #   make            build build/dkim-setup
 #   make check      install test dependencies (Debian, as root), build, run every test
 #   make bench      benchmarks (speed and memory are measured here, never in tests)
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60; clang)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PROG     := dkim-setup
@@ -87,6 +88,11 @@ demo-clean:
 
 bench: deps all
 	tests/bench/run.sh
+
+# libFuzzer harnesses tests/fuzz/fuzz_*.c (see tests/fuzz/fuzz.mk).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) -f tests/fuzz/fuzz.mk run FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ=$(FUZZ)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)

@@ -64,6 +64,8 @@ const char *dk_printable(const char *in, char *out, size_t outlen)
 		if (o + pl > room) {
 			if (outlen >= 4)
 				strcpy(out + (o < outlen - 4 ? o : outlen - 4), "...");
+			else if (outlen > 0)
+				out[0] = '\0';   /* no room even for "...": empty, but terminated */
 			return out;
 		}
 		memcpy(out + o, piece, pl);

@@ -42,12 +42,16 @@ _t_exit() {
 }
 trap _t_exit EXIT
 
-# A fresh directory removed at exit.
+# A fresh directory removed at exit. Made inside one per-test directory that
+# the test's own shell removes: `d=$(t_tmpdir)` runs in a subshell, so an
+# at_exit registered there would be lost.
+T_TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/dkim-test.XXXXXX")
+chmod 0755 "$T_TMPROOT"
+at_exit "rm -rf '$T_TMPROOT'"
 t_tmpdir() {
 	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/dkim-test.XXXXXX")
+	d=$(mktemp -d "$T_TMPROOT/t.XXXXXX")
 	chmod 0755 "$d"
-	at_exit "rm -rf '$d'"
 	echo "$d"
 }
 

@@ -5,6 +5,7 @@
 #ifndef DKIM_BATCH_H
 #define DKIM_BATCH_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "json.h"
@@ -17,6 +18,9 @@ struct batch_ctx {
 	struct json *json;         /* NULL unless --json */
 	FILE *out;                 /* human-readable text: stdout, or stderr with --json */
 	int status;                /* worst status so far (enum dk_status) */
+	bool dns_confirmed;        /* set by batch_step_dns: every server serves the
+				    * record (after --wait/--publish); the proof
+				    * step runs only then */
 };
 
 int batch_run(const struct options *opt);       /* ui_batch.c */

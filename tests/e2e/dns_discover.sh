@@ -1,0 +1,95 @@
+# Finding the zone's servers the way a user's run does, without --nameserver:
+# the system resolver (resolv.conf) gives the SOA, the NS set and every A/AAAA
+# of each NS; --publish finds the primary from the SOA MNAME. To keep every
+# packet on loopback this runs in its own network namespace (only `lo`, up)
+# and mount namespace (our own /etc/resolv.conf bind-mounted), with a Knot on
+# port 53 of 127.0.0.1, 127.0.0.2 and ::1 playing resolver and both NS.
+. "$TOP/tests/lib/lib.sh"
+command -v knotd >/dev/null || skip_all "knotd missing"
+command -v unshare >/dev/null || skip_all "unshare missing"
+
+if [ "${1:-}" != inner ]; then
+	need_root
+	unshare -n -m true 2>/dev/null || skip_all "cannot create namespaces here"
+	unshare -n -m --propagation private bash "$0" inner
+	rc=$?
+	T_FAILED=0
+	exit $rc
+fi
+
+# --- inside the namespaces ---
+ip link set lo up || { not_ok "lo up"; exit 1; }
+D=$(t_tmpdir)
+echo "nameserver 127.0.0.1" >"$D/resolv.conf"
+mount --bind "$D/resolv.conf" /etc/resolv.conf || { not_ok "resolv.conf bind-mounted"; exit 1; }
+secret=$(head -c 32 /dev/urandom | base64)
+echo "hmac-sha256:upd:$secret" >"$D/tsig.key"
+cat >"$D/example.test.zone" <<ZONE
+\$ORIGIN example.test.
+\$TTL 3600
+@   IN SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 600
+@   IN NS  ns1.example.test.
+@   IN NS  ns2.example.test.
+ns1 IN A   127.0.0.1
+ns1 IN AAAA ::1
+ns2 IN A   127.0.0.2
+ZONE
+mkdir -p "$D/db"
+cat >"$D/knot.conf" <<CONF
+server:
+    listen: [ 127.0.0.1@53, 127.0.0.2@53, ::1@53 ]
+    rundir: "$D"
+    user: root:root
+    pidfile: "$D/knot.pid"
+log:
+  - target: "$D/knot.log"
+    any: info
+database:
+    storage: "$D/db"
+key:
+  - id: upd
+    algorithm: hmac-sha256
+    secret: $secret
+acl:
+  - id: update
+    key: upd
+    action: update
+template:
+  - id: default
+    storage: "$D"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: example.test
+    file: "$D/example.test.zone"
+    acl: update
+CONF
+knotd -c "$D/knot.conf" >"$D/knotd.out" 2>&1 &
+KPID=$!
+at_exit "kill $KPID 2>/dev/null; wait $KPID 2>/dev/null"
+for i in $(seq 1 100); do
+	[ -n "$(kdig +short +time=1 +retry=0 @127.0.0.1 example.test SOA 2>/dev/null)" ] && break
+	sleep 0.05
+done
+
+R=$(t_tmpdir)
+"$DKIM_SETUP" --batch --root "$R" -d example.test -s s1 --mta none >/dev/null 2>&1
+out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s1 --json); rc=$?
+check_eq "no record: exit 1" 1 "$rc"
+servers=$(echo "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join("%s/%s/%s" % (s["name"], s["address"], s["status"]) for s in d["servers"]))')
+check_eq "every address of every NS, found through the resolver" \
+	"ns1.example.test/127.0.0.1/absent ns1.example.test/::1/absent ns2.example.test/127.0.0.2/absent" "$servers"
+check_match "zone apex found" '"zone":"example.test"' "$out"
+check_match "negative TTL min(3600, 600)" '"negative_ttl":600' "$out"
+
+# publish to the SOA MNAME (ns1.example.test), then wait for every server
+out=$("$DKIM_SETUP" --batch --root "$R" -d example.test -s s1 --mta none \
+	--publish --tsig-key "$D/tsig.key" --wait 10 2>&1); rc=$?
+check_eq "publish to the primary from SOA MNAME: exit 0" 0 "$rc"
+check_match "publish: the primary's address took it" "127\.0\.0\.1 accepted the update|::1 accepted the update" "$out"
+out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s1); rc=$?
+check_eq "check after publishing: exit 0" 0 "$rc"
+check_match "check: all three servers OK" "all 3 servers" "$out"

@@ -6,7 +6,28 @@
  * traffic; the UI waits on dns_watch_fd() together with the keyboard and,
  * when it is readable, takes a copy of the latest view with dns_watch_view().
  * Nothing here blocks the caller for longer than taking a mutex, except the
- * synchronous dns_check()/dns_fetch_txt()/dns_publish() meant for batch.
+ * synchronous dns_check()/dns_fetch_txt()/dns_publish() meant for batch
+ * (each bounded: about one 2 s timeout per step, all servers asked at once).
+ *
+ * How (src/dns*.c): ldns builds and parses every packet; our own poll() loop
+ * moves the bytes over non-blocking sockets, all servers at once, UDP first
+ * and TCP when the answer is truncated (no EDNS: a 4096-bit record always
+ * takes TCP). The worker's poll also watches a wake pipe, so
+ * dns_watch_check_now() is immediate and dns_watch_stop() returns at once
+ * even mid-query. No sleep() anywhere.
+ *
+ * Servers: without cfg->ns, the zone apex (SOA owner for the name or a
+ * parent), its NS set and every A/AAAA of each NS, all through the system
+ * resolver (resolv.conf); these are the only recursive queries we make: the
+ * record itself is asked only of the authoritative servers. With cfg->ns,
+ * exactly those servers are asked, for everything.
+ *
+ * Pace of a watch: a round (one TXT query per server, RD off, plus a SOA
+ * query after a server's answer changed; negative answers carry the SOA)
+ * every second for 3 minutes, every 3 s until 10 minutes, then every 10 s,
+ * and every 10 s once all match; check-now restarts the fast pace. The
+ * server list is looked up again (at most every 30 s) while every server
+ * fails. The view's generation grows with every round (counters change).
  */
 #ifndef DKIM_DNS_H
 #define DKIM_DNS_H
@@ -65,7 +86,8 @@ struct dns_view {
 
 struct dns_watch_cfg {
 	const char *fqdn;         /* <selector>._domainkey.<domain> */
-	const char *expect_p;     /* local p= to compare; NULL: only report */
+	const char *expect_p;     /* local p= to compare; NULL: only report
+				     (a valid record then counts as DNS_MATCH) */
 	enum dk_alg alg;          /* local key type, compared with k= */
 	const struct dk_nameserver *ns;   /* n_ns > 0: ask exactly these */
 	size_t n_ns;
@@ -101,13 +123,22 @@ struct dns_tsig {
 	char algorithm[64];       /* "hmac-sha256." style, as ldns wants it */
 	char secret[256];         /* base64; wiped by dns_tsig_clear */
 };
-/* Read "algorithm:name:secret" or a BIND `key "name" { ... };` file.
- * hmac-md5 is refused with the reason. -1 + err (DK_USAGE). */
+/* Read a key file: "algorithm:name:secret" (knsupdate/nsupdate -y style),
+ * "name:secret" (hmac-sha256 assumed, as knsupdate does), or BIND's
+ * `key "name" { algorithm hmac-sha256; secret "..."; };` (tsig-keygen output;
+ * # // and C comments allowed; the first key block is used).
+ * hmac-sha256, hmac-sha512 and hmac-sha1 are accepted; hmac-md5 is refused
+ * with the reason, hmac-sha224/384 because libldns cannot sign them.
+ * -1 + err (DK_USAGE); *key is wiped on failure. */
 int dns_tsig_load(const char *path, struct dns_tsig *key, struct dk_err *err);
 void dns_tsig_clear(struct dns_tsig *key);
 
-/* Replace any TXT at cfg->fqdn with `value` by a TSIG-signed UPDATE sent to
- * the zone's primary (SOA MNAME) or to cfg->ns[0]. */
+/* Replace any TXT at cfg->fqdn with `value` (strings of <= 255 bytes, TTL
+ * 3600) by one TSIG-signed UPDATE sent to the zone's primary (the addresses
+ * of SOA MNAME, through the system resolver) or to cfg->ns in turn (the next
+ * only when one does not answer at all). The answer must be signed with the
+ * key. Errors name the cause: BADSIG (wrong secret), BADKEY (unknown key
+ * name), BADTIME, REFUSED (policy/zone), NOTAUTH, NOTZONE; DK_SYSERR. */
 int dns_publish(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
 		struct dk_err *err);
 

@@ -107,6 +107,8 @@ struct dns_state {
 	double timeout;
 	struct dns_addr given[DK_MAX_NAMESERVERS];
 	size_t n_given;
+	struct dns_addr res[1];  /* the resolver that found the zone (CNAMEs leaving it) */
+	size_t nres;
 	char zone[256];
 	bool zone_error;        /* --nameserver: none of them gave the SOA */
 	struct dns_srv *srv;
@@ -137,5 +139,7 @@ void dns_state_view(const struct dns_state *s, struct dns_view *out);
 void dns_dname_text(const ldns_rdf *rdf, char *out, size_t outlen);
 /* Same name (case-insensitive, trailing dots ignored)? */
 bool dns_name_eq(const char *a, const char *b);
+/* Is `name` the zone or below it? */
+bool dns_name_in(const char *name, const char *zone);
 
 #endif

@@ -230,6 +230,8 @@ static int discover_via_resolver(struct dns_state *s, struct dns_srv **srv, size
 	size_t who = 0;
 	if (dns_find_zone(s, res, nres, true, &who) < 0)
 		return -1;
+	s->res[0] = res[who];
+	s->nres = 1;
 	const struct dns_addr *r = &res[who];
 
 	struct dns_xfer x;
@@ -426,8 +428,13 @@ static void judge_record(const struct dns_state *s, struct dns_srv *d, const cha
 		set_status(d, DNS_WRONG_KEY, "%sk=%s, but the local key is %s", via, rec.k, local_k);
 	else if (strcmp(rec.p, s->expect_p) != 0)
 		set_status(d, DNS_WRONG_KEY, "%sp= is a different key than the local one", via);
-	else
-		set_status(d, DNS_MATCH, "%s%s", via[0] != '\0' ? via : "", tflag[0] ? tflag + 1 : "");
+	else {
+		/* "via CNAME x: " reads as "via CNAME x" when nothing follows */
+		size_t vl = strlen(via);
+		if (vl >= 2 && via[vl - 2] == ':')
+			vl -= 2;
+		set_status(d, DNS_MATCH, "%.*s%s", (int)vl, via, vl > 0 ? tflag : (tflag[0] ? tflag + 1 : ""));
+	}
 	record_keyrec_clear(&rec);
 }
 
@@ -461,12 +468,13 @@ static void judge_several(const struct dns_state *s, struct dns_srv *d, const ld
  * this answer and *next (size 256) is the name to ask next; 0 when done.
  */
 static int judge_txt(const struct dns_state *s, struct dns_srv *d, const ldns_pkt *r,
-		     const char *qname, int *depth, char *next)
+		     const char *qname, int *depth, char *next, bool recursive)
 {
 	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(r);
 	char via[300] = "";
 	if (!dns_name_eq(qname, s->fqdn))
-		snprintf(via, sizeof via, "via CNAME %s: ", qname);
+		snprintf(via, sizeof via, "via CNAME %s%s: ", qname,
+			 recursive ? " (outside the zone: asked through the resolver)" : "");
 	if (rcode == LDNS_RCODE_REFUSED) {
 		set_status(d, DNS_ERROR, "%sREFUSED: this server does not serve the zone (or will "
 			   "not answer us)", via);
@@ -484,7 +492,7 @@ static int judge_txt(const struct dns_state *s, struct dns_srv *d, const ldns_pk
 		return 0;
 	}
 	const ldns_rr_list *an = ldns_pkt_answer(r);
-	if (!ldns_pkt_aa(r)) {
+	if (!ldns_pkt_aa(r) && !recursive) {
 		bool referral = false;
 		const ldns_rr_list *au = ldns_pkt_authority(r);
 		for (size_t i = 0; i < ldns_rr_list_rr_count(au); i++)
@@ -526,7 +534,8 @@ static int judge_txt(const struct dns_state *s, struct dns_srv *d, const ldns_pk
 		dns_dname_text(ldns_rr_rdf(cname, 0), cur, sizeof cur);
 	}
 	if (!dns_name_eq(cur, s->fqdn))
-		snprintf(via, sizeof via, "via CNAME %s: ", cur);
+		snprintf(via, sizeof via, "via CNAME %s%s: ", cur,
+			 recursive ? " (outside the zone: asked through the resolver)" : "");
 
 	if (ntxt == 0) {
 		soa_from_section(d, ldns_pkt_authority(r));
@@ -617,7 +626,9 @@ int dns_round(struct dns_state *s, bool with_soa)
 	char (*qname)[256] = calloc(n, sizeof *qname);
 	int *depth = calloc(n, sizeof *depth);
 	bool *more = calloc(n, sizeof *more);
-	if (x == NULL || qname == NULL || depth == NULL || more == NULL) {
+	bool *recursive = calloc(n, sizeof *recursive);
+	if (x == NULL || qname == NULL || depth == NULL || more == NULL || recursive == NULL) {
+		free(recursive);
 		free(x);
 		free(qname);
 		free(depth);
@@ -644,9 +655,11 @@ int dns_round(struct dns_state *s, bool with_soa)
 			if (!more[i])
 				continue;
 			struct dns_srv *d = &s->srv[i];
-			if (dns_xfer_query(&x[nq], &d->addr, qname[i], LDNS_RR_TYPE_TXT, false, s->timeout) == 0) {
+			const struct dns_addr *to = recursive[i] ? &s->res[0] : &d->addr;
+			if (dns_xfer_query(&x[nq], to, qname[i], LDNS_RR_TYPE_TXT, recursive[i], s->timeout) == 0) {
 				owner[nq++] = i;
-				d->v.queries++;
+				if (!recursive[i])
+					d->v.queries++;
 				d->v.last_asked = now;
 			} else {
 				dns_xfer_clear(&x[nq]);
@@ -687,12 +700,17 @@ int dns_round(struct dns_state *s, bool with_soa)
 			d->v.rtt_ms = (unsigned)(x[k].rtt * 1000.0 + 0.5);
 			enum dns_status was = d->v.status;
 			char next[256];
-			if (judge_txt(s, d, x[k].reply, qname[i], &depth[i], next) == 1) {
+			if (judge_txt(s, d, x[k].reply, qname[i], &depth[i], next, recursive[i]) == 1) {
 				if (++depth[i] > DNS_CNAME_DEPTH) {
 					set_status(d, DNS_ERROR, "more than %d CNAMEs in a row (a loop?)", DNS_CNAME_DEPTH);
 				} else {
 					snprintf(qname[i], sizeof qname[i], "%s", next);
 					more[i] = true;
+					/* A target outside the zone is not this server's to
+					 * answer: without --nameserver, ask the resolver. */
+					if (s->n_given == 0 && s->nres > 0 && s->zone[0] != '\0' &&
+					    !dns_name_in(next, s->zone))
+						recursive[i] = true;
 				}
 			}
 			d->v.tcp = x[k].used_tcp;
@@ -712,6 +730,7 @@ int dns_round(struct dns_state *s, bool with_soa)
 	free(qname);
 	free(depth);
 	free(more);
+	free(recursive);
 	/* A CNAME at the name hides the zone's SOA: walk up the labels. */
 	if (rc == 0 && want_zone && s->zone[0] == '\0' && zone_usable)
 		dns_find_zone(s, s->given, s->n_given, false, NULL);

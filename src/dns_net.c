@@ -94,6 +94,20 @@ bool dns_name_eq(const char *a, const char *b)
 	return la == lb && strncasecmp(a, b, la) == 0;
 }
 
+bool dns_name_in(const char *name, const char *zone)
+{
+	size_t ln = strlen(name), lz = strlen(zone);
+	if (ln > 0 && name[ln - 1] == '.')
+		ln--;
+	if (lz > 0 && zone[lz - 1] == '.')
+		lz--;
+	if (lz == 0)
+		return true;   /* the root */
+	if (ln == lz)
+		return strncasecmp(name, zone, ln) == 0;
+	return ln > lz && name[ln - lz - 1] == '.' && strncasecmp(name + ln - lz, zone, lz) == 0;
+}
+
 static int prepare_wire(struct dns_xfer *x, const struct dns_addr *to, double timeout)
 {
 	x->to = *to;

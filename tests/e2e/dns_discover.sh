@@ -34,6 +34,21 @@ ns1 IN A   127.0.0.1
 ns1 IN AAAA ::1
 ns2 IN A   127.0.0.2
 ZONE
+# a selector delegated by CNAME to another zone (the way mail providers do it)
+R=$(t_tmpdir)
+"$DKIM_SETUP" --batch --root "$R" -d example.test -s s1 --mta none >/dev/null 2>&1
+"$DKIM_SETUP" --batch --root "$R" -d example.test -s s2 --mta none >/dev/null 2>&1
+V2=$("$DKIM_SETUP" record --root "$R" -d example.test -s s2 --json |
+	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["record"]["value"])')
+echo "s2._domainkey IN CNAME s2.keys.provider.test." >>"$D/example.test.zone"
+{
+	echo "\$ORIGIN provider.test."
+	echo "@ 3600 IN SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 600"
+	echo "@ 3600 IN NS ns1.example.test."
+	printf 's2.keys 3600 IN TXT ( '
+	echo "$V2" | fold -w 200 | sed 's/.*/"&"/' | tr '\n' ' '
+	echo ")"
+} >"$D/provider.test.zone"
 mkdir -p "$D/db"
 cat >"$D/knot.conf" <<CONF
 server:
@@ -63,6 +78,8 @@ zone:
   - domain: example.test
     file: "$D/example.test.zone"
     acl: update
+  - domain: provider.test
+    file: "$D/provider.test.zone"
 CONF
 knotd -c "$D/knot.conf" >"$D/knotd.out" 2>&1 &
 KPID=$!
@@ -72,8 +89,6 @@ for i in $(seq 1 100); do
 	sleep 0.05
 done
 
-R=$(t_tmpdir)
-"$DKIM_SETUP" --batch --root "$R" -d example.test -s s1 --mta none >/dev/null 2>&1
 out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s1 --json); rc=$?
 check_eq "no record: exit 1" 1 "$rc"
 servers=$(echo "$out" | /usr/bin/python3 -c '
@@ -93,3 +108,7 @@ check_match "publish: the primary's address took it" "127\.0\.0\.1 accepted the 
 out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s1); rc=$?
 check_eq "check after publishing: exit 0" 0 "$rc"
 check_match "check: all three servers OK" "all 3 servers" "$out"
+
+out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s2); rc=$?
+check_eq "CNAME to another zone, followed through the resolver: exit 0" 0 "$rc"
+check_match "CNAME to another zone: said so" "via CNAME s2.keys.provider.test \(outside the zone" "$out"

@@ -6,9 +6,13 @@ command -v knotd >/dev/null || skip_all "knotd missing"
 command -v kdig >/dev/null || skip_all "kdig missing"
 
 # make_key ROOT SELECTOR [BITS]: a key pair under ROOT for example.test; prints the record value.
+# The batch run's later steps (the proof fetches the record) are asked of the
+# test's Knot, so nothing leaves loopback; their outcome does not matter here.
 make_key() {
 	local root=$1 sel=$2 bits=${3:-2048}
-	"$DKIM_SETUP" --batch --root "$root" -d example.test -s "$sel" -b "$bits" --mta none >/dev/null 2>&1 || return 1
+	"$DKIM_SETUP" --batch --root "$root" -d example.test -s "$sel" -b "$bits" --mta none \
+		--nameserver "127.0.0.1@${KNOT_PORT:-1}" >/dev/null 2>&1
+	[ -f "$root/etc/ssl/private/example.test-$sel-private.pem" ] || return 1
 	"$DKIM_SETUP" record --root "$root" -d example.test -s "$sel" --json |
 		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["record"]["value"])'
 }

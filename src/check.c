@@ -307,9 +307,10 @@ static void print_changes(FILE *out, const struct dns_view *old, const struct dn
 		if (before == sv->status && strcmp(bdetail, sv->detail) == 0)
 			continue;
 		server_addr(sv, addr, sizeof addr);
+		char db[300];
 		fprintf(out, "  [%5.1f s] %s (%s): %s%s%s\n", mono_now() - t0,
 			dk_printable(sv->name, pb, sizeof pb), addr, dns_status_name(sv->status),
-			sv->detail[0] ? ": " : "", sv->detail);
+			sv->detail[0] ? ": " : "", dk_printable(sv->detail, db, sizeof db));
 	}
 	if (v->error[0] != '\0' && strcmp(v->error, old->error) != 0)
 		fprintf(out, "  [%5.1f s] %s\n", mono_now() - t0, dk_printable(v->error, pb, sizeof pb));

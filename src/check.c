@@ -1,5 +1,6 @@
 /*
- * check.c: `dkim-setup check`, and the batch DNS step (--publish, --wait).
+ * check.c: `dkim-setup check` (with --wait N: keep asking until every server
+ * matches), and the batch DNS step (--publish, --wait).
  *
  * Exit status of a check (and of a wait that ends):
  *   0  every server serves a record whose p= is the local key
@@ -209,88 +210,6 @@ static void fill_cfg(struct dns_watch_cfg *cfg, const struct options *opt, const
 	cfg->timeout = 2.0;
 }
 
-int cmd_check(const struct options *opt)
-{
-	struct dk_keyjob key;
-	struct dk_err err;
-	char fqdn[DK_DOMAIN_MAX + 2];
-	struct json json, *j = NULL;
-	int status;
-
-	dk_err_clear(&err);
-	memset(&key, 0, sizeof key);
-	key.root = opt->root;
-	snprintf(key.domain, sizeof key.domain, "%s", opt->domain);
-	snprintf(key.selector, sizeof key.selector, "%s", opt->selector);
-	if (opt->json) {
-		json_init(&json, stdout);
-		j = &json;
-		json_object_begin(j, NULL);
-		json_string(j, "domain", opt->domain);
-		json_string(j, "selector", opt->selector);
-	}
-	int rc = opt->key_file != NULL ? load_key_file(opt->key_file, &key, &err)
-				       : setup_load_key(&key, &err);
-	if (rc < 0 || record_fqdn(opt->domain, opt->selector, fqdn, sizeof fqdn) < 0) {
-		if (rc == 0)
-			dk_fail(&err, DK_USAGE, "the record name is too long");
-		fprintf(stderr, "dkim-setup: %s\n", err.msg);
-		status = err.status;
-		if (j != NULL)
-			json_string(j, "error", err.msg);
-		goto out;
-	}
-	if (j != NULL) {
-		json_string(j, "algorithm", keygen_alg_name(key.alg));
-		json_string(j, "key_file", key.paths.pub[0] ? key.paths.pub : key.paths.priv);
-	} else {
-		printf("Local key: %s (%s", key.paths.pub[0] ? key.paths.pub : key.paths.priv,
-		       key.alg == DK_ALG_RSA ? "RSA" : "Ed25519");
-		if (key.alg == DK_ALG_RSA)
-			printf("-%d", key.bits);
-		printf(")\n");
-	}
-
-	struct dns_watch_cfg cfg;
-	struct dns_view v;
-	fill_cfg(&cfg, opt, fqdn, &key);
-	if (dns_check(&cfg, &v, &err) < 0) {
-		fprintf(stderr, "dkim-setup: %s\n", err.msg);
-		status = DK_SYSERR;
-		if (j != NULL) {
-			json_view(j, fqdn, &v);
-			json_string(j, "error", err.msg);
-		}
-		dns_view_clear(&v);
-		goto out;
-	}
-	status = view_status(&v);
-	if (j != NULL) {
-		json_view(j, fqdn, &v);
-	} else {
-		print_view(stdout, fqdn, &v);
-		size_t ok = 0;
-		for (size_t i = 0; i < v.n; i++)
-			ok += v.servers[i].status == DNS_MATCH;
-		if (status == DK_OK)
-			printf("\nOK: all %zu servers serve the record, and it matches the key.\n", v.n);
-		else if (status == DK_MISMATCH)
-			printf("\nNot ready: %zu of %zu servers serve the right record.\n", ok, v.n);
-		else
-			printf("\nCould not ask every server: %zu of %zu answered with the right record.\n",
-			       ok, v.n);
-	}
-	dns_view_clear(&v);
-out:
-	if (j != NULL) {
-		json_int(j, "status", status);
-		json_object_end(j);
-		json_finish(j);
-	}
-	setup_keyjob_clear(&key);
-	return status;
-}
-
 /* Print what changed between two views of the same watch, one line each. */
 static void print_changes(FILE *out, const struct dns_view *old, const struct dns_view *v, double t0)
 {
@@ -357,6 +276,102 @@ static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs
 	}
 	dns_watch_stop(w);
 	return v->all_match ? 0 : 1;
+}
+
+int cmd_check(const struct options *opt)
+{
+	struct dk_keyjob key;
+	struct dk_err err;
+	char fqdn[DK_DOMAIN_MAX + 2];
+	struct json json, *j = NULL;
+	int status;
+
+	dk_err_clear(&err);
+	if (opt->publish) {
+		fprintf(stderr, "dkim-setup: --publish goes with --batch or the wizard; check only looks\n");
+		return DK_USAGE;
+	}
+	memset(&key, 0, sizeof key);
+	key.root = opt->root;
+	snprintf(key.domain, sizeof key.domain, "%s", opt->domain);
+	snprintf(key.selector, sizeof key.selector, "%s", opt->selector);
+	if (opt->json) {
+		json_init(&json, stdout);
+		j = &json;
+		json_object_begin(j, NULL);
+		json_string(j, "domain", opt->domain);
+		json_string(j, "selector", opt->selector);
+	}
+	int rc = opt->key_file != NULL ? load_key_file(opt->key_file, &key, &err)
+				       : setup_load_key(&key, &err);
+	if (rc < 0 || record_fqdn(opt->domain, opt->selector, fqdn, sizeof fqdn) < 0) {
+		if (rc == 0)
+			dk_fail(&err, DK_USAGE, "the record name is too long");
+		fprintf(stderr, "dkim-setup: %s\n", err.msg);
+		status = err.status;
+		if (j != NULL)
+			json_string(j, "error", err.msg);
+		goto out;
+	}
+	if (j != NULL) {
+		json_string(j, "algorithm", keygen_alg_name(key.alg));
+		json_string(j, "key_file", key.paths.pub[0] ? key.paths.pub : key.paths.priv);
+	} else {
+		printf("Local key: %s (%s", key.paths.pub[0] ? key.paths.pub : key.paths.priv,
+		       key.alg == DK_ALG_RSA ? "RSA" : "Ed25519");
+		if (key.alg == DK_ALG_RSA)
+			printf("-%d", key.bits);
+		printf(")\n");
+	}
+
+	struct dns_watch_cfg cfg;
+	struct dns_view v;
+	fill_cfg(&cfg, opt, fqdn, &key);
+	if (opt->wait_secs > 0) {
+		/* check --wait N: keep asking until every server matches */
+		double confirmed = 0;
+		if (wait_for_record(j != NULL ? stderr : stdout, &cfg, opt->wait_secs, &v, &confirmed, &err) < 0) {
+			fprintf(stderr, "dkim-setup: %s\n", err.msg);
+			status = err.status;
+			if (j != NULL)
+				json_string(j, "error", err.msg);
+			goto out;
+		}
+	} else if (dns_check(&cfg, &v, &err) < 0) {
+		fprintf(stderr, "dkim-setup: %s\n", err.msg);
+		status = DK_SYSERR;
+		if (j != NULL) {
+			json_view(j, fqdn, &v);
+			json_string(j, "error", err.msg);
+		}
+		dns_view_clear(&v);
+		goto out;
+	}
+	status = view_status(&v);
+	if (j != NULL) {
+		json_view(j, fqdn, &v);
+	} else {
+		print_view(stdout, fqdn, &v);
+		size_t ok = 0;
+		for (size_t i = 0; i < v.n; i++)
+			ok += v.servers[i].status == DNS_MATCH;
+		if (status == DK_OK)
+			printf("\nOK: all %zu servers serve the record, and it matches the key.\n", v.n);
+		else if (status == DK_MISMATCH)
+			printf("\nNot ready: %zu of %zu servers serve the right record.\n", ok, v.n);
+		else
+			printf("\nCould not ask every server: %zu of %zu answered with the right record.\n",
+			       ok, v.n);
+	}
+	dns_view_clear(&v);
+out:
+	if (j != NULL) {
+		json_int(j, "status", status);
+		json_object_end(j);
+		json_finish(j);
+	}
+	setup_keyjob_clear(&key);
+	return status;
 }
 
 int batch_dns_precheck(const struct options *opt, struct dk_err *err)

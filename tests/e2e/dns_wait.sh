@@ -63,3 +63,17 @@ out=$("$DKIM_SETUP" --batch --root "$R" -d example.test -s s1 --mta none $(NS4) 
 q=$(echo "$out" | json_field queries)
 check "pace: at most ~1.2 queries/s ($q queries in 5 s)" [ "$q" -le 7 ]
 check "pace: kept asking ($q queries in 5 s)" [ "$q" -ge 4 ]
+
+# check --wait: the same wait for an installed key
+knot_del s1._domainkey
+( sleep 1.5; knot_set_txt s1._domainkey "$V" ) &
+setter=$!
+start=$(now)
+out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s1 $(NS46) --wait 15 --json 2>/dev/null); rc=$?
+el=$(echo "$(now) - $start" | bc)
+wait "$setter"
+check_eq "check --wait: exit 0 once the record appears" 0 "$rc"
+check "check --wait: soon after it appeared ($el s)" lt "$el" 3.5
+check_eq "check --wait: both servers match" "match match" "$(echo "$out" | json_statuses)"
+"$DKIM_SETUP" check --root "$R" -d example.test -s s1 $(NS4) --publish --tsig-key /dev/null >/dev/null 2>&1
+check_eq "check --publish: refused (exit 2)" 2 "$?"

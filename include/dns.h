@@ -82,6 +82,11 @@ struct dns_view {
 	bool all_match;           /* n > 0 and every server DNS_MATCH */
 	char error[256];          /* whole-lookup problem (no zone, no servers) */
 	unsigned long generation; /* increases with every change */
+	/* The system resolver, asked only once every authoritative server
+	 * matches (and never with cfg->ns): does it see the record yet, or does
+	 * it still remember "missing"? */
+	bool resolver_asked;
+	struct dns_server_view resolver;
 };
 
 struct dns_watch_cfg {

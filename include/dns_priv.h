@@ -115,6 +115,8 @@ struct dns_state {
 	size_t n;
 	char error[256];
 	unsigned long rounds;
+	bool resolver_asked;
+	struct dns_srv resolver;
 	int cancel_fd;          /* -1, or the watch's wake pipe */
 	const atomic_bool *stop;
 };
@@ -132,6 +134,9 @@ int dns_find_zone(struct dns_state *s, const struct dns_addr *to, size_t nto, bo
 /* Ask every server once (TXT, following CNAMEs; SOA too when with_soa).
  * 0, -1 out of memory, -2 cancelled. */
 int dns_round(struct dns_state *s, bool with_soa);
+/* Once every server matches (and no --nameserver): ask the system resolver
+ * too, into s->resolver. */
+void dns_ask_resolver(struct dns_state *s);
 /* Copy into a view (servers malloc'd). */
 void dns_state_view(const struct dns_state *s, struct dns_view *out);
 

@@ -89,6 +89,17 @@ static void print_view(FILE *out, const char *fqdn, const struct dns_view *v)
 		if (sv->detail[0] != '\0')
 			fprintf(out, "      %s\n", dk_printable(sv->detail, pb, sizeof pb));
 	}
+	if (v->resolver_asked) {
+		const struct dns_server_view *r = &v->resolver;
+		if (r->status == DNS_MATCH)
+			fprintf(out, "\nYour resolver (%s) sees the record too.\n", r->addr);
+		else
+			fprintf(out, "\nYour resolver (%s) does not see it yet: %s%s%s%s\n", r->addr,
+				dns_status_name(r->status), r->detail[0] ? ": " : "",
+				dk_printable(r->detail, pb, sizeof pb),
+				r->status == DNS_ABSENT ? "\n(it remembers an earlier \"missing\" until the "
+				"negative-caching time below runs out)" : "");
+	}
 	if (v->have_neg_ttl) {
 		char d[48];
 		duration(v->neg_ttl, d, sizeof d);
@@ -131,6 +142,13 @@ static void json_view(struct json *j, const char *fqdn, const struct dns_view *v
 		json_object_end(j);
 	}
 	json_array_end(j);
+	if (v->resolver_asked) {
+		json_object_begin(j, "resolver");
+		json_string(j, "address", v->resolver.addr);
+		json_string(j, "status", dns_status_id(v->resolver.status));
+		json_string(j, "detail", v->resolver.detail);
+		json_object_end(j);
+	}
 }
 
 /* A key file the admin names (anywhere: it is only read). Wiped by the

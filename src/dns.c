@@ -72,6 +72,8 @@ static void servers_free(struct dns_srv *srv, size_t n)
 
 void dns_state_free(struct dns_state *s)
 {
+	free(s->resolver.txt);
+	s->resolver.txt = NULL;
 	servers_free(s->srv, s->n);
 	free(s->expect_p);
 	s->srv = NULL;
@@ -739,6 +741,59 @@ int dns_round(struct dns_state *s, bool with_soa)
 	return rc;
 }
 
+/*
+ * Once every authoritative server matches: what does the system resolver
+ * say? (Asking it earlier would make it cache "missing" for the negative
+ * TTL.) Only without --nameserver, and at most once per round.
+ */
+void dns_ask_resolver(struct dns_state *s)
+{
+	if (s->n_given > 0 || s->nres == 0 || s->n == 0)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->srv[i].v.status != DNS_MATCH)
+			return;
+	struct dns_srv *d = &s->resolver;
+	free(d->txt);
+	memset(d, 0, sizeof *d);
+	d->addr = s->res[0];
+	snprintf(d->v.name, sizeof d->v.name, "resolver");
+	snprintf(d->v.addr, sizeof d->v.addr, "%s", s->res[0].text);
+	d->v.port = s->res[0].port;
+	char qname[256];
+	snprintf(qname, sizeof qname, "%s", s->fqdn);
+	int depth = 0;
+	for (int hop = 0; hop <= DNS_CNAME_DEPTH; hop++) {
+		struct dns_xfer x;
+		if (dns_xfer_query(&x, &d->addr, qname, LDNS_RR_TYPE_TXT, true, s->timeout) < 0) {
+			dns_xfer_clear(&x);
+			return;
+		}
+		d->v.queries++;
+		d->v.last_asked = time(NULL);
+		if (dns_xfer_run(&x, 1, s->cancel_fd, s->stop) < 0) {
+			dns_xfer_clear(&x);
+			return;
+		}
+		char next[256];
+		int more = 0;
+		if (x.result != XFER_OK) {
+			char why[200];
+			dns_xfer_describe(&x, why, sizeof why);
+			set_status(d, DNS_ERROR, "%s", why);
+		} else {
+			more = judge_txt(s, d, x.reply, qname, &depth, next, true);
+		}
+		dns_xfer_clear(&x);
+		if (more != 1)
+			break;
+		snprintf(qname, sizeof qname, "%s", next);
+	}
+	free(d->txt);
+	d->txt = NULL;
+	s->resolver_asked = true;
+}
+
 void dns_state_view(const struct dns_state *s, struct dns_view *out)
 {
 	memset(out, 0, sizeof *out);
@@ -753,6 +808,8 @@ void dns_state_view(const struct dns_state *s, struct dns_view *out)
 	}
 	out->n = s->n;
 	out->all_match = s->n > 0;
+	out->resolver_asked = s->resolver_asked;
+	out->resolver = s->resolver.v;
 	for (size_t i = 0; i < s->n; i++) {
 		out->servers[i] = s->srv[i].v;
 		if (s->srv[i].v.status != DNS_MATCH)
@@ -779,6 +836,8 @@ int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_e
 		return -1;
 	}
 	int rc = dns_round(&s, true);
+	if (rc == 0)
+		dns_ask_resolver(&s);
 	dns_state_view(&s, out);
 	dns_state_free(&s);
 	if (rc < 0)

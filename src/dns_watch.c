@@ -120,6 +120,9 @@ static void *worker(void *arg)
 		 * negative answers and asks it of a server whose answer changed */
 		if (dns_round(&w->st, false) == -2 || atomic_load(&w->stop))
 			break;
+		dns_ask_resolver(&w->st);   /* only once all match */
+		if (atomic_load(&w->stop))
+			break;
 		publish(w);
 
 		bool all_error = w->st.n > 0, all_match = w->st.n > 0;

@@ -108,6 +108,9 @@ check_match "publish: the primary's address took it" "127\.0\.0\.1 accepted the 
 out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s1); rc=$?
 check_eq "check after publishing: exit 0" 0 "$rc"
 check_match "check: all three servers OK" "all 3 servers" "$out"
+check_match "check: the resolver is asked once all agree" "Your resolver \(127\.0\.0\.1\) sees the record too" "$out"
+out=$("$DKIM_SETUP" check --root "$R" -d example.test -s nosuch --key "$R/etc/ssl/certs/example.test-s1-public.pem" 2>&1)
+check "check: no resolver line while servers disagree" test -z "$(echo "$out" | grep 'Your resolver')"
 
 out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s2); rc=$?
 check_eq "CNAME to another zone, followed through the resolver: exit 0" 0 "$rc"

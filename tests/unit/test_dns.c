@@ -17,6 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <ldns/ldns.h>
+
 #include "dns.h"
 
 static double now(void)
@@ -207,6 +210,141 @@ static void test_watch_sees_error_then_check_now(void **state)
 	dns_watch_stop(NULL);
 }
 
+/*
+ * Hostile answers: a responder on 127.0.0.1 answers every query with a
+ * random, ldns-built answer (TXT of random bytes, CNAME chains and loops,
+ * referrals, odd rcodes, SOA, many records), then flips random bytes of it.
+ * The checks must never crash or hang (ASan build), and every server ends in
+ * some status.
+ */
+struct responder {
+	int fd;
+	unsigned seed;
+	volatile int stop;
+};
+
+static ldns_rr *rand_rr(unsigned *seed, const ldns_rdf *owner)
+{
+	char buf[600];
+	int kind = rand_r(seed) % 6;
+	char *o = ldns_rdf2str(owner);
+	if (kind <= 2) {
+		/* a TXT record: sometimes valid DKIM, sometimes random bytes */
+		int n = snprintf(buf, sizeof buf, "%s 300 IN TXT \"", o);
+		if (kind == 0)
+			n += snprintf(buf + n, sizeof buf - (size_t)n, "v=DKIM1; k=rsa; p=AAAA");
+		int len = kind == 0 && rand_r(seed) % 2 ? 0 : rand_r(seed) % 300;
+		for (int i = 0; i < len && n < (int)sizeof buf - 8; i++) {
+			int c = 32 + rand_r(seed) % 95;
+			if (c == '"' || c == '\\')
+				c = 'x';
+			buf[n++] = (char)c;
+		}
+		snprintf(buf + n, sizeof buf - (size_t)n, "\"");
+	} else if (kind == 3) {
+		snprintf(buf, sizeof buf, "%s 300 IN CNAME %s", o, rand_r(seed) % 2 ? o : "other.example.test.");
+	} else if (kind == 4) {
+		snprintf(buf, sizeof buf, "example.test. 300 IN SOA ns1.example.test. h.example.test. %u 1 1 1 %u",
+			 (unsigned)rand_r(seed), (unsigned)rand_r(seed) % 100000);
+	} else {
+		snprintf(buf, sizeof buf, "example.test. 300 IN NS ns%d.example.test.", rand_r(seed) % 9);
+	}
+	free(o);
+	ldns_rr *rr = NULL;
+	if (ldns_rr_new_frm_str(&rr, buf, 0, NULL, NULL) != LDNS_STATUS_OK)
+		return NULL;
+	return rr;
+}
+
+static void *respond(void *arg)
+{
+	struct responder *r = arg;
+	uint8_t in[4096];
+	while (!r->stop) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof from;
+		struct pollfd p = { .fd = r->fd, .events = POLLIN };
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		ssize_t n = recvfrom(r->fd, in, sizeof in, 0, (struct sockaddr *)&from, &fl);
+		ldns_pkt *q = NULL;
+		if (n <= 0 || ldns_wire2pkt(&q, in, (size_t)n) != LDNS_STATUS_OK)
+			continue;
+		ldns_pkt *a = ldns_pkt_new();
+		ldns_pkt_set_id(a, ldns_pkt_id(q));
+		ldns_pkt_set_qr(a, true);
+		ldns_pkt_set_aa(a, rand_r(&r->seed) % 8 != 0);
+		ldns_pkt_set_tc(a, rand_r(&r->seed) % 16 == 0);
+		ldns_pkt_set_rcode(a, rand_r(&r->seed) % 4 == 0 ? (uint8_t)(rand_r(&r->seed) % 6) : 0);
+		const ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(q), 0);
+		if (qrr != NULL) {
+			ldns_pkt_push_rr(a, LDNS_SECTION_QUESTION, ldns_rr_clone(qrr));
+			int nans = rand_r(&r->seed) % 5;
+			if (rand_r(&r->seed) % 20 == 0)
+				nans = 70;   /* more records than anyone needs */
+			for (int i = 0; i < nans; i++) {
+				ldns_rr *rr = rand_rr(&r->seed, ldns_rr_owner(qrr));
+				if (rr != NULL)
+					ldns_pkt_push_rr(a, i % 3 == 2 ? LDNS_SECTION_AUTHORITY : LDNS_SECTION_ANSWER, rr);
+			}
+		}
+		uint8_t *wire = NULL;
+		size_t wl = 0;
+		if (ldns_pkt2wire(&wire, a, &wl) == LDNS_STATUS_OK) {
+			/* flip a few bytes after the header now and then */
+			int flips = rand_r(&r->seed) % 3 == 0 ? rand_r(&r->seed) % 4 + 1 : 0;
+			for (int i = 0; i < flips && wl > 12; i++)
+				wire[12 + (size_t)rand_r(&r->seed) % (wl - 12)] ^= (uint8_t)(1 + rand_r(&r->seed) % 255);
+			if (rand_r(&r->seed) % 10 == 0 && wl > 14)
+				wl = 12 + (size_t)rand_r(&r->seed) % (wl - 12);   /* cut short */
+			sendto(r->fd, wire, wl, 0, (struct sockaddr *)&from, fl);
+		}
+		free(wire);
+		ldns_pkt_free(a);
+		ldns_pkt_free(q);
+	}
+	return NULL;
+}
+
+static void test_hostile_answers(void **state)
+{
+	(void)state;
+	struct dk_nameserver ns = { .addr = "127.0.0.1" };
+	struct responder r = { .seed = 12345 };
+	r.fd = silent_socket(&ns.port);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, respond, &r), 0);
+	struct dns_watch_cfg cfg = { .fqdn = "s1._domainkey.example.test", .expect_p = "AAAA",
+				     .alg = DK_ALG_RSA, .ns = &ns, .n_ns = 1, .timeout = 0.05 };
+	int seen[DNS_ERROR + 1] = { 0 };
+	double t0 = now();
+	for (int i = 0; i < 200; i++) {
+		struct dns_view v;
+		struct dk_err e;
+		assert_int_equal(dns_check(&cfg, &v, &e), 0);
+		assert_int_equal(v.n, 1);
+		assert_true(v.servers[0].status <= DNS_ERROR);
+		seen[v.servers[0].status]++;
+		assert_non_null(memchr(v.servers[0].detail, '\0', sizeof v.servers[0].detail));
+		dns_view_clear(&v);
+		char *txt = NULL;
+		if (dns_fetch_txt(&cfg, &txt, &e) == 0)
+			free(txt);
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	close(r.fd);
+	/* bounded: 200 rounds of 0.05 s timeouts at most (TCP fallback included) */
+	assert_true(now() - t0 < 120.0);
+	/* the random answers reached more than one verdict */
+	int kinds = 0;
+	for (int k = 0; k <= DNS_ERROR; k++) {
+		kinds += seen[k] > 0;
+		print_message("hostile answers: %s %d\n", dns_status_id((enum dns_status)k), seen[k]);
+	}
+	assert_true(kinds >= 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_status_names),
 		cmocka_unit_test(test_watch_stops_mid_query),
 		cmocka_unit_test(test_watch_sees_error_then_check_now),
+		cmocka_unit_test(test_hostile_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -607,6 +607,38 @@ static void take_soa_reply(struct dns_state *s, struct dns_srv *d, const struct 
 		}
 }
 
+/* The SOA of the zone from every server that has not given it yet (after
+ * the zone was found late, behind a CNAME). */
+static void soa_pass(struct dns_state *s)
+{
+	struct dns_xfer *x = calloc(s->n, sizeof *x);
+	size_t *who = calloc(s->n, sizeof *who);
+	size_t nq = 0;
+	bool usable = false;
+	if (x == NULL || who == NULL || s->zone[0] == '\0') {
+		free(x);
+		free(who);
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->srv[i].v.have_serial || s->srv[i].v.status == DNS_ERROR)
+			continue;
+		if (dns_xfer_query(&x[nq], &s->srv[i].addr, s->zone, LDNS_RR_TYPE_SOA, false, s->timeout) < 0) {
+			dns_xfer_clear(&x[nq]);
+			continue;
+		}
+		s->srv[i].v.queries++;
+		who[nq++] = i;
+	}
+	dns_xfer_run(x, nq, s->cancel_fd, s->stop);
+	for (size_t k = 0; k < nq; k++) {
+		take_soa_reply(s, &s->srv[who[k]], &x[k], false, &usable);
+		dns_xfer_clear(&x[k]);
+	}
+	free(x);
+	free(who);
+}
+
 /* ---- one round over every server ---- */
 
 int dns_round(struct dns_state *s, bool with_soa)
@@ -836,6 +868,8 @@ int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_e
 		return -1;
 	}
 	int rc = dns_round(&s, true);
+	if (rc == 0)
+		soa_pass(&s);
 	if (rc == 0)
 		dns_ask_resolver(&s);
 	dns_state_view(&s, out);

@@ -89,6 +89,7 @@ knot_cname s1._domainkey keys.s1.example.test.
 out=$(chk --json); rc=$?
 check_eq "CNAME: exit 0" 0 "$rc"
 check_match "CNAME: followed and named" "via CNAME keys.s1.example.test" "$out"
+check_match "CNAME: serial and negative TTL still found" '"negative_ttl":300.*"serial":[0-9]' "$out"
 knot_del keys.s1 TXT
 out=$(chk --json); rc=$?
 check_eq "CNAME to a name without TXT: absent" "absent absent" "$(echo "$out" | json_statuses)"

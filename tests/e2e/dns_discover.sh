@@ -24,6 +24,8 @@ echo "nameserver 127.0.0.1" >"$D/resolv.conf"
 mount --bind "$D/resolv.conf" /etc/resolv.conf || { not_ok "resolv.conf bind-mounted"; exit 1; }
 secret=$(head -c 32 /dev/urandom | base64)
 echo "hmac-sha256:upd:$secret" >"$D/tsig.key"
+secret512=$(head -c 64 /dev/urandom | base64 -w0)
+printf 'key "upd512." {\n\talgorithm hmac-sha512;\n\tsecret "%s";\n};\n' "$secret512" >"$D/tsig512.key"
 cat >"$D/example.test.zone" <<ZONE
 \$ORIGIN example.test.
 \$TTL 3600
@@ -65,9 +67,12 @@ key:
   - id: upd
     algorithm: hmac-sha256
     secret: $secret
+  - id: upd512
+    algorithm: hmac-sha512
+    secret: $secret512
 acl:
   - id: update
-    key: upd
+    key: [ upd, upd512 ]
     action: update
 template:
   - id: default
@@ -115,3 +120,11 @@ check "check: no resolver line while servers disagree" test -z "$(echo "$out" | 
 out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s2); rc=$?
 check_eq "CNAME to another zone, followed through the resolver: exit 0" 0 "$rc"
 check_match "CNAME to another zone: said so" "via CNAME s2.keys.provider.test \(outside the zone" "$out"
+
+# hmac-sha512, BIND key file form
+"$DKIM_SETUP" --batch --root "$R" -d example.test -s s3 --mta none >/dev/null 2>&1
+out=$("$DKIM_SETUP" --batch --root "$R" -d example.test -s s3 --mta none \
+	--publish --tsig-key "$D/tsig512.key" --wait 10 2>&1); rc=$?
+check_eq "publish with a hmac-sha512 BIND key: exit 0" 0 "$rc"
+"$DKIM_SETUP" check --root "$R" -d example.test -s s3 >/dev/null
+check_eq "hmac-sha512: check agrees" 0 "$?"

@@ -132,7 +132,10 @@ int dns_find_zone(struct dns_state *s, const struct dns_addr *to, size_t nto, bo
 	const char *name = s->fqdn;
 	s->zone[0] = '\0';
 	struct dns_xfer *x = calloc(nto, sizeof *x);
-	if (x == NULL) {
+	size_t *idx = calloc(nto, sizeof *idx);
+	if (x == NULL || idx == NULL) {
+		free(x);
+		free(idx);
 		snprintf(s->error, sizeof s->error, "out of memory");
 		return -1;
 	}
@@ -142,7 +145,7 @@ int dns_find_zone(struct dns_state *s, const struct dns_addr *to, size_t nto, bo
 		size_t nq = 0;
 		for (size_t i = 0; i < nto; i++)
 			if (dns_xfer_query(&x[nq], &to[i], name, LDNS_RR_TYPE_SOA, rd, s->timeout) == 0)
-				nq++;
+				idx[nq++] = i;
 			else
 				dns_xfer_clear(&x[nq]);
 		dns_xfer_run(x, nq, s->cancel_fd, s->stop);
@@ -164,7 +167,7 @@ int dns_find_zone(struct dns_state *s, const struct dns_addr *to, size_t nto, bo
 			if (s->zone[0] != '\0') {
 				rc = 0;
 				if (answered_by != NULL)
-					*answered_by = i;
+					*answered_by = idx[i];
 			}
 		}
 		for (size_t i = 0; i < nq; i++)
@@ -175,6 +178,7 @@ int dns_find_zone(struct dns_state *s, const struct dns_addr *to, size_t nto, bo
 		name = dot != NULL ? dot + 1 : NULL;
 	}
 	free(x);
+	free(idx);
 	if (rc < 0)
 		snprintf(s->error, sizeof s->error, "could not find the zone of %s: %s", s->fqdn,
 			 why[0] != '\0' ? why : "no server gave its SOA record");

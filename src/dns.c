@@ -645,6 +645,93 @@ static void soa_pass(struct dns_state *s)
 
 /* ---- one round over every server ---- */
 
+/* One server's way through a round: the name it is asked next (the CNAME
+ * chain may lead elsewhere) and where to ask it. */
+struct probe {
+	char qname[256];
+	int depth;
+	bool more;          /* still something to ask */
+	bool recursive;     /* the chain left the zone: ask the resolver */
+};
+
+/* Which server and question a transfer of a pass belongs to. */
+struct slot {
+	size_t srv;
+	bool soa;
+};
+
+/* Queue this pass's queries: TXT for every server still going, and on the
+ * first pass the SOA where wanted. Returns how many. */
+static size_t queue_pass(struct dns_state *s, struct probe *pr, bool first, bool with_soa,
+			 struct dns_xfer *x, struct slot *slot)
+{
+	size_t nq = 0;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < s->n; i++) {
+		if (!pr[i].more)
+			continue;
+		struct dns_srv *d = &s->srv[i];
+		const struct dns_addr *to = pr[i].recursive ? &s->res[0] : &d->addr;
+		if (dns_xfer_query(&x[nq], to, pr[i].qname, LDNS_RR_TYPE_TXT, pr[i].recursive, s->timeout) == 0) {
+			slot[nq++] = (struct slot){ .srv = i, .soa = false };
+			if (!pr[i].recursive)
+				d->v.queries++;
+			d->v.last_asked = now;
+		} else {
+			dns_xfer_clear(&x[nq]);
+			pr[i].more = false;
+			set_status(d, DNS_ERROR, "cannot build a query for %s", pr[i].qname);
+		}
+		if (first && (with_soa || d->need_soa)) {
+			const char *sq = s->zone[0] == '\0' ? s->fqdn : s->zone;
+			if (dns_xfer_query(&x[nq], &d->addr, sq, LDNS_RR_TYPE_SOA, false, s->timeout) == 0) {
+				slot[nq++] = (struct slot){ .srv = i, .soa = true };
+				d->v.queries++;
+			} else {
+				dns_xfer_clear(&x[nq]);
+			}
+		}
+	}
+	return nq;
+}
+
+/* Take one server's answer to its TXT query. */
+static void take_txt(struct dns_state *s, struct probe *pr, struct dns_srv *d, const struct dns_xfer *x,
+		     bool want_zone)
+{
+	pr->more = false;
+	if (x->result != XFER_OK) {
+		char why[200];
+		dns_xfer_describe(x, why, sizeof why);
+		set_status(d, DNS_ERROR, "%s", why);
+		return;
+	}
+	d->v.rtt_ms = (unsigned)(x->rtt * 1000.0 + 0.5);
+	d->v.tcp = x->used_tcp;
+	enum dns_status was = d->v.status;
+	char next[256];
+	if (judge_txt(s, d, x->reply, pr->qname, &pr->depth, next, pr->recursive) == 1) {
+		if (++pr->depth > DNS_CNAME_DEPTH) {
+			set_status(d, DNS_ERROR, "more than %d CNAMEs in a row (a loop?)", DNS_CNAME_DEPTH);
+		} else {
+			snprintf(pr->qname, sizeof pr->qname, "%s", next);
+			pr->more = true;
+			/* A target outside the zone is not this server's to answer:
+			 * without --nameserver, ask the resolver. */
+			if (s->n_given == 0 && s->nres > 0 && s->zone[0] != '\0' && !dns_name_in(next, s->zone))
+				pr->recursive = true;
+		}
+		return;
+	}
+	bool negative = d->v.status == DNS_ABSENT;
+	/* a negative answer names the zone in its authority SOA */
+	if (negative && want_zone && s->zone[0] == '\0' && dns_name_eq(pr->qname, s->fqdn))
+		zone_from_reply(x->reply, s->fqdn, s->zone, sizeof s->zone);
+	if (!negative && d->v.status != DNS_ERROR &&
+	    (d->v.status != was || (s->zone[0] == '\0' && !d->v.have_serial)))
+		d->need_soa = true;
+}
+
 int dns_round(struct dns_state *s, bool with_soa)
 {
 	size_t n = s->n;
@@ -658,117 +745,42 @@ int dns_round(struct dns_state *s, bool with_soa)
 	 * positive; so a watch costs one query per server per round.
 	 */
 	bool want_zone = s->zone[0] == '\0' && s->n_given > 0;
-	bool soa = with_soa;
 	bool zone_usable = false;
 	struct dns_xfer *x = calloc(2 * n, sizeof *x);
-	char (*qname)[256] = calloc(n, sizeof *qname);
-	int *depth = calloc(n, sizeof *depth);
-	bool *more = calloc(n, sizeof *more);
-	bool *recursive = calloc(n, sizeof *recursive);
-	if (x == NULL || qname == NULL || depth == NULL || more == NULL || recursive == NULL) {
-		free(recursive);
+	struct slot *slot = calloc(2 * n, sizeof *slot);
+	struct probe *pr = calloc(n, sizeof *pr);
+	if (x == NULL || slot == NULL || pr == NULL) {
 		free(x);
-		free(qname);
-		free(depth);
-		free(more);
+		free(slot);
+		free(pr);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		snprintf(qname[i], sizeof qname[i], "%s", s->fqdn);
-		more[i] = true;
+		snprintf(pr[i].qname, sizeof pr[i].qname, "%s", s->fqdn);
+		pr[i].more = true;
 	}
 	int rc = 0;
-	bool first = true;
-	time_t now = time(NULL);
-	/* Pass 1 asks every server TXT (and SOA); later passes only the
-	 * servers whose CNAME chain continued outside their answer. */
+	/* Pass 0 asks every server; later passes only those whose CNAME chain
+	 * went on outside their answer. */
 	for (int pass = 0; pass <= DNS_CNAME_DEPTH && rc == 0; pass++) {
-		size_t nq = 0;
-		size_t *owner = calloc(2 * n, sizeof *owner);
-		if (owner == NULL) {
-			rc = -1;
+		size_t nq = queue_pass(s, pr, pass == 0, with_soa, x, slot);
+		if (nq == 0)
 			break;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (!more[i])
-				continue;
-			struct dns_srv *d = &s->srv[i];
-			const struct dns_addr *to = recursive[i] ? &s->res[0] : &d->addr;
-			if (dns_xfer_query(&x[nq], to, qname[i], LDNS_RR_TYPE_TXT, recursive[i], s->timeout) == 0) {
-				owner[nq++] = i;
-				if (!recursive[i])
-					d->v.queries++;
-				d->v.last_asked = now;
-			} else {
-				dns_xfer_clear(&x[nq]);
-				more[i] = false;
-				set_status(d, DNS_ERROR, "cannot build a query for %s", qname[i]);
-			}
-			if (first && (soa || d->need_soa)) {
-				const char *sq = want_zone || s->zone[0] == '\0' ? s->fqdn : s->zone;
-				if (dns_xfer_query(&x[nq], &d->addr, sq, LDNS_RR_TYPE_SOA, false, s->timeout) == 0) {
-					owner[nq++] = i | ((size_t)1 << (sizeof(size_t) * 8 - 1));
-					d->v.queries++;
-				} else {
-					dns_xfer_clear(&x[nq]);
-				}
-			}
-		}
-		if (nq == 0) {
-			free(owner);
-			break;
-		}
 		if (dns_xfer_run(x, nq, s->cancel_fd, s->stop) < 0)
 			rc = -2;
 		for (size_t k = 0; k < nq && rc == 0; k++) {
-			bool is_soa = (owner[k] >> (sizeof(size_t) * 8 - 1)) != 0;
-			size_t i = owner[k] & ~((size_t)1 << (sizeof(size_t) * 8 - 1));
-			struct dns_srv *d = &s->srv[i];
-			if (is_soa) {
+			struct dns_srv *d = &s->srv[slot[k].srv];
+			if (slot[k].soa)
 				take_soa_reply(s, d, &x[k], want_zone, &zone_usable);
-				continue;
-			}
-			more[i] = false;
-			if (x[k].result != XFER_OK) {
-				char why[200];
-				dns_xfer_describe(&x[k], why, sizeof why);
-				set_status(d, DNS_ERROR, "%s", why);
-				continue;
-			}
-			d->v.rtt_ms = (unsigned)(x[k].rtt * 1000.0 + 0.5);
-			enum dns_status was = d->v.status;
-			char next[256];
-			if (judge_txt(s, d, x[k].reply, qname[i], &depth[i], next, recursive[i]) == 1) {
-				if (++depth[i] > DNS_CNAME_DEPTH) {
-					set_status(d, DNS_ERROR, "more than %d CNAMEs in a row (a loop?)", DNS_CNAME_DEPTH);
-				} else {
-					snprintf(qname[i], sizeof qname[i], "%s", next);
-					more[i] = true;
-					/* A target outside the zone is not this server's to
-					 * answer: without --nameserver, ask the resolver. */
-					if (s->n_given == 0 && s->nres > 0 && s->zone[0] != '\0' &&
-					    !dns_name_in(next, s->zone))
-						recursive[i] = true;
-				}
-			}
-			d->v.tcp = x[k].used_tcp;
-			bool negative = d->v.status == DNS_ABSENT;
-			if (negative && want_zone && s->zone[0] == '\0' && dns_name_eq(qname[i], s->fqdn))
-				zone_from_reply(x[k].reply, s->fqdn, s->zone, sizeof s->zone);
-			if (!negative && d->v.status != DNS_ERROR &&
-			    (d->v.status != was || (s->zone[0] == '\0' && !d->v.have_serial)))
-				d->need_soa = true;
+			else
+				take_txt(s, &pr[slot[k].srv], d, &x[k], want_zone);
 		}
 		for (size_t k = 0; k < nq; k++)
 			dns_xfer_clear(&x[k]);
-		free(owner);
-		first = false;
 	}
 	free(x);
-	free(qname);
-	free(depth);
-	free(more);
-	free(recursive);
+	free(slot);
+	free(pr);
 	/* A CNAME at the name hides the zone's SOA: walk up the labels. */
 	if (rc == 0 && want_zone && s->zone[0] == '\0' && zone_usable)
 		dns_find_zone(s, s->given, s->n_given, false, NULL);

@@ -81,6 +81,10 @@ void dns_xfer_clear(struct dns_xfer *x);
 /* "no answer within 2 s", "connection refused: nothing listens on port 5353"... */
 void dns_xfer_describe(const struct dns_xfer *x, char *out, size_t outlen);
 
+/* Seconds between two rounds of a watch, `since_start` seconds after it
+ * started (or after the last check-now). */
+double dns_watch_interval(double since_start, bool all_match);
+
 /* Monotonic seconds. */
 double dns_now(void);
 

@@ -80,7 +80,7 @@ static int pause_until(struct dns_watch *w, double until)
 	}
 }
 
-static double interval(double since_start, bool all_match)
+double dns_watch_interval(double since_start, bool all_match)
 {
 	if (all_match)
 		return 10.0;
@@ -135,7 +135,7 @@ static void *worker(void *arg)
 		if (all_error && w->st.n_given == 0 && dns_now() - last_discover >= 30.0)
 			need_discover = true;
 
-		int pr = pause_until(w, round_start + interval(round_start - pace_start, all_match));
+		int pr = pause_until(w, round_start + dns_watch_interval(round_start - pace_start, all_match));
 		if (pr < 0)
 			break;
 		if (pr == 1) {

@@ -110,6 +110,7 @@ out=$("$DKIM_SETUP" --batch --root "$R" -d example.test -s s1 --mta none \
 	--publish --tsig-key "$D/tsig.key" --wait 10 2>&1); rc=$?
 check_eq "publish to the primary from SOA MNAME: exit 0" 0 "$rc"
 check_match "publish: the primary's address took it" "127\.0\.0\.1 accepted the update|::1 accepted the update" "$out"
+check_match "publish: the resolver asked once every server matched" "Your resolver \(127\.0\.0\.1\) sees the record too" "$out"
 out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s1); rc=$?
 check_eq "check after publishing: exit 0" 0 "$rc"
 check_match "check: all three servers OK" "all 3 servers" "$out"

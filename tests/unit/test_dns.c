@@ -21,6 +21,7 @@
 #include <ldns/ldns.h>
 
 #include "dns.h"
+#include "dns_priv.h"
 
 static double now(void)
 {
@@ -112,6 +113,18 @@ static void test_tsig_refused(void **state)
 	dk_err_clear(&e);
 	assert_int_equal(dns_tsig_load("/nonexistent/key", &k, &e), -1);
 	assert_int_equal(e.status, DK_USAGE);
+}
+
+static void test_pace(void **state)
+{
+	(void)state;
+	/* one query per second per server for the first minutes, then less */
+	assert_true(dns_watch_interval(0, false) == 1.0);
+	assert_true(dns_watch_interval(179, false) == 1.0);
+	assert_true(dns_watch_interval(200, false) > 1.0);
+	assert_true(dns_watch_interval(3600, false) >= dns_watch_interval(200, false));
+	assert_true(dns_watch_interval(3600, false) <= 10.0);
+	assert_true(dns_watch_interval(0, true) > 1.0);
 }
 
 static void test_status_names(void **state)
@@ -352,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_tsig_bind),
 		cmocka_unit_test(test_tsig_refused),
 		cmocka_unit_test(test_status_names),
+		cmocka_unit_test(test_pace),
 		cmocka_unit_test(test_watch_stops_mid_query),
 		cmocka_unit_test(test_watch_sees_error_then_check_now),
 		cmocka_unit_test(test_hostile_answers),

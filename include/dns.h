@@ -71,6 +71,9 @@ struct dns_server_view {
 	bool tcp;                 /* the last answer came over TCP (truncated over UDP) */
 	bool testing;             /* the record has t=y */
 	unsigned rtt_ms;          /* time of the last answer */
+	bool unreachable;         /* found by NS lookup, but this host has no route to
+				     its address family (say IPv6): shown as an
+				     error, not counted in all_match */
 };
 
 struct dns_view {
@@ -79,7 +82,8 @@ struct dns_view {
 	struct dns_server_view *servers;   /* malloc'd copy, n entries */
 	bool have_neg_ttl;
 	uint32_t neg_ttl;         /* min(SOA MINIMUM, SOA TTL): negative caching */
-	bool all_match;           /* n > 0 and every server DNS_MATCH */
+	bool all_match;           /* every server DNS_MATCH (servers this host cannot
+				     route to aside), and at least one */
 	char error[256];          /* whole-lookup problem (no zone, no servers) */
 	unsigned long generation; /* increases with every change */
 	/* The system resolver, asked only once every authoritative server

@@ -44,7 +44,7 @@ static int view_status(const struct dns_view *v)
 		if (v->servers[i].status != DNS_MATCH && v->servers[i].status != DNS_ERROR &&
 		    v->servers[i].status != DNS_PENDING)
 			return DK_MISMATCH;
-	return DK_SYSERR;
+	return DK_SYSERR;   /* only errors (or nothing) stand between us and OK */
 }
 
 static void duration(uint32_t s, char *out, size_t outlen)
@@ -139,6 +139,7 @@ static void json_view(struct json *j, const char *fqdn, const struct dns_view *v
 		json_bool(j, "tcp", sv->tcp);
 		json_bool(j, "testing", sv->testing);
 		json_int(j, "queries", sv->queries);
+		json_bool(j, "unreachable", sv->unreachable);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -370,10 +371,16 @@ int cmd_check(const struct options *opt)
 		json_view(j, fqdn, &v);
 	} else {
 		print_view(stdout, fqdn, &v);
-		size_t ok = 0;
-		for (size_t i = 0; i < v.n; i++)
+		size_t ok = 0, unreachable = 0;
+		for (size_t i = 0; i < v.n; i++) {
 			ok += v.servers[i].status == DNS_MATCH;
-		if (status == DK_OK)
+			unreachable += v.servers[i].unreachable;
+		}
+		if (status == DK_OK && unreachable > 0)
+			printf("\nOK: all %zu servers this host can reach serve the record, and it matches "
+			       "the key (%zu address%s not reachable from here).\n", v.n - unreachable,
+			       unreachable, unreachable == 1 ? "" : "es");
+		else if (status == DK_OK)
 			printf("\nOK: all %zu servers serve the record, and it matches the key.\n", v.n);
 		else if (status == DK_MISMATCH)
 			printf("\nNot ready: %zu of %zu servers serve the right record.\n", ok, v.n);

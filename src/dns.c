@@ -12,6 +12,7 @@
  * (following CNAMEs) and for the SOA (serial, negative-caching time). All
  * servers are asked at once (dns_net.c), so a dead one costs no one else time.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -645,6 +646,21 @@ static void soa_pass(struct dns_state *s)
 
 /* ---- one round over every server ---- */
 
+/* Every server matches, leaving out those this host has no route to, and
+ * at least one does. */
+static bool all_match(const struct dns_state *s)
+{
+	size_t ok = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->srv[i].v.unreachable)
+			continue;
+		if (s->srv[i].v.status != DNS_MATCH)
+			return false;
+		ok++;
+	}
+	return ok > 0;
+}
+
 /* One server's way through a round: the name it is asked next (the CNAME
  * chain may lead elsewhere) and where to ask it. */
 struct probe {
@@ -700,6 +716,16 @@ static void take_txt(struct dns_state *s, struct probe *pr, struct dns_srv *d, c
 		     bool want_zone)
 {
 	pr->more = false;
+	d->v.unreachable = false;
+	if (x->result == XFER_NETERR && s->n_given == 0 && !pr->recursive &&
+	    (x->errnum == ENETUNREACH || x->errnum == EADDRNOTAVAIL || x->errnum == EAFNOSUPPORT)) {
+		/* Common: an IPv6 address of an NS on a host without IPv6. The
+		 * servers' other addresses still tell; this one is not counted. */
+		d->v.unreachable = true;
+		set_status(d, DNS_ERROR, "this host has no route to %s addresses (%s): not counted",
+			   d->addr.ss.ss_family == AF_INET6 ? "IPv6" : "IPv4", strerror(x->errnum));
+		return;
+	}
 	if (x->result != XFER_OK) {
 		char why[200];
 		dns_xfer_describe(x, why, sizeof why);
@@ -796,11 +822,8 @@ int dns_round(struct dns_state *s, bool with_soa)
  */
 void dns_ask_resolver(struct dns_state *s)
 {
-	if (s->n_given > 0 || s->nres == 0 || s->n == 0)
+	if (s->n_given > 0 || s->nres == 0 || !all_match(s))
 		return;
-	for (size_t i = 0; i < s->n; i++)
-		if (s->srv[i].v.status != DNS_MATCH)
-			return;
 	struct dns_srv *d = &s->resolver;
 	free(d->txt);
 	memset(d, 0, sizeof *d);
@@ -855,13 +878,11 @@ void dns_state_view(const struct dns_state *s, struct dns_view *out)
 		}
 	}
 	out->n = s->n;
-	out->all_match = s->n > 0;
+	out->all_match = all_match(s);
 	out->resolver_asked = s->resolver_asked;
 	out->resolver = s->resolver.v;
 	for (size_t i = 0; i < s->n; i++) {
 		out->servers[i] = s->srv[i].v;
-		if (s->srv[i].v.status != DNS_MATCH)
-			out->all_match = false;
 		if (s->srv[i].have_neg && (!out->have_neg_ttl || s->srv[i].neg_ttl < out->neg_ttl)) {
 			out->have_neg_ttl = true;
 			out->neg_ttl = s->srv[i].neg_ttl;

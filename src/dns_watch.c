@@ -125,13 +125,13 @@ static void *worker(void *arg)
 			break;
 		publish(w);
 
-		bool all_error = w->st.n > 0, all_match = w->st.n > 0;
-		for (size_t i = 0; i < w->st.n; i++) {
+		bool all_error = w->st.n > 0;
+		for (size_t i = 0; i < w->st.n; i++)
 			if (w->st.srv[i].v.status != DNS_ERROR)
 				all_error = false;
-			if (w->st.srv[i].v.status != DNS_MATCH)
-				all_match = false;
-		}
+		pthread_mutex_lock(&w->mu);
+		bool all_match = w->view.all_match;
+		pthread_mutex_unlock(&w->mu);
 		if (all_error && w->st.n_given == 0 && dns_now() - last_discover >= 30.0)
 			need_discover = true;
 

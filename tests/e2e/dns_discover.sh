@@ -3,7 +3,9 @@
 # of each NS; --publish finds the primary from the SOA MNAME. To keep every
 # packet on loopback this runs in its own network namespace (only `lo`, up)
 # and mount namespace (our own /etc/resolv.conf bind-mounted), with a Knot on
-# port 53 of 127.0.0.1, 127.0.0.2 and ::1 playing resolver and both NS.
+# port 53 of 127.0.0.1, 127.0.0.2 and ::1 playing resolver and both NS. ns2
+# also has an IPv6 address this namespace has no route to (2001:db8::53: the
+# send fails locally, nothing leaves), like an IPv6 NS seen from a v4-only host.
 . "$TOP/tests/lib/lib.sh"
 command -v knotd >/dev/null || skip_all "knotd missing"
 command -v unshare >/dev/null || skip_all "unshare missing"
@@ -35,6 +37,7 @@ cat >"$D/example.test.zone" <<ZONE
 ns1 IN A   127.0.0.1
 ns1 IN AAAA ::1
 ns2 IN A   127.0.0.2
+ns2 IN AAAA 2001:db8::53
 ZONE
 # a selector delegated by CNAME to another zone (the way mail providers do it)
 R=$(t_tmpdir)
@@ -101,7 +104,8 @@ import json, sys
 d = json.load(sys.stdin)
 print(" ".join("%s/%s/%s" % (s["name"], s["address"], s["status"]) for s in d["servers"]))')
 check_eq "every address of every NS, found through the resolver" \
-	"ns1.example.test/127.0.0.1/absent ns1.example.test/::1/absent ns2.example.test/127.0.0.2/absent" "$servers"
+	"ns1.example.test/127.0.0.1/absent ns1.example.test/::1/absent ns2.example.test/127.0.0.2/absent ns2.example.test/2001:db8::53/error" "$servers"
+check_match "an address without a route: not counted, and said so" '"unreachable":true' "$out"
 check_match "zone apex found" '"zone":"example.test"' "$out"
 check_match "negative TTL min(3600, 600)" '"negative_ttl":600' "$out"
 
@@ -113,7 +117,7 @@ check_match "publish: the primary's address took it" "127\.0\.0\.1 accepted the 
 check_match "publish: the resolver asked once every server matched" "Your resolver \(127\.0\.0\.1\) sees the record too" "$out"
 out=$("$DKIM_SETUP" check --root "$R" -d example.test -s s1); rc=$?
 check_eq "check after publishing: exit 0" 0 "$rc"
-check_match "check: all three servers OK" "all 3 servers" "$out"
+check_match "check: all three reachable servers OK" "all 3 servers this host can reach" "$out"
 check_match "check: the resolver is asked once all agree" "Your resolver \(127\.0\.0\.1\) sees the record too" "$out"
 out=$("$DKIM_SETUP" check --root "$R" -d example.test -s nosuch --key "$R/etc/ssl/certs/example.test-s1-public.pem" 2>&1)
 check "check: no resolver line while servers disagree" test -z "$(echo "$out" | grep 'Your resolver')"

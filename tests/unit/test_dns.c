@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <ldns/ldns.h>
 
 #include "dns.h"
@@ -233,7 +234,7 @@ static void test_watch_sees_error_then_check_now(void **state)
 struct responder {
 	int fd;
 	unsigned seed;
-	volatile int stop;
+	atomic_int stop;
 };
 
 static ldns_rr *rand_rr(unsigned *seed, const ldns_rdf *owner)
@@ -273,7 +274,7 @@ static void *respond(void *arg)
 {
 	struct responder *r = arg;
 	uint8_t in[4096];
-	while (!r->stop) {
+	while (!atomic_load(&r->stop)) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof from;
 		struct pollfd p = { .fd = r->fd, .events = POLLIN };
@@ -344,7 +345,7 @@ static void test_hostile_answers(void **state)
 		if (dns_fetch_txt(&cfg, &txt, &e) == 0)
 			free(txt);
 	}
-	r.stop = 1;
+	atomic_store(&r.stop, 1);
 	pthread_join(th, NULL);
 	close(r.fd);
 	/* bounded: 200 rounds of 0.05 s timeouts at most (TCP fallback included) */

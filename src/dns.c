@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dns_priv.h"
 #include "record.h"
@@ -401,6 +402,23 @@ static char *txt_join(const ldns_rr *rr, size_t *len)
 	return out;
 }
 
+/* Is `want` in the colon-separated h= list? */
+static bool hash_allowed(const char *list, const char *want)
+{
+	size_t wl = strlen(want);
+	for (const char *p = list; *p != '\0';) {
+		while (*p == ' ' || *p == '\t' || *p == ':')
+			p++;
+		const char *e = p;
+		while (*e != '\0' && *e != ':' && *e != ' ' && *e != '\t')
+			e++;
+		if ((size_t)(e - p) == wl && strncasecmp(p, want, wl) == 0)
+			return true;
+		p = e;
+	}
+	return false;
+}
+
 /* Judge one key record (the only TXT at the name). */
 static void judge_record(const struct dns_state *s, struct dns_srv *d, const char *txt, size_t len,
 			 const char *via)
@@ -429,6 +447,9 @@ static void judge_record(const struct dns_state *s, struct dns_srv *d, const cha
 					  "as unsigned)" : "";
 	if (rec.revoked)
 		set_status(d, DNS_REVOKED, "%sp= is empty: this selector's key is revoked", via);
+	else if (rec.h[0] != '\0' && !hash_allowed(rec.h, "sha256"))
+		set_status(d, DNS_INVALID, "%sh=%s: the record does not allow sha256, which the "
+			   "signatures use", via, rec.h);
 	else if (s->expect_p == NULL)
 		set_status(d, DNS_MATCH, "%sa valid key record (no local key to compare)%s", via, tflag);
 	else if (strcmp(rec.k, local_k) != 0)

@@ -74,6 +74,14 @@ check_eq "t=y: exit 0" 0 "$rc"
 check_eq "t=y: testing flag" True "$(echo "$out" | json_field testing)"
 check_match "t=y: noted" "testing mode" "$out"
 
+# h= that leaves out sha256: signatures would never verify
+knot_set_txt s1._domainkey "v=DKIM1; k=rsa; h=sha1; p=$P"
+out=$(chk --json)
+check_match "h=sha1 only: invalid, said why" '"invalid".*h=sha1' "$out"
+knot_set_txt s1._domainkey "v=DKIM1; k=rsa; h=sha1:sha256; p=$P"
+out=$(chk --json); rc=$?
+check_eq "h=sha1:sha256: OK" 0 "$rc"
+
 # two TXT records at the selector
 knot_set_txt s1._domainkey "$V"
 knot_add_txt s1._domainkey "google-site-verification=abc"

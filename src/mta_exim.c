@@ -62,7 +62,7 @@ static bool foreign_dkim(const char *text, char *where, size_t wlen, const char 
 				r++;
 			while (*r == ' ' || *r == '\t')
 				r++;
-			hit = *r == '=' && strncmp(q, "DKIM_STRICT", 11) != 0;
+			hit = *r == '=';
 		} else if (strncmp(q, "dkim_private_key", 16) == 0) {
 			const char *r = q + 16;
 			while (*r == ' ' || *r == '\t')

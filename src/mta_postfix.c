@@ -419,7 +419,7 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 
 	/* main.cf: our milter added to both lists, the others kept. */
 	char ours[600];
-	snprintf(ours, sizeof ours, "{ %s, default_action = %s }", pf_sock, req->strict ? "tempfail" : "accept");
+	snprintf(ours, sizeof ours, "{ %s, default_action=%s }", pf_sock, req->strict ? "tempfail" : "accept");
 	struct sbuf v = { 0 };
 	const char *s, *e;
 	char *smtpd = cf_find(maincf, "smtpd_milters", &s, &e, &v) ? sb_take(&v) : NULL;

@@ -42,7 +42,7 @@ reset_postfix() {
 	tar -C / -xpf "$MTA_PF_SAVE/pf.tar"
 	# loopback only, and sink.test goes to the sink
 	postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
-		"transport_maps = inline:{ sink.test = smtp:[127.0.0.2]:25 }" \
+		"transport_maps = inline:{ sink.test=smtp:[127.0.0.2]:25 }" \
 		"maillog_file_prefixes = /var, /dev/stdout, /tmp" "maillog_file = $W/maillog" "mydestination = localhost" "myhostname = mail.$DOM" \
 		"smtp_tls_security_level = none"
 }
@@ -69,7 +69,8 @@ start_daemons() {
 	mkdir -p /run/opendkim && chown opendkim:opendkim /run/opendkim
 	/usr/sbin/opendkim -f -x /etc/opendkim.conf >"$W/opendkim.log" 2>&1 &
 	OPENDKIM_PID=$!
-	/usr/lib/postfix/sbin/master -d >"$W/master.log" 2>&1 &
+	# its own process group: master signals its whole group when it stops
+	setsid /usr/lib/postfix/sbin/master -d >"$W/master.log" 2>&1 &
 	MASTER_PID=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -97,6 +98,8 @@ wait_msg() {
 		[ -n "$f" ] && { echo "$f"; return 0; }
 		sleep 0.05
 	done
+	diag "no message $1 at the sink; mail log: $(tail -n 4 "$W/maillog" 2>/dev/null | tr '\n' '|')"
+	diag "opendkim: $(tail -n 3 "$W/opendkim.log" 2>/dev/null | tr '\n' '|')"
 	return 1
 }
 
@@ -131,20 +134,20 @@ snapshot() {
 
 # ---- Postfix + OpenDKIM, with a milter already there ----
 reset_postfix
-postconf -e "smtpd_milters = { inet:127.0.0.1:9999, default_action = accept }"
+postconf -e "smtpd_milters = { inet:127.0.0.1:9999, default_action=accept }"
 run_tool "$W/p1.json" -s rsa1
 check_eq "postfix: configured and validated" "true true" \
 	"$(mta_json_get mta.changed <"$W/p1.json") $(mta_json_get mta.validated <"$W/p1.json")"
 check_eq "postfix: signer's copy 0600 opendkim:opendkim" "600 opendkim opendkim" \
 	"$(stat -c '%a %U %G' /etc/dkimkeys/$DOM-rsa1.private 2>&1)"
-check_eq "postfix: /etc/dkimkeys root:opendkim 0750, kept by dpkg-statoverride" "750 root opendkim|root opendkim 0750 /etc/dkimkeys" \
+check_eq "postfix: /etc/dkimkeys root:opendkim 0750, kept by dpkg-statoverride" "750 root opendkim|root opendkim 750 /etc/dkimkeys" \
 	"$(stat -c '%a %U %G' /etc/dkimkeys)|$(dpkg-statoverride --list /etc/dkimkeys)"
 check "postfix: opendkim can read the copy" su -s /bin/sh opendkim -c "test -r /etc/dkimkeys/$DOM-rsa1.private"
 check "postfix: nobody cannot read the copy" su -s /bin/sh nobody -c "! test -r /etc/dkimkeys/$DOM-rsa1.private"
 check_match "postfix: the milter already there survives, ours is added" \
-	'^\{ inet:127.0.0.1:9999, default_action = accept \}, \{ inet:127.0.0.1:8891, default_action = accept \}$' \
+	'^\{ inet:127.0.0.1:9999, default_action=accept \}, \{ inet:127.0.0.1:8891, default_action=accept \}$' \
 	"$(postconf -h smtpd_milters)"
-check_eq "postfix: non_smtpd_milters has our milter" "{ inet:127.0.0.1:8891, default_action = accept }" \
+check_eq "postfix: non_smtpd_milters has our milter" "{ inet:127.0.0.1:8891, default_action=accept }" \
 	"$(postconf -h non_smtpd_milters)"
 check_eq "postfix: milter_default_action left alone" "$(postconf -d -h milter_default_action)" \
 	"$(postconf -h milter_default_action)"

@@ -12,6 +12,7 @@ need_root
 
 if [ "${MTA_INNER:-}" != 1 ]; then
 	command -v unshare >/dev/null || skip_all "needs unshare"
+	mta_lock
 	export MTA_APT_LOG=$(t_tmpdir)/apt.log
 	mta_save_state
 	mta_use exim || { not_ok "install exim4-daemon-light: $(tail -3 "$MTA_APT_LOG")"; exit 1; }

@@ -8,8 +8,17 @@
 #  mta_sink_start DIR       SMTP sink on 127.0.0.2:25 (inside the netns)
 #  mta_wait_file FILE SECS  bounded wait for a file to appear
 
+#  mta_lock                 one MTA test at a time on this machine (several
+#                           worktrees may run the suite at once): waits
 MTA_PKGS_ORIG=${MTA_PKGS_ORIG:-}
 MTA_SAVE=${MTA_SAVE:-}
+
+mta_lock() {
+	exec 9>/run/lock/dkim-setup-mta-e2e.lock
+	if ! flock -w 900 9; then
+		skip_all "another MTA test run held the machine for 15 minutes"
+	fi
+}
 
 mta_pkg_installed() {
 	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'

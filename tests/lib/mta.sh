@@ -11,6 +11,7 @@
 #  mta_lock                 one MTA test at a time on this machine (several
 #                           worktrees may run the suite at once): waits
 MTA_PKGS_ORIG=${MTA_PKGS_ORIG:-}
+MTA_POSTFIX_ORIG=${MTA_POSTFIX_ORIG:-}
 MTA_SAVE=${MTA_SAVE:-}
 
 mta_lock() {
@@ -35,6 +36,11 @@ _mta_restore_pkgs() {
 	exim) mta_pkg_installed exim4-daemon-light || _mta_apt exim4-daemon-light ;;
 	postfix) mta_pkg_installed postfix || _mta_apt postfix ;;
 	esac
+	# postfix was never there: leave no config-files state behind either
+	if [ "$MTA_POSTFIX_ORIG" = absent ] &&
+		dpkg-query -W -f='${Status}\n' postfix 2>/dev/null | grep -q 'config-files'; then
+		DEBIAN_FRONTEND=noninteractive dpkg --purge postfix >>"${MTA_APT_LOG:-/dev/null}" 2>&1
+	fi
 }
 
 mta_use() {
@@ -42,6 +48,9 @@ mta_use() {
 		if mta_pkg_installed exim4-daemon-light; then MTA_PKGS_ORIG=exim
 		elif mta_pkg_installed postfix; then MTA_PKGS_ORIG=postfix
 		else MTA_PKGS_ORIG=none; fi
+		MTA_POSTFIX_ORIG=present
+		dpkg-query -W -f='${Status}\n' postfix 2>/dev/null | grep -q 'ok installed$\|config-files$' ||
+			MTA_POSTFIX_ORIG=absent
 		at_exit "_mta_restore_pkgs"
 	fi
 	local start=$SECONDS

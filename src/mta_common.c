@@ -699,15 +699,22 @@ static int service_active(const char *unit)
 int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char *what,
 	       size_t whatlen, struct dk_err *err)
 {
-	const char *units[2] = { NULL, NULL };
-	const char *verbs[2] = { "reload", "reload" };
+	/* systemctl verb + unit, in order; "daemon-reload" and "enable" have no
+	 * service of their own to test for "running". */
+	const char *steps[6][2];
+	int n = 0;
 	if (plan->info.kind == MTA_EXIM) {
-		units[0] = "exim4";
+		steps[n][0] = "reload", steps[n++][1] = "exim4";
 	} else if (plan->info.kind == MTA_POSTFIX) {
+		if (plan->ed25519) {
+			steps[n][0] = "daemon-reload", steps[n++][1] = NULL;
+			steps[n][0] = "enable", steps[n++][1] = "opendkim-ed25519";
+		}
 		/* OpenDKIM reads its KeyTable and Socket only when it starts. */
-		units[0] = "opendkim";
-		verbs[0] = "restart";
-		units[1] = "postfix";
+		steps[n][0] = "restart", steps[n++][1] = "opendkim";
+		if (plan->ed25519)
+			steps[n][0] = "restart", steps[n++][1] = "opendkim-ed25519";
+		steps[n][0] = "reload", steps[n++][1] = "postfix";
 	} else {
 		snprintf(what, whatlen, "nothing to reload");
 		return 0;
@@ -721,21 +728,28 @@ int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char 
 		return 0;
 	}
 	struct sbuf done = { 0 };
-	for (int i = 0; i < 2 && units[i] != NULL; i++) {
-		if (req->reload_if_running && !service_active(units[i])) {
-			sb_printf(&done, "%s%s is not running: left alone", done.len ? "; " : "", units[i]);
+	bool signer_running = plan->info.kind != MTA_POSTFIX || service_active("opendkim");
+	for (int i = 0; i < n; i++) {
+		const char *verb = steps[i][0], *unit = steps[i][1];
+		/* batch: leave stopped services stopped; the Ed25519 filter follows
+		 * the RSA one */
+		const char *probe = unit != NULL && strcmp(unit, "opendkim-ed25519") == 0 ? NULL : unit;
+		if (req->reload_if_running && (probe != NULL ? !service_active(probe) : !signer_running)) {
+			if (unit != NULL)
+				sb_printf(&done, "%s%s is not running: left alone", done.len ? "; " : "", unit);
 			continue;
 		}
 		char out[512];
-		const char *const argv[] = { "/usr/bin/systemctl", verbs[i], units[i], NULL };
+		const char *const argv[] = { "/usr/bin/systemctl", verb, unit, NULL };
 		int rc = mta_run(argv, out, sizeof out);
 		if (rc != 0) {
 			char pr[200];
 			free(sb_take(&done));
-			return dk_fail(err, DK_SYSERR, "systemctl %s %s failed: %s", verbs[i], units[i],
+			return dk_fail(err, DK_SYSERR, "systemctl %s %s failed: %s", verb, unit ? unit : "",
 				       dk_printable(out, pr, sizeof pr));
 		}
-		sb_printf(&done, "%ssystemctl %s %s: done", done.len ? "; " : "", verbs[i], units[i]);
+		sb_printf(&done, "%ssystemctl %s%s%s: done", done.len ? "; " : "", verb, unit ? " " : "",
+			  unit ? unit : "");
 	}
 	char *s = sb_take(&done);
 	snprintf(what, whatlen, "%s", s != NULL ? s : "");

@@ -229,13 +229,14 @@ static void test_postfix(void **state)
 	struct mta_plan plan;
 	struct dk_err err;
 	assert_int_equal(mta_plan(&r, &plan, &err), 0);
-	assert_false(plan.ed25519);
-	assert_non_null(strstr(plan.explain, "SignatureAlgorithm is global"));
+	assert_true(plan.ed25519);
+	assert_non_null(strstr(plan.explain, "second OpenDKIM"));
 	mta_plan_clear(&plan);
 	plan_apply(&r, true);
 	char *m = get("/etc/postfix/main.cf");
 	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock, inet:localhost:11332, "
-				 "{ inet:127.0.0.1:8891, default_action=accept }\n"));
+				 "{ inet:127.0.0.1:8891, default_action=accept }, "
+				 "{ inet:127.0.0.1:8892, default_action=accept }\n"));
 	assert_non_null(strstr(m, "non_smtpd_milters = $smtpd_milters\n"));
 	assert_non_null(strstr(m, "myhostname = mail.example.com\n"));
 	assert_null(strstr(m, "    inet:localhost"));
@@ -257,12 +258,23 @@ static void test_postfix(void **state)
 	snprintf(p, sizeof p, "%s/etc/dkimkeys/example.com-rsa1.private", root);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
+	m = get("/etc/opendkim-ed25519.conf");
+	assert_non_null(strstr(m, "SignatureAlgorithm\ted25519-sha256\n"));
+	assert_non_null(strstr(m, "Socket\t\t\tinet:8892@127.0.0.1\n"));
+	free(m);
+	m = get("/etc/opendkim/key-ed25519.table");
+	assert_string_equal(m, "ed1._domainkey.example.com example.com:ed1:/etc/dkimkeys/example.com-ed1.private\n");
+	free(m);
+	m = get("/etc/systemd/system/opendkim-ed25519.service");
+	assert_non_null(strstr(m, "ExecStart=/usr/sbin/opendkim -x /etc/opendkim-ed25519.conf\n"));
+	free(m);
 	plan_apply(&r, false);
 	/* strict: our milter alone changes to tempfail */
 	r.strict = true;
 	plan_apply(&r, true);
 	m = get("/etc/postfix/main.cf");
-	assert_non_null(strstr(m, "inet:localhost:11332, { inet:127.0.0.1:8891, default_action=tempfail }\n"));
+	assert_non_null(strstr(m, "inet:localhost:11332, { inet:127.0.0.1:8891, default_action=tempfail }, "
+				 "{ inet:127.0.0.1:8892, default_action=tempfail }\n"));
 	free(m);
 	/* a single-KeyFile setup of somebody else is refused */
 	put("/etc/opendkim.conf", "KeyFile /etc/dkimkeys/theirs.private\nDomain x.org\nSelector s\n", 0644);

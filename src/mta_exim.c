@@ -161,8 +161,10 @@ int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err)
 		 * rewrite Debian's transport behind the package's back. */
 		snprintf(info->warning, sizeof info->warning,
 			 "Exim is a %s: Debian's remote_smtp_smarthost transport has no DKIM options, so "
-			 "mail would leave unsigned. dkim-setup does not rewrite that transport; sign at the "
-			 "smarthost, or add the dkim_* lines yourself (see the manual).", type);
+			 "mail would leave unsigned. dkim-setup does not rewrite Debian's transport: sign at "
+			 "the smarthost, or add to remote_smtp_smarthost the lines dkim_domain = DKIM_DOMAIN, "
+			 "dkim_selector = DKIM_SELECTOR, dkim_private_key = DKIM_PRIVATE_KEY, dkim_canon = "
+			 "DKIM_CANON and run dkim-setup as an internet site", type);
 		return 0;
 	}
 	if (strcmp(type, "internet") != 0 && strcmp(type, "local") != 0) {
@@ -366,7 +368,9 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	if (mta_add_change(plan, macros, old, new_text, 0644, "", "", false, err) < 0)
 		return -1;
 
-	snprintf(plan->reload_cmd, sizeof plan->reload_cmd, "update-exim4.conf && systemctl reload exim4");
+	/* apply runs update-exim4.conf itself, except under --root */
+	snprintf(plan->reload_cmd, sizeof plan->reload_cmd, "%sinvoke-rc.d exim4 reload",
+		 req->root[0] ? "update-exim4.conf && " : "");
 	struct sbuf x = { 0 };
 	sb_printf(&x, "Exim signs through the DKIM_* macros of Debian's configuration, written as one "
 		      "block in %s (the file the %s layout reads). Exim cannot read keys in /etc/ssl/private "

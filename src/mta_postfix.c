@@ -400,7 +400,21 @@ int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *e
 	struct dkconf c;
 	dkconf_read(conf, &c);
 	free(conf);
-	snprintf(info->summary, sizeof info->summary, "Postfix with OpenDKIM (%s)",
+	/* smtpd's chroot column in master.cf: "y" (Debian's default), "n", or
+	 * "-" (Postfix 3.x: no chroot). */
+	char *master = NULL;
+	bool chroot = false;
+	if (mta_read(root, "/etc/postfix/master.cf", &master, err) < 0)
+		return -1;
+	for (const char *p = master; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char svc[64], type[16], priv[4], unpriv[4], ch[4];
+		if (sscanf(p, "%63s %15s %3s %3s %3s", svc, type, priv, unpriv, ch) == 5 &&
+		    strcmp(svc, "smtp") == 0 && strcmp(type, "inet") == 0)
+			chroot = strcmp(ch, "y") == 0;
+	}
+	free(master);
+	snprintf(info->summary, sizeof info->summary, "Postfix%s with OpenDKIM (socket %s; %s)",
+		 chroot ? " (smtpd chrooted)" : "", c.socket[0] ? c.socket : "not set",
 		 c.keytable[0] ? "KeyTable already in use" : "not signing yet");
 	bool re;
 	if (c.keyfile[0] != '\0') {
@@ -554,10 +568,14 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 
 	if (ed && plan_ed25519(req, plan, err) < 0)
 		goto fail;
+	/* without systemd the Ed25519 filter has no service: start it by hand */
 	snprintf(plan->reload_cmd, sizeof plan->reload_cmd, "%s",
-		 ed ? "systemctl daemon-reload && systemctl enable opendkim-ed25519 && systemctl restart "
-		      "opendkim opendkim-ed25519 && systemctl reload postfix"
-		    : "systemctl restart opendkim && systemctl reload postfix");
+		 !ed ? "invoke-rc.d opendkim restart && invoke-rc.d postfix reload"
+		 : mta_have_systemd(req->root)
+			 ? "systemctl daemon-reload && systemctl enable opendkim-ed25519 && systemctl restart "
+			   "opendkim opendkim-ed25519 && systemctl reload postfix"
+			 : "invoke-rc.d opendkim restart && /usr/sbin/opendkim -x " ED_CONF
+			   " && invoke-rc.d postfix reload");
 	struct sbuf x = { 0 };
 	sb_printf(&x, "Postfix signs through OpenDKIM. OpenDKIM cannot read keys in /etc/ssl/private, so the "
 		      "key is copied to %s (0600 opendkim, as its RequireSafeKeys rule wants), listed in %s and "

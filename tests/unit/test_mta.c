@@ -201,6 +201,31 @@ static void test_exim_refusals(void **state)
 	mta_plan_clear(&plan);
 }
 
+/* A hand-written exim4.conf wins over Debian's generated one: we write the
+ * transport options as a fragment to .include, and edit nothing of theirs. */
+static void test_exim_plain(void **state)
+{
+	(void)state;
+	put("/etc/exim4/update-exim4.conf.conf", debconf("internet", "false"), 0644);
+	put("/etc/exim4/exim4.conf", "# mine\nbegin transports\nremote_smtp:\n  driver = smtp\n", 0644);
+	struct mta_info info;
+	struct dk_err err;
+	assert_int_equal(mta_detect(root, MTA_EXIM, &info, &err), 0);
+	assert_int_equal(info.flavor, MTA_FL_EXIM_PLAIN);
+	struct mta_request r = req_for("example.com", false);
+	plan_apply(&r, true);
+	char *f = get("/etc/exim4/dkim/dkim-setup-transport.conf");
+	assert_non_null(f);
+	assert_non_null(strstr(f, "\ndkim_selector = rsa1\n"));
+	assert_non_null(strstr(f, "\ndkim_private_key = /etc/exim4/dkim/example.com-${dkim_selector}-private.pem\n"));
+	assert_non_null(strstr(f, "\ndkim_canon = relaxed\n"));
+	free(f);
+	f = get("/etc/exim4/exim4.conf");
+	assert_string_equal(f, "# mine\nbegin transports\nremote_smtp:\n  driver = smtp\n");
+	free(f);
+	plan_apply(&r, false);
+}
+
 static const char *maincf =
 	"smtpd_banner = $myhostname ESMTP\n"
 	"smtpd_milters = unix:/spamass/spamass.sock,\n"
@@ -289,6 +314,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exim_unsplit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exim_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postfix, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,9 @@ char *sb_take(struct sbuf *b);
 /* Read root+path; *text is NULL when the file does not exist. */
 int mta_read(const char *root, const char *path, char **text, struct dk_err *err);
 
+/* 0 when text (NULL ok) has at most one whole BEGIN..END block. */
+int mta_block_ok(const char *text, const char *path, struct dk_err *err);
+
 /* Replace the delimited block (MTA_BEGIN ... MTA_END lines) in `old`
  * with `block` (which carries its own BEGIN/END lines), or append it.
  * malloc'd result. */

@@ -109,6 +109,30 @@ static const char *find_line(const char *text, const char *marker)
 	return NULL;
 }
 
+int mta_block_ok(const char *text, const char *path, struct dk_err *err)
+{
+	int begins = 0, ends = 0;
+	bool open_block = false;
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, MTA_BEGIN, strlen(MTA_BEGIN)) == 0) {
+			begins++;
+			if (open_block)
+				break;
+			open_block = true;
+		} else if (strncmp(p, MTA_END, strlen(MTA_END)) == 0) {
+			ends++;
+			if (!open_block)
+				break;
+			open_block = false;
+		}
+	}
+	if (begins > 1 || begins != ends || open_block)
+		return dk_fail(err, DK_SYSERR,
+			       "%s has a damaged dkim-setup block (%d BEGIN and %d END lines): repair it by "
+			       "hand, dkim-setup will not guess which lines are its own", path, begins, ends);
+	return 0;
+}
+
 char *mta_put_block(const char *old, const char *block)
 {
 	struct sbuf b = { 0 };

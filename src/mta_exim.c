@@ -350,6 +350,10 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	char *old = NULL;
 	if (mta_read(req->root, macros, &old, err) < 0)
 		return -1;
+	if (mta_block_ok(old, macros, err) < 0) {
+		free(old);
+		return -1;
+	}
 	struct exim_dom doms[32];
 	size_t n = read_domains(old, doms, 31), i;
 	for (i = 0; i < n && strcmp(doms[i].domain, req->domain) != 0; i++)

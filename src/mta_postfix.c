@@ -453,6 +453,8 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 		free(maincf);
 		return dk_fail(err, DK_SYSERR, "out of memory");
 	}
+	if (mta_block_ok(conf, OPENDKIM_CONF, err) < 0)
+		goto fail;
 	struct dkconf c;
 	dkconf_read(conf, &c);
 

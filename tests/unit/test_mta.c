@@ -194,6 +194,11 @@ static void test_exim_refusals(void **state)
 	assert_int_equal(mta_plan(&r, &plan, &err), -1);
 	assert_non_null(strstr(err.msg, "did not write"));
 	mta_plan_clear(&plan);
+	/* our block damaged by hand: no guessing */
+	put("/etc/exim4/exim4.conf.localmacros", "# BEGIN dkim-setup\nDKIM_CANON = relaxed\n", 0644);
+	assert_int_equal(mta_plan(&r, &plan, &err), -1);
+	assert_non_null(strstr(err.msg, "damaged dkim-setup block"));
+	mta_plan_clear(&plan);
 	/* an Ed25519 key given as the RSA one */
 	put("/etc/exim4/exim4.conf.localmacros", "", 0644);
 	r.priv_path = "/etc/ssl/private/example.com-ed1-private.pem";

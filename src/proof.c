@@ -471,10 +471,23 @@ int batch_step_proof(struct batch_ctx *b, struct dk_err *err)
 	struct dk_keyjob *k = b->key;
 	struct proof_result res;
 	memset(&res, 0, sizeof res);
-	if (k->outcome == KEYJOB_DRY_RUN) {
-		fprintf(b->out, "\nProof: skipped (dry run: the key was not saved).\n");
-		if (b->json != NULL)
-			json_null(b->json, "proof");
+	/* Batch runs the proof when the record is expected in DNS: the DNS step
+	 * confirmed it (--wait, --publish: the steps stop when it did not), or
+	 * the admin named the servers to ask (--nameserver). A first run before
+	 * the record is published is not a failure, and asks nobody. */
+	const char *skip = k->outcome == KEYJOB_DRY_RUN ? "dry run: the key was not saved"
+			   : (o->wait_secs <= 0 && !o->publish && o->n_ns == 0)
+				   ? "the record is not confirmed in DNS yet: once it is published, run "
+				     "this again with --wait SECONDS to wait for it and prove the key"
+				   : NULL;
+	if (skip != NULL) {
+		fprintf(b->out, "\nProof: not run (%s).\n", skip);
+		if (b->json != NULL) {
+			json_object_begin(b->json, "proof");
+			json_bool(b->json, "run", false);
+			json_string(b->json, "reason", skip);
+			json_object_end(b->json);
+		}
 		return 0;
 	}
 	struct proof_request req = {
@@ -488,6 +501,7 @@ int batch_step_proof(struct batch_ctx *b, struct dk_err *err)
 		fprintf(b->out, "\nProof: FAILED: %s.\n", res.detail[0] ? res.detail : err->msg);
 	if (b->json != NULL) {
 		json_object_begin(b->json, "proof");
+		json_bool(b->json, "run", true);
 		json_bool(b->json, "signed", res.signed_ok);
 		json_bool(b->json, "verified", res.verified);
 		json_string(b->json, "detail", res.detail[0] ? res.detail : err->msg);

@@ -471,35 +471,24 @@ int batch_step_proof(struct batch_ctx *b, struct dk_err *err)
 	struct dk_keyjob *k = b->key;
 	struct proof_result res;
 	memset(&res, 0, sizeof res);
-	/* Batch runs the proof when the record is expected in DNS: the DNS step
-	 * confirmed it (--wait, --publish: the steps stop when it did not), or
-	 * the admin named the servers to ask (--nameserver). A first run before
-	 * the record is published is not a failure, and asks nobody. */
+	/* Batch proves the key only once the DNS step confirmed that every
+	 * authoritative server serves the record (--wait, --publish). Before
+	 * that it would only fail, and could make a resolver cache the negative
+	 * answer; a first run before publishing is not a failure. */
 	const char *skip = k->outcome == KEYJOB_DRY_RUN ? "dry run: the key was not saved"
-			   : (o->wait_secs <= 0 && !o->publish && o->n_ns == 0)
-				   ? "the record is not confirmed in DNS yet: once it is published, run "
-				     "this again with --wait SECONDS to wait for it and prove the key"
-				   : NULL;
+			   : !b->dns_confirmed ? "the record is not confirmed in DNS yet (use --wait or --publish)"
+					       : NULL;
 	if (skip != NULL) {
-		fprintf(b->out, "\nProof: not run (%s).\n", skip);
+		if (k->outcome == KEYJOB_DRY_RUN)
+			fprintf(b->out, "\nProof: not run (%s).\n", skip);
+		else
+			fprintf(b->out, "\nProof: not run yet: the record is not confirmed in DNS. Once it is "
+				"published, run this again with --wait SECONDS, or check it with: dkim-setup "
+				"check -d %s -s %s\n", k->domain, k->selector);
 		if (b->json != NULL) {
 			json_object_begin(b->json, "proof");
 			json_bool(b->json, "run", false);
-			json_string(b->json, "reason", skip);
-			json_object_end(b->json);
-		}
-		return 0;
-	}
-	if (!b->dns_confirmed) {
-		/* Verifying against DNS before every authoritative server serves
-		 * the record would only fail (and could make a resolver cache the
-		 * negative answer). */
-		fprintf(b->out, "\nProof: not run yet: the record is not confirmed in DNS. Once it is "
-			"published, run: dkim-setup check -d %s -s %s\n", k->domain, k->selector);
-		if (b->json != NULL) {
-			json_object_begin(b->json, "proof");
-			json_bool(b->json, "run", false);
-			json_string(b->json, "detail", "the record is not confirmed in DNS yet (use --wait or --publish)");
+			json_string(b->json, "detail", skip);
 			json_object_end(b->json);
 		}
 		return 0;

@@ -159,31 +159,37 @@ static char *cf_set(const char *text, const char *name, const char *value)
 	return sb_take(&b);
 }
 
-/* Split a milter list into tokens; "{ ... }" groups stay whole. */
+/* Split a milter list into tokens; "{ ... }" groups stay whole. Returns
+ * (size_t)-1 when the list has more tokens, or longer ones, than we keep:
+ * then we edit nothing rather than cut an admin's setting short. */
 static size_t milter_tokens(const char *v, char tok[][512], size_t max)
 {
 	size_t n = 0;
-	while (*v && n < max) {
+	for (;;) {
 		while (*v == ' ' || *v == ',' || *v == '\t')
 			v++;
 		if (!*v)
 			break;
+		if (n == max)
+			return (size_t)-1;
 		size_t k = 0;
 		if (*v == '{') {
 			int depth = 0;
 			do {
 				depth += *v == '{';
 				depth -= *v == '}';
-				if (k + 1 < 512)
-					tok[n][k++] = *v;
-				v++;
+				if (k + 1 >= 512)
+					return (size_t)-1;
+				tok[n][k++] = *v++;
 			} while (*v && depth > 0);
+			if (depth > 0)
+				return (size_t)-1;   /* unbalanced braces */
 		} else {
-			while (*v && *v != ' ' && *v != ',' && *v != '\t')
-				if (k + 1 < 512)
-					tok[n][k++] = *v++;
-				else
-					v++;
+			while (*v && *v != ' ' && *v != ',' && *v != '\t') {
+				if (k + 1 >= 512)
+					return (size_t)-1;
+				tok[n][k++] = *v++;
+			}
 		}
 		tok[n++][k] = '\0';
 	}
@@ -209,6 +215,8 @@ static char *milters_with(const char *value, const char *ours_name, const char *
 {
 	char tok[32][512];
 	size_t n = milter_tokens(value ? value : "", tok, 32);
+	if (n == (size_t)-1)
+		return NULL;
 	struct sbuf b = { 0 };
 	bool done = false;
 	for (size_t i = 0; i < n; i++) {
@@ -554,6 +562,15 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 		free(new_nons);
 		new_smtpd = a;
 		new_nons = b2;
+	}
+	if (new_smtpd == NULL || (new_nons == NULL && !(nons && strstr(nons, "smtpd_milters")))) {
+		free(smtpd);
+		free(nons);
+		free(new_smtpd);
+		free(new_nons);
+		dk_fail(err, DK_SYSERR, "smtpd_milters or non_smtpd_milters in " MAIN_CF " is longer or "
+			"more unusual than dkim-setup edits safely: add %s to both yourself", ours);
+		goto fail;
 	}
 	char *cf1 = new_smtpd ? cf_set(maincf, "smtpd_milters", new_smtpd) : NULL;
 	char *cf2 = cf1 && new_nons ? cf_set(cf1, "non_smtpd_milters", new_nons) : cf1;

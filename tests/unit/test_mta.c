@@ -330,6 +330,11 @@ static void test_postfix(void **state)
 	assert_non_null(strstr(m, "inet:localhost:11332, { inet:127.0.0.1:8891, default_action=tempfail }, "
 				 "{ inet:127.0.0.1:8892, default_action=tempfail }\n"));
 	free(m);
+	/* a milter list we cannot parse safely is left alone */
+	put("/etc/postfix/main.cf", "smtpd_milters = { inet:127.0.0.1:9999, default_action=accept\n", 0644);
+	assert_int_equal(mta_plan(&r, &plan, &err), -1);
+	assert_non_null(strstr(err.msg, "edits safely"));
+	mta_plan_clear(&plan);
 	/* a single-KeyFile setup of somebody else is refused */
 	put("/etc/opendkim.conf", "KeyFile /etc/dkimkeys/theirs.private\nDomain x.org\nSelector s\n", 0644);
 	assert_int_equal(mta_plan(&r, &plan, &err), -1);

@@ -68,6 +68,9 @@ int mta_check_safe_key(const char *root, const char *path, const char *user, str
 bool mta_have_systemd(const char *root);
 
 /* Per-MTA parts. */
+void mta_exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
+			size_t outlen);
+void mta_postfix_selectors(const char *root, const char *domain, char *out, size_t outlen);
 int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err);
 int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
 int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan,

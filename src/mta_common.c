@@ -428,6 +428,10 @@ int mta_finish_plan(const char *root, struct mta_plan *plan, struct dk_err *err)
 		}
 		unified(&d, c->path, c->old_text, c->new_text);
 	}
+	if (plan->regenerate) {
+		sb_add(&d, "# the running Exim configuration lacks these settings: update-exim4.conf regenerates it\n");
+		same = false;
+	}
 	plan->nothing_to_do = same;
 	plan->diff = sb_take(&d);
 	if (plan->diff == NULL)
@@ -703,8 +707,10 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 						 : mta_postfix_validate(req, plan, res, err);
 		res->validated = rc == 0;
 	}
-	if (rc == 0 && plan->info.kind == MTA_EXIM && res->applied)
+	if (rc == 0 && plan->info.kind == MTA_EXIM && (res->applied || plan->regenerate)) {
 		rc = mta_exim_activate(req, plan, err);
+		res->applied = res->applied || (rc == 0 && req->root[0] == '\0');
+	}
 	if (rc == 0 && plan->info.kind == MTA_POSTFIX)
 		rc = mta_postfix_activate(req, plan, err);
 	if (rc < 0)
@@ -779,6 +785,16 @@ int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char 
 	snprintf(what, whatlen, "%s", s != NULL ? s : "");
 	free(s);
 	return 0;
+}
+
+void mta_configured_selectors(const char *root, const struct mta_info *info, const char *domain,
+			      char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (info->kind == MTA_EXIM && info->flavor != MTA_FL_EXIM_PLAIN)
+		mta_exim_selectors(root, info, domain, out, outlen);
+	else if (info->kind == MTA_POSTFIX)
+		mta_postfix_selectors(root, domain, out, outlen);
 }
 
 void mta_plan_clear(struct mta_plan *plan)

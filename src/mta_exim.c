@@ -332,6 +332,23 @@ static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan,
 	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
 }
 
+void mta_exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
+			size_t outlen)
+{
+	char *text = NULL;
+	struct dk_err e;
+	struct exim_dom d[32];
+	out[0] = '\0';
+	if (mta_read(root, info->flavor == MTA_FL_EXIM_SPLIT ? EXIM_SPLIT_MACROS : EXIM_UNSPLIT_MACROS, &text,
+		     &e) < 0 || text == NULL)
+		return;
+	size_t n = read_domains(text, d, 32);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(d[i].domain, domain) == 0)
+			snprintf(out, outlen, "%s", d[i].sels);
+	free(text);
+}
+
 static bool is_smarthost(const struct mta_info *info)
 {
 	return strcmp(info->configtype, "smarthost") == 0 || strcmp(info->configtype, "satellite") == 0;
@@ -458,6 +475,15 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	if (mta_add_change(plan, macros, old, new_text, 0644, "", "", false, err) < 0)
 		return -1;
 
+	/* Files already right but the generated configuration without them (an
+	 * interrupted run, or update-exim4.conf never run): regenerate. */
+	if (req->root[0] == '\0') {
+		char out[8192];
+		const char *transport = is_smarthost(&plan->info) ? "remote_smtp_smarthost" : "remote_smtp";
+		const char *const bp[] = { EXIM_BIN, "-bP", "transport", transport, NULL };
+		plan->regenerate = mta_run(bp, out, sizeof out) != 0 ||
+				   strstr(out, "dkim_private_key = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}") == NULL;
+	}
 	/* apply runs update-exim4.conf itself, except under --root */
 	if (is_smarthost(&plan->info) && plan_smarthost(req, plan, err) < 0)
 		return -1;

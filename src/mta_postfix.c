@@ -377,6 +377,46 @@ static int plan_ed25519(const struct mta_request *req, struct mta_plan *plan, st
 	return 0;
 }
 
+/* The selector of `domain` in a signing table ("*@d sel._domainkey.d"). */
+static void table_selector(const char *root, const char *path, const char *domain, char *out, size_t outlen)
+{
+	char *text = NULL;
+	struct dk_err e;
+	if (mta_read(root, path, &text, &e) < 0 || text == NULL)
+		return;
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char k[DK_DOMAIN_MAX + 8], v[DK_DOMAIN_MAX + DK_LABEL_MAX + 16], want[DK_DOMAIN_MAX + 4];
+		snprintf(want, sizeof want, "*@%s", domain);
+		if (sscanf(p, "%260s %330s", k, v) != 2 || (strcmp(k, want) != 0 && strcmp(k, domain) != 0))
+			continue;
+		char *dot = strstr(v, "._domainkey.");
+		if (dot == NULL)
+			continue;
+		*dot = '\0';
+		size_t used = strlen(out);
+		snprintf(out + used, outlen - used, "%s%s", used ? " " : "", v);
+		break;
+	}
+	free(text);
+}
+
+void mta_postfix_selectors(const char *root, const char *domain, char *out, size_t outlen)
+{
+	char *conf = NULL;
+	struct dk_err e;
+	struct dkconf c;
+	bool re;
+	out[0] = '\0';
+	if (mta_read(root, OPENDKIM_CONF, &conf, &e) < 0)
+		return;
+	dkconf_read(conf, &c);
+	free(conf);
+	const char *st = c.signtable[0] ? table_path(c.signtable, &re) : DEF_SIGNTABLE;
+	if (st != NULL)
+		table_selector(root, st, domain, out, outlen);
+	table_selector(root, ED_SIGNTABLE, domain, out, outlen);
+}
+
 int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *err)
 {
 	info->kind = MTA_POSTFIX;

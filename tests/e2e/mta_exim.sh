@@ -26,6 +26,7 @@ DOM=dkim-e2e.test
 W=$(t_tmpdir)
 SINK=$W/sink
 mkdir -p "$SINK"
+rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*   # a run that was killed
 at_exit "rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*"
 knot_start "$DOM" "$(knot_basic_zone "$DOM")" || { not_ok "knot starts"; exit 1; }
 mta_sink_start "$SINK" || { not_ok "SMTP sink starts on 127.0.0.2:25"; exit 1; }
@@ -114,6 +115,13 @@ check_eq "re-run with --wait: exit 0, DNS confirmed, the proof verifies against 
 	"$rc $(mta_json_get proof.run <"$W/u2.json") $(mta_json_get proof.verified <"$W/u2.json")"
 check_match "re-run: the proof says so in plain words" "Proof: OK: a test message signed with the local key verifies" \
 	"$(cat "$W/u2.json.err")"
+
+# ---- files right, running config stale (an interrupted run): regenerated ----
+mv /etc/exim4/exim4.conf.localmacros "$W/lm" && update-exim4.conf && mv "$W/lm" /etc/exim4/exim4.conf.localmacros
+run_tool "$W/u2b.json" -s rsa1
+check_eq "stale running config: regenerated" "true" "$(mta_json_get mta.changed <"$W/u2b.json")"
+check_match "stale running config: remote_smtp has the key path again" 'dkim_private_key = /etc/exim4/dkim/' \
+	"$(exim4 -bP transport remote_smtp)"
 
 # ---- unsplit, RSA + Ed25519 ----
 run_tool "$W/u3.json" -s ed1 -a ed25519

@@ -77,6 +77,9 @@ mta_save_state() {
 		if [ -e "$p" ]; then echo "$p" >>"$MTA_SAVE/present"; else echo "$p" >>"$MTA_SAVE/absent"; fi
 	done
 	touch "$MTA_SAVE/present" "$MTA_SAVE/absent"
+	# backups dkim-setup makes next to single files (<file>.bak-<stamp>)
+	ls -d /etc/opendkim.conf.bak-* /etc/opendkim-ed25519.conf.bak-* \
+		/etc/systemd/system/opendkim-ed25519.service.bak-* 2>/dev/null | sort >"$MTA_SAVE/baks"
 	# shellcheck disable=SC2046
 	tar -C / -cpf "$MTA_SAVE/etc.tar" $(sed 's|^/||' "$MTA_SAVE/present")
 	at_exit "mta_restore_state"
@@ -88,6 +91,9 @@ mta_restore_state() {
 	while read -r p; do [ -n "$p" ] && rm -rf "$p"; done <"$MTA_SAVE/present"
 	while read -r p; do [ -n "$p" ] && rm -rf "$p"; done <"$MTA_SAVE/absent"
 	tar -C / -xpf "$MTA_SAVE/etc.tar"
+	ls -d /etc/opendkim.conf.bak-* /etc/opendkim-ed25519.conf.bak-* \
+		/etc/systemd/system/opendkim-ed25519.service.bak-* 2>/dev/null | sort |
+		comm -13 "$MTA_SAVE/baks" - | while read -r p; do rm -f "$p"; done
 }
 
 # Run a test body inside a private network namespace: only lo exists, so

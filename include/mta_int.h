@@ -34,7 +34,8 @@ int mta_block_ok(const char *text, const char *path, struct dk_err *err);
 
 /* Replace the delimited block (MTA_BEGIN ... MTA_END lines) in `old`
  * with `block` (which carries its own BEGIN/END lines), or append it.
- * malloc'd result. */
+ * malloc'd result; NULL when `old` has a damaged block (mta_block_ok) or
+ * memory ran out. */
 char *mta_put_block(const char *old, const char *block);
 
 /* Add a change to the plan; takes ownership of old_text and new_text. */

@@ -136,6 +136,8 @@ int mta_block_ok(const char *text, const char *path, struct dk_err *err)
 char *mta_put_block(const char *old, const char *block)
 {
 	struct sbuf b = { 0 };
+	if (mta_block_ok(old, "", NULL) < 0)
+		return NULL;   /* a damaged block: guessing could eat the admin's lines */
 	const char *begin = old != NULL ? find_line(old, MTA_BEGIN) : NULL;
 	const char *end = begin != NULL ? find_line(begin, MTA_END) : NULL;
 	if (begin != NULL && end != NULL) {

@@ -84,6 +84,7 @@ struct mta_plan {
 	struct mta_dir dirs[4];
 	bool ed25519;                /* the plan signs with the Ed25519 selector too */
 	char reload_cmd[256];        /* what reloading means, in shell words, for the admin */
+	bool regenerate;             /* Exim: the files are right but the running config lacks them */
 };
 
 int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
@@ -108,5 +109,11 @@ int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char 
 	       size_t whatlen, struct dk_err *err);
 
 void mta_plan_clear(struct mta_plan *plan);
+
+/* The selectors dkim-setup configured for `domain` in this MTA so far
+ * (space-separated into out, "" if none): Exim's block, OpenDKIM's
+ * signing tables. Lets a new key be paired with the one already in use. */
+void mta_configured_selectors(const char *root, const struct mta_info *info, const char *domain,
+			      char *out, size_t outlen);
 
 #endif

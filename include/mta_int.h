@@ -29,9 +29,13 @@ char *sb_take(struct sbuf *b);
 /* Read root+path; *text is NULL when the file does not exist. */
 int mta_read(const char *root, const char *path, char **text, struct dk_err *err);
 
+/* 0 when text (NULL ok) has at most one whole BEGIN..END block. */
+int mta_block_ok(const char *text, const char *path, struct dk_err *err);
+
 /* Replace the delimited block (MTA_BEGIN ... MTA_END lines) in `old`
  * with `block` (which carries its own BEGIN/END lines), or append it.
- * malloc'd result. */
+ * malloc'd result; NULL when `old` has a damaged block (mta_block_ok) or
+ * memory ran out. */
 char *mta_put_block(const char *old, const char *block);
 
 /* Add a change to the plan; takes ownership of old_text and new_text. */
@@ -65,6 +69,9 @@ int mta_check_safe_key(const char *root, const char *path, const char *user, str
 bool mta_have_systemd(const char *root);
 
 /* Per-MTA parts. */
+void mta_exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
+			size_t outlen);
+void mta_postfix_selectors(const char *root, const char *domain, char *out, size_t outlen);
 int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err);
 int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
 int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan,

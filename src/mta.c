@@ -2,10 +2,10 @@
  *
  * Batch decisions, since nobody is asked:
  * - Dual signing: with an RSA key, an Ed25519 key of the same domain that
- *   already exists in /etc/ssl/private is signed with too (the newest
- *   selector by name); with an Ed25519 key, the domain's RSA key is the
- *   first selector, and without one the step refuses (Ed25519 alone is
- *   ignored by many verifiers).
+ *   already exists in /etc/ssl/private is signed with too; with an Ed25519
+ *   key, the domain's RSA key is the other selector, and without one the
+ *   step refuses (Ed25519 alone is ignored by many verifiers). The partner
+ *   is the selector the MTA already signs with, else the last by name.
  * - Not strict: if the signer cannot use the key, mail goes out unsigned
  *   rather than being held; the key access is checked for real first.
  * - Reload: only when something changed, only with systemd, and only a
@@ -21,10 +21,24 @@
 #include "mta.h"
 #include "setup.h"
 
-/* The newest other key of `domain` with algorithm `alg`: its selector. */
-static bool find_partner(const char *root, const char *domain, const char *self, enum dk_alg alg,
-			 char *sel, size_t sellen)
+/* The partner key of `domain` with algorithm `alg`: the one the MTA is
+ * already configured with, if its key is still there; else the last by
+ * name of the keys in /etc/ssl/private (date selectors sort by age). */
+static bool find_partner(const char *root, const struct mta_info *info, const char *domain,
+			 const char *self, enum dk_alg alg, char *sel, size_t sellen)
 {
+	char conf[256], *save = NULL;
+	struct dk_existing ex;
+	mta_configured_selectors(root, info, domain, conf, sizeof conf);
+	for (char *s = strtok_r(conf, " ", &save); s != NULL; s = strtok_r(NULL, " ", &save)) {
+		if (strcmp(s, self) == 0)
+			continue;
+		setup_existing_key(root, domain, s, &ex);
+		if (ex.state == KEY_PRESENT && ex.alg == alg) {
+			snprintf(sel, sellen, "%s", s);
+			return true;
+		}
+	}
 	static char names[128][NAME_MAX + 1];
 	int n = fs_list(root, DK_PRIV_DIR, "-private.pem", names, 128);
 	size_t dl = strlen(domain);
@@ -41,7 +55,6 @@ static bool find_partner(const char *root, const char *domain, const char *self,
 		s[sl] = '\0';
 		if (strcmp(s, self) == 0 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != sl)
 			continue;
-		struct dk_existing ex;
 		setup_existing_key(root, domain, s, &ex);
 		if (ex.state == KEY_PRESENT && ex.alg == alg) {
 			snprintf(sel, sellen, "%s", s);
@@ -111,10 +124,10 @@ int batch_step_mta(struct batch_ctx *b, struct dk_err *err)
 	char rsa_sel[DK_LABEL_MAX + 1] = "", ed_sel[DK_LABEL_MAX + 1] = "";
 	if (k->alg == DK_ALG_RSA) {
 		snprintf(rsa_sel, sizeof rsa_sel, "%s", k->selector);
-		find_partner(o->root, k->domain, k->selector, DK_ALG_ED25519, ed_sel, sizeof ed_sel);
+		find_partner(o->root, &plan.info, k->domain, k->selector, DK_ALG_ED25519, ed_sel, sizeof ed_sel);
 	} else {
 		snprintf(ed_sel, sizeof ed_sel, "%s", k->selector);
-		if (!find_partner(o->root, k->domain, k->selector, DK_ALG_RSA, rsa_sel, sizeof rsa_sel)) {
+		if (!find_partner(o->root, &plan.info, k->domain, k->selector, DK_ALG_RSA, rsa_sel, sizeof rsa_sel)) {
 			dk_fail(err, DK_USAGE, "an Ed25519 key alone is not configured for signing (many "
 				"verifiers ignore Ed25519): make an RSA key for %s first, then run this again",
 				k->domain);

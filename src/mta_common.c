@@ -109,9 +109,35 @@ static const char *find_line(const char *text, const char *marker)
 	return NULL;
 }
 
+int mta_block_ok(const char *text, const char *path, struct dk_err *err)
+{
+	int begins = 0, ends = 0;
+	bool open_block = false;
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, MTA_BEGIN, strlen(MTA_BEGIN)) == 0) {
+			begins++;
+			if (open_block)
+				break;
+			open_block = true;
+		} else if (strncmp(p, MTA_END, strlen(MTA_END)) == 0) {
+			ends++;
+			if (!open_block)
+				break;
+			open_block = false;
+		}
+	}
+	if (begins > 1 || begins != ends || open_block)
+		return dk_fail(err, DK_SYSERR,
+			       "%s has a damaged dkim-setup block (%d BEGIN and %d END lines): repair it by "
+			       "hand, dkim-setup will not guess which lines are its own", path, begins, ends);
+	return 0;
+}
+
 char *mta_put_block(const char *old, const char *block)
 {
 	struct sbuf b = { 0 };
+	if (mta_block_ok(old, "", NULL) < 0)
+		return NULL;   /* a damaged block: guessing could eat the admin's lines */
 	const char *begin = old != NULL ? find_line(old, MTA_BEGIN) : NULL;
 	const char *end = begin != NULL ? find_line(begin, MTA_END) : NULL;
 	if (begin != NULL && end != NULL) {
@@ -404,6 +430,10 @@ int mta_finish_plan(const char *root, struct mta_plan *plan, struct dk_err *err)
 		}
 		unified(&d, c->path, c->old_text, c->new_text);
 	}
+	if (plan->regenerate) {
+		sb_add(&d, "# the running Exim configuration lacks these settings: update-exim4.conf regenerates it\n");
+		same = false;
+	}
 	plan->nothing_to_do = same;
 	plan->diff = sb_take(&d);
 	if (plan->diff == NULL)
@@ -679,8 +709,10 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 						 : mta_postfix_validate(req, plan, res, err);
 		res->validated = rc == 0;
 	}
-	if (rc == 0 && plan->info.kind == MTA_EXIM && res->applied)
+	if (rc == 0 && plan->info.kind == MTA_EXIM && (res->applied || plan->regenerate)) {
 		rc = mta_exim_activate(req, plan, err);
+		res->applied = res->applied || (rc == 0 && req->root[0] == '\0');
+	}
 	if (rc == 0 && plan->info.kind == MTA_POSTFIX)
 		rc = mta_postfix_activate(req, plan, err);
 	if (rc < 0)
@@ -699,15 +731,22 @@ static int service_active(const char *unit)
 int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char *what,
 	       size_t whatlen, struct dk_err *err)
 {
-	const char *units[2] = { NULL, NULL };
-	const char *verbs[2] = { "reload", "reload" };
+	/* systemctl verb + unit, in order; "daemon-reload" and "enable" have no
+	 * service of their own to test for "running". */
+	const char *steps[6][2];
+	int n = 0;
 	if (plan->info.kind == MTA_EXIM) {
-		units[0] = "exim4";
+		steps[n][0] = "reload", steps[n++][1] = "exim4";
 	} else if (plan->info.kind == MTA_POSTFIX) {
+		if (plan->ed25519) {
+			steps[n][0] = "daemon-reload", steps[n++][1] = NULL;
+			steps[n][0] = "enable", steps[n++][1] = "opendkim-ed25519";
+		}
 		/* OpenDKIM reads its KeyTable and Socket only when it starts. */
-		units[0] = "opendkim";
-		verbs[0] = "restart";
-		units[1] = "postfix";
+		steps[n][0] = "restart", steps[n++][1] = "opendkim";
+		if (plan->ed25519)
+			steps[n][0] = "restart", steps[n++][1] = "opendkim-ed25519";
+		steps[n][0] = "reload", steps[n++][1] = "postfix";
 	} else {
 		snprintf(what, whatlen, "nothing to reload");
 		return 0;
@@ -721,26 +760,43 @@ int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char 
 		return 0;
 	}
 	struct sbuf done = { 0 };
-	for (int i = 0; i < 2 && units[i] != NULL; i++) {
-		if (req->reload_if_running && !service_active(units[i])) {
-			sb_printf(&done, "%s%s is not running: left alone", done.len ? "; " : "", units[i]);
+	bool signer_running = plan->info.kind != MTA_POSTFIX || service_active("opendkim");
+	for (int i = 0; i < n; i++) {
+		const char *verb = steps[i][0], *unit = steps[i][1];
+		/* batch: leave stopped services stopped; the Ed25519 filter follows
+		 * the RSA one */
+		const char *probe = unit != NULL && strcmp(unit, "opendkim-ed25519") == 0 ? NULL : unit;
+		if (req->reload_if_running && (probe != NULL ? !service_active(probe) : !signer_running)) {
+			if (unit != NULL)
+				sb_printf(&done, "%s%s is not running: left alone", done.len ? "; " : "", unit);
 			continue;
 		}
 		char out[512];
-		const char *const argv[] = { "/usr/bin/systemctl", verbs[i], units[i], NULL };
+		const char *const argv[] = { "/usr/bin/systemctl", verb, unit, NULL };
 		int rc = mta_run(argv, out, sizeof out);
 		if (rc != 0) {
 			char pr[200];
 			free(sb_take(&done));
-			return dk_fail(err, DK_SYSERR, "systemctl %s %s failed: %s", verbs[i], units[i],
+			return dk_fail(err, DK_SYSERR, "systemctl %s %s failed: %s", verb, unit ? unit : "",
 				       dk_printable(out, pr, sizeof pr));
 		}
-		sb_printf(&done, "%ssystemctl %s %s: done", done.len ? "; " : "", verbs[i], units[i]);
+		sb_printf(&done, "%ssystemctl %s%s%s: done", done.len ? "; " : "", verb, unit ? " " : "",
+			  unit ? unit : "");
 	}
 	char *s = sb_take(&done);
 	snprintf(what, whatlen, "%s", s != NULL ? s : "");
 	free(s);
 	return 0;
+}
+
+void mta_configured_selectors(const char *root, const struct mta_info *info, const char *domain,
+			      char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (info->kind == MTA_EXIM && info->flavor != MTA_FL_EXIM_PLAIN)
+		mta_exim_selectors(root, info, domain, out, outlen);
+	else if (info->kind == MTA_POSTFIX)
+		mta_postfix_selectors(root, domain, out, outlen);
 }
 
 void mta_plan_clear(struct mta_plan *plan)

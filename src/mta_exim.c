@@ -19,6 +19,8 @@
 #define EXIM_PLAIN_FRAGMENT "/etc/exim4/dkim/dkim-setup-transport.conf"
 #define EXIM_CHECK_CONF "/var/lib/exim4/config.dkim-setup-check"
 #define EXIM_BIN "/usr/sbin/exim4"
+#define SMARTHOST_DEBIAN "/etc/exim4/conf.d/transport/30_exim4-config_remote_smtp_smarthost"
+#define SMARTHOST_RUL SMARTHOST_DEBIAN ".rul"
 #define UPDATE_EXIM "/usr/sbin/update-exim4.conf"
 
 /* The value of NAME='value' in Debian's update-exim4.conf.conf. */
@@ -62,7 +64,7 @@ static bool foreign_dkim(const char *text, char *where, size_t wlen, const char 
 				r++;
 			while (*r == ' ' || *r == '\t')
 				r++;
-			hit = *r == '=' && strncmp(q, "DKIM_STRICT", 11) != 0;
+			hit = *r == '=';
 		} else if (strncmp(q, "dkim_private_key", 16) == 0) {
 			const char *r = q + 16;
 			while (*r == ' ' || *r == '\t')
@@ -155,24 +157,35 @@ int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err)
 		 is_split ? "split" : "unsplit", info->configtype[0] ? info->configtype : "type unknown");
 
 	const char *type = info->configtype;
-	if (strcmp(type, "smarthost") == 0 || strcmp(type, "satellite") == 0) {
+	bool smarthost = strcmp(type, "smarthost") == 0 || strcmp(type, "satellite") == 0;
+	if (smarthost && !is_split) {
 		/* Debian 4.96's remote_smtp_smarthost has no dkim_* options: the
-		 * macros would be ignored and mail would leave unsigned. We do not
-		 * rewrite Debian's transport behind the package's back. */
+		 * macros would be ignored and mail would leave unsigned. The unsplit
+		 * template is one file we do not rewrite behind the package. */
 		snprintf(info->warning, sizeof info->warning,
 			 "Exim is a %s: Debian's remote_smtp_smarthost transport has no DKIM options, so "
-			 "mail would leave unsigned. dkim-setup does not rewrite that transport; sign at the "
-			 "smarthost, or add the dkim_* lines yourself (see the manual).", type);
+			 "mail would leave unsigned. dkim-setup does not rewrite Debian's one-file template: "
+			 "switch to the split configuration (dc_use_split_config='true'), where dkim-setup "
+			 "adds them, or add to remote_smtp_smarthost: dkim_domain = DKIM_DOMAIN, dkim_selector "
+			 "= DKIM_SELECTOR, dkim_private_key = DKIM_PRIVATE_KEY, dkim_canon = DKIM_CANON", type);
 		return 0;
 	}
-	if (strcmp(type, "internet") != 0 && strcmp(type, "local") != 0) {
+	if (smarthost) {
+		snprintf(info->warning, sizeof info->warning,
+			 "Exim is a %s: Debian's remote_smtp_smarthost transport has no DKIM options, so "
+			 "dkim-setup adds them in " SMARTHOST_RUL ", a copy of Debian's file that "
+			 "update-exim4.conf uses instead of it. After exim4-config upgrades, compare it with "
+			 "the packaged file (dkim-setup refreshes it on its next run).", type);
+	}
+	if (!smarthost && strcmp(type, "internet") != 0 && strcmp(type, "local") != 0) {
 		snprintf(info->warning, sizeof info->warning,
 			 "dc_eximconfig_configtype is '%s': dkim-setup handles 'internet' (and 'local')",
 			 type[0] ? type : "(empty)");
 		return 0;
 	}
 	bool foreign = is_split ? scan_dir_foreign(root, "/etc/exim4/conf.d/main", where, sizeof where) ||
-					  scan_dir_foreign(root, "/etc/exim4/conf.d/transport", where, sizeof where)
+					  scan_dir_foreign(root, "/etc/exim4/conf.d/transport", where, sizeof where) ||
+					  scan_foreign(root, SMARTHOST_RUL, where, sizeof where)
 				: scan_foreign(root, EXIM_UNSPLIT_MACROS, where, sizeof where) ||
 					  scan_foreign(root, "/etc/exim4/exim4.conf.template", where, sizeof where);
 	if (foreign) {
@@ -319,6 +332,96 @@ static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan,
 	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
 }
 
+void mta_exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
+			size_t outlen)
+{
+	char *text = NULL;
+	struct dk_err e;
+	struct exim_dom d[32];
+	out[0] = '\0';
+	if (mta_read(root, info->flavor == MTA_FL_EXIM_SPLIT ? EXIM_SPLIT_MACROS : EXIM_UNSPLIT_MACROS, &text,
+		     &e) < 0 || text == NULL)
+		return;
+	size_t n = read_domains(text, d, 32);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(d[i].domain, domain) == 0)
+			snprintf(out, outlen, "%s", d[i].sels);
+	free(text);
+}
+
+static bool is_smarthost(const struct mta_info *info)
+{
+	return strcmp(info->configtype, "smarthost") == 0 || strcmp(info->configtype, "satellite") == 0;
+}
+
+#define RUL_HEAD "# Written by dkim-setup: Debian's remote_smtp_smarthost with DKIM options.\n" \
+	"# update-exim4.conf uses this file instead of 30_exim4-config_remote_smtp_smarthost;\n" \
+	"# dkim-setup rebuilds it from Debian's file on every run.\n"
+
+static const char smarthost_block[] =
+	MTA_BEGIN ": DKIM options (Debian's smarthost transport has none)\n"
+	".ifdef DKIM_DOMAIN\n  dkim_domain = DKIM_DOMAIN\n.endif\n"
+	".ifdef DKIM_SELECTOR\n  dkim_selector = DKIM_SELECTOR\n.endif\n"
+	".ifdef DKIM_PRIVATE_KEY\n  dkim_private_key = DKIM_PRIVATE_KEY\n.endif\n"
+	".ifdef DKIM_CANON\n  dkim_canon = DKIM_CANON\n.endif\n"
+	".ifdef DKIM_STRICT\n  dkim_strict = DKIM_STRICT\n.endif\n"
+	MTA_END "\n";
+
+/* The smarthost transport with our block after its `driver = smtp` line:
+ * from Debian's file, or from an override (.rul) of the admin's own. */
+static int plan_smarthost(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
+{
+	char *rul = NULL, *deb = NULL;
+	if (mta_read(req->root, SMARTHOST_RUL, &rul, err) < 0)
+		return -1;
+	bool ours = rul != NULL && strncmp(rul, RUL_HEAD, strlen(RUL_HEAD)) == 0;
+	if (rul == NULL || ours) {
+		if (mta_read(req->root, SMARTHOST_DEBIAN, &deb, err) < 0) {
+			free(rul);
+			return -1;
+		}
+		if (deb == NULL) {
+			free(rul);
+			return dk_fail(err, DK_SYSERR, SMARTHOST_DEBIAN " is missing: is exim4-config installed?");
+		}
+	}
+	const char *src = deb != NULL ? deb : rul;
+	if (mta_block_ok(src, deb != NULL ? SMARTHOST_DEBIAN : SMARTHOST_RUL, err) < 0) {
+		free(rul);
+		free(deb);
+		return -1;
+	}
+	struct sbuf b = { 0 };
+	if (deb != NULL)
+		sb_add(&b, RUL_HEAD);
+	if (strstr(src, MTA_BEGIN) != NULL) {
+		char *t = mta_put_block(src, smarthost_block);
+		sb_add(&b, t ? t : "");
+		free(t);
+	} else {
+		const char *p, *at = NULL;
+		for (p = src; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+			const char *q = p + strspn(p, " \t");
+			if (strncmp(q, "driver", 6) == 0 && strstr(q, "smtp") != NULL &&
+			    strstr(q, "smtp") < (strchr(q, '\n') ? strchr(q, '\n') : q + strlen(q))) {
+				at = strchr(q, '\n');
+				break;
+			}
+		}
+		if (at == NULL) {
+			free(rul);
+			free(deb);
+			free(sb_take(&b));
+			return dk_fail(err, DK_SYSERR, "no `driver = smtp` line in the smarthost transport");
+		}
+		sb_addn(&b, src, (size_t)(at + 1 - src));
+		sb_add(&b, smarthost_block);
+		sb_add(&b, at + 1);
+	}
+	free(deb);
+	return mta_add_change(plan, SMARTHOST_RUL, rul, sb_take(&b), 0644, "", "", false, err);
+}
+
 int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
 {
 	if (plan->info.flavor == MTA_FL_EXIM_PLAIN)
@@ -334,6 +437,8 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	plan->ed25519 = ed;
 
 	mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true);
+	if (plan->info.flavor == MTA_FL_EXIM_SPLIT)
+		mta_add_dir(plan, "/etc/exim4/conf.d/main", 0755, "", "", false);
 	char copy[PATH_MAX];
 	snprintf(copy, sizeof copy, EXIM_KEYDIR "/%s-%s-private.pem", req->domain, req->selector);
 	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)
@@ -348,6 +453,10 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	char *old = NULL;
 	if (mta_read(req->root, macros, &old, err) < 0)
 		return -1;
+	if (mta_block_ok(old, macros, err) < 0) {
+		free(old);
+		return -1;
+	}
 	struct exim_dom doms[32];
 	size_t n = read_domains(old, doms, 31), i;
 	for (i = 0; i < n && strcmp(doms[i].domain, req->domain) != 0; i++)
@@ -366,7 +475,20 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	if (mta_add_change(plan, macros, old, new_text, 0644, "", "", false, err) < 0)
 		return -1;
 
-	snprintf(plan->reload_cmd, sizeof plan->reload_cmd, "update-exim4.conf && systemctl reload exim4");
+	/* Files already right but the generated configuration without them (an
+	 * interrupted run, or update-exim4.conf never run): regenerate. */
+	if (req->root[0] == '\0') {
+		char out[8192];
+		const char *transport = is_smarthost(&plan->info) ? "remote_smtp_smarthost" : "remote_smtp";
+		const char *const bp[] = { EXIM_BIN, "-bP", "transport", transport, NULL };
+		plan->regenerate = mta_run(bp, out, sizeof out) != 0 ||
+				   strstr(out, "dkim_private_key = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}") == NULL;
+	}
+	/* apply runs update-exim4.conf itself, except under --root */
+	if (is_smarthost(&plan->info) && plan_smarthost(req, plan, err) < 0)
+		return -1;
+	snprintf(plan->reload_cmd, sizeof plan->reload_cmd, "%sinvoke-rc.d exim4 reload",
+		 req->root[0] ? "update-exim4.conf && " : "");
 	struct sbuf x = { 0 };
 	sb_printf(&x, "Exim signs through the DKIM_* macros of Debian's configuration, written as one "
 		      "block in %s (the file the %s layout reads). Exim cannot read keys in /etc/ssl/private "
@@ -377,6 +499,10 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	sb_add(&x, req->strict ? "Strict: if Exim cannot use the key, mail is held rather than sent unsigned."
 			       : "Not strict: if Exim cannot use the key, mail still goes out unsigned (and "
 				 "the log says why); dkim-setup checks the key is readable.");
+	if (is_smarthost(&plan->info))
+		sb_add(&x, " This Exim sends through a smarthost, whose Debian transport has no DKIM options: "
+			   "they are added in " SMARTHOST_RUL ", which update-exim4.conf uses instead of "
+			   "Debian's file.");
 	sb_add(&x, note);
 	plan->explain = sb_take(&x);
 	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
@@ -446,19 +572,20 @@ int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan
 	}
 	/* -bV does not show that our macros reached the transport (the other
 	 * layout's file is silently ignored): ask for the transport itself. */
-	const char *const bp[] = { EXIM_BIN, "-C", EXIM_CHECK_CONF, "-bP", "transport", "remote_smtp", NULL };
+	const char *transport = is_smarthost(&plan->info) ? "remote_smtp_smarthost" : "remote_smtp";
+	const char *const bp[] = { EXIM_BIN, "-C", EXIM_CHECK_CONF, "-bP", "transport", transport, NULL };
 	rc = mta_run(bp, out, sizeof out);
 	unlink(EXIM_CHECK_CONF);
 	if (rc != 0 || strstr(out, "dkim_private_key = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}") == NULL ||
 	    strstr(out, "dkim_canon = relaxed") == NULL) {
-		snprintf(res->validator, sizeof res->validator, "remote_smtp has no dkim_private_key from us");
+		snprintf(res->validator, sizeof res->validator, "%s has no dkim_private_key from us", transport);
 		return dk_fail(err, DK_SYSERR,
-			       "the generated Exim configuration does not use the DKIM macros (remote_smtp "
-			       "transport missing or changed?)");
+			       "the generated Exim configuration does not use the DKIM macros (%s transport "
+			       "missing or changed?)", transport);
 	}
 	snprintf(res->validator, sizeof res->validator,
-		 "exim -bV accepts the generated configuration; remote_smtp has dkim_canon = relaxed and "
-		 "the key path from dkim-setup");
+		 "exim -bV accepts the generated configuration; %s has dkim_canon = relaxed and "
+		 "the key path from dkim-setup", transport);
 	return 0;
 }
 

@@ -9,9 +9,11 @@
  * - Our milter carries its own default_action (Postfix 3.0+ per-milter
  *   settings), so the global milter_default_action that other milters rely
  *   on is left alone.
- * - Ed25519 is refused: SignatureAlgorithm is global to one opendkim, so it
- *   needs a second filter instance with its own service unit, which
- *   dkim-setup does not manage yet.
+ * - Ed25519: SignatureAlgorithm is global to one opendkim (an Ed25519 key in
+ *   the RSA filter fails), so a second instance signs with it: its own
+ *   config, tables, loopback socket (8892) and systemd unit, listed in the
+ *   milters after the RSA one. Refused (RSA only) when opendkim -V does not
+ *   list ed25519-sha256.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -34,6 +36,12 @@
 #define MAIN_CF "/etc/postfix/main.cf"
 #define OUR_SOCKET_DKIM "inet:8891@127.0.0.1"
 #define OUR_SOCKET_PF "inet:127.0.0.1:8891"
+#define ED_CONF "/etc/opendkim-ed25519.conf"
+#define ED_UNIT "/etc/systemd/system/opendkim-ed25519.service"
+#define ED_KEYTABLE "/etc/opendkim/key-ed25519.table"
+#define ED_SIGNTABLE "/etc/opendkim/signing-ed25519.table"
+#define ED_SOCKET_DKIM "inet:8892@127.0.0.1"
+#define ED_SOCKET_PF "inet:127.0.0.1:8892"
 
 /* ---- opendkim.conf: "Keyword value" lines ---- */
 
@@ -151,31 +159,37 @@ static char *cf_set(const char *text, const char *name, const char *value)
 	return sb_take(&b);
 }
 
-/* Split a milter list into tokens; "{ ... }" groups stay whole. */
+/* Split a milter list into tokens; "{ ... }" groups stay whole. Returns
+ * (size_t)-1 when the list has more tokens, or longer ones, than we keep:
+ * then we edit nothing rather than cut an admin's setting short. */
 static size_t milter_tokens(const char *v, char tok[][512], size_t max)
 {
 	size_t n = 0;
-	while (*v && n < max) {
+	for (;;) {
 		while (*v == ' ' || *v == ',' || *v == '\t')
 			v++;
 		if (!*v)
 			break;
+		if (n == max)
+			return (size_t)-1;
 		size_t k = 0;
 		if (*v == '{') {
 			int depth = 0;
 			do {
 				depth += *v == '{';
 				depth -= *v == '}';
-				if (k + 1 < 512)
-					tok[n][k++] = *v;
-				v++;
+				if (k + 1 >= 512)
+					return (size_t)-1;
+				tok[n][k++] = *v++;
 			} while (*v && depth > 0);
+			if (depth > 0)
+				return (size_t)-1;   /* unbalanced braces */
 		} else {
-			while (*v && *v != ' ' && *v != ',' && *v != '\t')
-				if (k + 1 < 512)
-					tok[n][k++] = *v++;
-				else
-					v++;
+			while (*v && *v != ' ' && *v != ',' && *v != '\t') {
+				if (k + 1 >= 512)
+					return (size_t)-1;
+				tok[n][k++] = *v++;
+			}
 		}
 		tok[n++][k] = '\0';
 	}
@@ -201,6 +215,8 @@ static char *milters_with(const char *value, const char *ours_name, const char *
 {
 	char tok[32][512];
 	size_t n = milter_tokens(value ? value : "", tok, 32);
+	if (n == (size_t)-1)
+		return NULL;
 	struct sbuf b = { 0 };
 	bool done = false;
 	for (size_t i = 0; i < n; i++) {
@@ -260,11 +276,159 @@ static bool dir_is_roots(const char *root, const char *dir)
 	return fs_join(root, dir, full, sizeof full) == 0 && lstat(full, &st) == 0 && st.st_uid == 0;
 }
 
+/* The signer's copy of a master key, after checking its type. */
+static int add_key(const struct mta_request *req, struct mta_plan *plan, const char *master,
+		   const char *copy, enum dk_alg want, struct dk_err *err)
+{
+	char *pem = NULL, *old = NULL;
+	size_t len;
+	EVP_PKEY *k = NULL;
+	enum dk_alg alg;
+	int bits;
+	if (fs_read_file(req->root, master, 1u << 16, &pem, &len, err) < 0)
+		return -1;
+	if (keygen_load_private(pem, len, &k, err) < 0 || keygen_describe(k, &alg, &bits, err) < 0 ||
+	    (alg != want && dk_fail(err, DK_USAGE, "%s is not an %s key", master, keygen_alg_name(want))) ||
+	    (dir_is_roots(req->root, OPENDKIM_KEYDIR) && mta_read(req->root, copy, &old, err) < 0)) {
+		EVP_PKEY_free(k);
+		keygen_secret_free(pem, len);
+		return -1;
+	}
+	EVP_PKEY_free(k);
+	return mta_add_change(plan, copy, old, pem, 0600, "opendkim", "opendkim", true, err);
+}
+
+/* A table file with `line` for `key` (added or replaced). */
+static int add_table(const struct mta_request *req, struct mta_plan *plan, const char *path,
+		     const char *key, const char *line, struct dk_err *err)
+{
+	char *old = NULL;
+	if (mta_read(req->root, path, &old, err) < 0)
+		return -1;
+	return mta_add_change(plan, path, old, table_put(old, key, line), 0644, "", "", false, err);
+}
+
+/* The whole of a file that is ours (rewritten, not merged). */
+static int add_ours(const struct mta_request *req, struct mta_plan *plan, const char *path,
+		    char *text, struct dk_err *err)
+{
+	char *old = NULL;
+	if (mta_read(req->root, path, &old, err) < 0) {
+		free(text);
+		return -1;
+	}
+	return mta_add_change(plan, path, old, text, 0644, "", "", false, err);
+}
+
+/* Ed25519: a second opendkim with SignatureAlgorithm ed25519-sha256, its
+ * own tables, socket and service. Its milter is listed after the RSA one. */
+static int plan_ed25519(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
+{
+	char copy[PATH_MAX], keyname[DK_DOMAIN_MAX + DK_LABEL_MAX + 16], line[PATH_MAX + 600],
+		key[DK_DOMAIN_MAX + 4];
+	snprintf(copy, sizeof copy, OPENDKIM_KEYDIR "/%s-%s.private", req->domain, req->ed_selector);
+	snprintf(keyname, sizeof keyname, "%s._domainkey.%s", req->ed_selector, req->domain);
+	if (add_key(req, plan, req->ed_priv_path, copy, DK_ALG_ED25519, err) < 0)
+		return -1;
+	snprintf(line, sizeof line, "%s %s:%s:%s", keyname, req->domain, req->ed_selector, copy);
+	if (add_table(req, plan, ED_KEYTABLE, keyname, line, err) < 0)
+		return -1;
+	snprintf(key, sizeof key, "*@%s", req->domain);
+	snprintf(line, sizeof line, "%s %s", key, keyname);
+	if (add_table(req, plan, ED_SIGNTABLE, key, line, err) < 0)
+		return -1;
+	char *conf = strdup(
+		"# The second OpenDKIM, for Ed25519 signatures (written by dkim-setup; replaced on\n"
+		"# every run). SignatureAlgorithm is global to one OpenDKIM, so RSA and Ed25519\n"
+		"# need one filter each; Postfix calls this one after the RSA one.\n"
+		"Syslog\t\t\tyes\n"
+		"UMask\t\t\t007\n"
+		"UserID\t\t\topendkim\n"
+		"Mode\t\t\ts\n"
+		"Canonicalization\trelaxed/simple\n"
+		"OversignHeaders\t\tFrom\n"
+		"SignatureAlgorithm\ted25519-sha256\n"
+		"KeyTable\t\tfile:" ED_KEYTABLE "\n"
+		"SigningTable\t\trefile:" ED_SIGNTABLE "\n"
+		"Socket\t\t\t" ED_SOCKET_DKIM "\n"
+		"PidFile\t\t\t/run/opendkim/opendkim-ed25519.pid\n");
+	if (add_ours(req, plan, ED_CONF, conf, err) < 0)
+		return -1;
+	char *unit = strdup(
+		"# The second OpenDKIM, for Ed25519 signatures (written by dkim-setup).\n"
+		"[Unit]\n"
+		"Description=OpenDKIM Milter for Ed25519 signatures (dkim-setup)\n"
+		"After=network-online.target nss-lookup.target opendkim.service\n"
+		"Wants=network-online.target\n\n"
+		"[Service]\n"
+		"Type=forking\n"
+		"RuntimeDirectory=opendkim\n"
+		"RuntimeDirectoryPreserve=yes\n"
+		"PIDFile=/run/opendkim/opendkim-ed25519.pid\n"
+		"ExecStart=/usr/sbin/opendkim -x " ED_CONF "\n"
+		"ExecReload=/bin/kill -USR1 $MAINPID\n"
+		"Restart=on-failure\n\n"
+		"[Install]\n"
+		"WantedBy=multi-user.target\n");
+	mta_add_dir(plan, "/etc/systemd/system", 0755, "", "", false);
+	if (add_ours(req, plan, ED_UNIT, unit, err) < 0)
+		return -1;
+	plan->ed25519 = true;
+	return 0;
+}
+
+/* The selector of `domain` in a signing table ("*@d sel._domainkey.d"). */
+static void table_selector(const char *root, const char *path, const char *domain, char *out, size_t outlen)
+{
+	char *text = NULL;
+	struct dk_err e;
+	if (mta_read(root, path, &text, &e) < 0 || text == NULL)
+		return;
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char k[DK_DOMAIN_MAX + 8], v[DK_DOMAIN_MAX + DK_LABEL_MAX + 16], want[DK_DOMAIN_MAX + 4];
+		snprintf(want, sizeof want, "*@%s", domain);
+		if (sscanf(p, "%260s %330s", k, v) != 2 || (strcmp(k, want) != 0 && strcmp(k, domain) != 0))
+			continue;
+		char *dot = strstr(v, "._domainkey.");
+		if (dot == NULL)
+			continue;
+		*dot = '\0';
+		size_t used = strlen(out);
+		snprintf(out + used, outlen - used, "%s%s", used ? " " : "", v);
+		break;
+	}
+	free(text);
+}
+
+void mta_postfix_selectors(const char *root, const char *domain, char *out, size_t outlen)
+{
+	char *conf = NULL;
+	struct dk_err e;
+	struct dkconf c;
+	bool re;
+	out[0] = '\0';
+	if (mta_read(root, OPENDKIM_CONF, &conf, &e) < 0)
+		return;
+	dkconf_read(conf, &c);
+	free(conf);
+	const char *st = c.signtable[0] ? table_path(c.signtable, &re) : DEF_SIGNTABLE;
+	if (st != NULL)
+		table_selector(root, st, domain, out, outlen);
+	table_selector(root, ED_SIGNTABLE, domain, out, outlen);
+}
+
 int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *err)
 {
 	info->kind = MTA_POSTFIX;
 	info->flavor = MTA_FL_POSTFIX;
 	info->ed25519_ok = false;
+	if (root[0] != '\0') {
+		info->ed25519_ok = true;   /* Debian 12's opendkim has it; nothing to ask under --root */
+	} else {
+		char out[4096];
+		const char *const argv[] = { "/usr/sbin/opendkim", "-V", NULL };
+		info->ed25519_ok = mta_run(argv, out, sizeof out) >= 0 && strstr(out, "ed25519-sha256") != NULL;
+	}
 	if (fs_exists(root, MAIN_CF) != 1) {
 		snprintf(info->summary, sizeof info->summary, "Postfix, but no " MAIN_CF);
 		snprintf(info->warning, sizeof info->warning, "no " MAIN_CF ": is postfix installed?");
@@ -284,7 +448,21 @@ int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *e
 	struct dkconf c;
 	dkconf_read(conf, &c);
 	free(conf);
-	snprintf(info->summary, sizeof info->summary, "Postfix with OpenDKIM (%s)",
+	/* smtpd's chroot column in master.cf: "y" (Debian's default), "n", or
+	 * "-" (Postfix 3.x: no chroot). */
+	char *master = NULL;
+	bool chroot = false;
+	if (mta_read(root, "/etc/postfix/master.cf", &master, err) < 0)
+		return -1;
+	for (const char *p = master; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char svc[64], type[16], priv[4], unpriv[4], ch[4];
+		if (sscanf(p, "%63s %15s %3s %3s %3s", svc, type, priv, unpriv, ch) == 5 &&
+		    strcmp(svc, "smtp") == 0 && strcmp(type, "inet") == 0)
+			chroot = strcmp(ch, "y") == 0;
+	}
+	free(master);
+	snprintf(info->summary, sizeof info->summary, "Postfix%s with OpenDKIM (socket %s; %s)",
+		 chroot ? " (smtpd chrooted)" : "", c.socket[0] ? c.socket : "not set",
 		 c.keytable[0] ? "KeyTable already in use" : "not signing yet");
 	bool re;
 	if (c.keyfile[0] != '\0') {
@@ -323,6 +501,8 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 		free(maincf);
 		return dk_fail(err, DK_SYSERR, "out of memory");
 	}
+	if (mta_block_ok(conf, OPENDKIM_CONF, err) < 0)
+		goto fail;
 	struct dkconf c;
 	dkconf_read(conf, &c);
 
@@ -335,25 +515,8 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	char copy[PATH_MAX], keyname[DK_DOMAIN_MAX + DK_LABEL_MAX + 16];
 	snprintf(copy, sizeof copy, OPENDKIM_KEYDIR "/%s-%s.private", req->domain, req->selector);
 	snprintf(keyname, sizeof keyname, "%s._domainkey.%s", req->selector, req->domain);
-	{
-		char *pem = NULL, *old = NULL;
-		size_t len;
-		EVP_PKEY *k = NULL;
-		enum dk_alg alg;
-		int bits;
-		if (fs_read_file(req->root, req->priv_path, 1u << 16, &pem, &len, err) < 0)
-			goto fail;
-		if (keygen_load_private(pem, len, &k, err) < 0 || keygen_describe(k, &alg, &bits, err) < 0 ||
-		    (alg != DK_ALG_RSA && dk_fail(err, DK_USAGE, "%s is not an RSA key", req->priv_path)) ||
-		    (dir_is_roots(req->root, OPENDKIM_KEYDIR) && mta_read(req->root, copy, &old, err) < 0)) {
-			EVP_PKEY_free(k);
-			keygen_secret_free(pem, len);
-			goto fail;
-		}
-		EVP_PKEY_free(k);
-		if (mta_add_change(plan, copy, old, pem, 0600, "opendkim", "opendkim", true, err) < 0)
-			goto fail;
-	}
+	if (add_key(req, plan, req->priv_path, copy, DK_ALG_RSA, err) < 0)
+		goto fail;
 
 	/* Tables: the admin's when set, else ours. */
 	bool kre, sre;
@@ -361,7 +524,8 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	const char *st = c.signtable[0] ? table_path(c.signtable, &sre) : DEF_SIGNTABLE;
 	if (!c.signtable[0])
 		sre = true;
-	if (!c.keytable[0] || !c.signtable[0])
+	bool ed = req->ed_selector != NULL && req->ed_priv_path != NULL && plan->info.ed25519_ok;
+	if (!c.keytable[0] || !c.signtable[0] || ed)
 		mta_add_dir(plan, OPENDKIM_TABLEDIR, 0755, "", "", false);
 	char line[PATH_MAX + 600], key[DK_DOMAIN_MAX + 4];
 	char *old = NULL;
@@ -395,7 +559,7 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	struct sbuf blk = { 0 };
 	sb_add(&blk, MTA_BEGIN ": OpenDKIM signing (managed by dkim-setup; replaced on every run)\n");
 	if (!c.keytable[0])
-		sb_add(&blk, "KeyTable\t\trefile:" DEF_KEYTABLE "\n");
+		sb_add(&blk, "KeyTable\t\tfile:" DEF_KEYTABLE "\n");
 	if (!c.signtable[0])
 		sb_add(&blk, "SigningTable\t\trefile:" DEF_SIGNTABLE "\n");
 	if (set_socket)
@@ -419,7 +583,7 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 
 	/* main.cf: our milter added to both lists, the others kept. */
 	char ours[600];
-	snprintf(ours, sizeof ours, "{ %s, default_action = %s }", pf_sock, req->strict ? "tempfail" : "accept");
+	snprintf(ours, sizeof ours, "{ %s, default_action=%s }", pf_sock, req->strict ? "tempfail" : "accept");
 	struct sbuf v = { 0 };
 	const char *s, *e;
 	char *smtpd = cf_find(maincf, "smtpd_milters", &s, &e, &v) ? sb_take(&v) : NULL;
@@ -428,6 +592,26 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	free(sb_take(&v));
 	char *new_smtpd = milters_with(smtpd, pf_sock, ours);
 	char *new_nons = (nons && strstr(nons, "smtpd_milters")) ? NULL : milters_with(nons, pf_sock, ours);
+	if (ed) {
+		char edtok[200];
+		snprintf(edtok, sizeof edtok, "{ " ED_SOCKET_PF ", default_action=%s }",
+			 req->strict ? "tempfail" : "accept");
+		char *a = new_smtpd ? milters_with(new_smtpd, ED_SOCKET_PF, edtok) : NULL;
+		char *b2 = new_nons ? milters_with(new_nons, ED_SOCKET_PF, edtok) : NULL;
+		free(new_smtpd);
+		free(new_nons);
+		new_smtpd = a;
+		new_nons = b2;
+	}
+	if (new_smtpd == NULL || (new_nons == NULL && !(nons && strstr(nons, "smtpd_milters")))) {
+		free(smtpd);
+		free(nons);
+		free(new_smtpd);
+		free(new_nons);
+		dk_fail(err, DK_SYSERR, "smtpd_milters or non_smtpd_milters in " MAIN_CF " is longer or "
+			"more unusual than dkim-setup edits safely: add %s to both yourself", ours);
+		goto fail;
+	}
 	char *cf1 = new_smtpd ? cf_set(maincf, "smtpd_milters", new_smtpd) : NULL;
 	char *cf2 = cf1 && new_nons ? cf_set(cf1, "non_smtpd_milters", new_nons) : cf1;
 	if (cf2 != cf1)
@@ -441,7 +625,16 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	if (mta_add_change(plan, MAIN_CF, old, cf2, 0644, "", "", false, err) < 0)
 		goto fail;
 
-	snprintf(plan->reload_cmd, sizeof plan->reload_cmd, "systemctl restart opendkim && systemctl reload postfix");
+	if (ed && plan_ed25519(req, plan, err) < 0)
+		goto fail;
+	/* without systemd the Ed25519 filter has no service: start it by hand */
+	snprintf(plan->reload_cmd, sizeof plan->reload_cmd, "%s",
+		 !ed ? "invoke-rc.d opendkim restart && invoke-rc.d postfix reload"
+		 : mta_have_systemd(req->root)
+			 ? "systemctl daemon-reload && systemctl enable opendkim-ed25519 && systemctl restart "
+			   "opendkim opendkim-ed25519 && systemctl reload postfix"
+			 : "invoke-rc.d opendkim restart && /usr/sbin/opendkim -x " ED_CONF
+			   " && invoke-rc.d postfix reload");
 	struct sbuf x = { 0 };
 	sb_printf(&x, "Postfix signs through OpenDKIM. OpenDKIM cannot read keys in /etc/ssl/private, so the "
 		      "key is copied to %s (0600 opendkim, as its RequireSafeKeys rule wants), listed in %s and "
@@ -453,10 +646,13 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 			   ? "If OpenDKIM is down, Postfix holds mail (tempfail) rather than send it unsigned."
 			   : "If OpenDKIM is down, Postfix still sends mail, unsigned (default_action = accept "
 			     "for this milter only; other milters keep their setting).");
-	if (req->ed_selector != NULL)
-		sb_add(&x, " Ed25519 is not configured for Postfix: OpenDKIM's SignatureAlgorithm is global, "
-			   "so it needs a second OpenDKIM instance, which dkim-setup does not manage yet; "
-			   "mail is signed with RSA.");
+	if (ed)
+		sb_printf(&x, " Ed25519: OpenDKIM's SignatureAlgorithm is global to one filter, so a second "
+			      "OpenDKIM (" ED_CONF ", service opendkim-ed25519, " ED_SOCKET_PF ") signs with "
+			      "selector %s after the RSA one.", req->ed_selector);
+	else if (req->ed_selector != NULL)
+		sb_add(&x, " Ed25519 is not configured: this OpenDKIM cannot sign with ed25519-sha256 "
+			   "(opendkim -V does not list it); mail is signed with RSA.");
 	plan->explain = sb_take(&x);
 	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
 fail:
@@ -502,6 +698,13 @@ int mta_postfix_validate(const struct mta_request *req, const struct mta_plan *p
 	if (rc != 0)
 		return dk_fail(err, DK_SYSERR, "opendkim -n rejects " OPENDKIM_CONF ": %s",
 			       dk_printable(out, pr, sizeof pr));
+	if (plan->ed25519) {
+		const char *const od2[] = { "/usr/sbin/opendkim", "-n", "-x", ED_CONF, NULL };
+		rc = mta_run(od2, out, sizeof out);
+		if (rc != 0)
+			return dk_fail(err, DK_SYSERR, "opendkim -n rejects " ED_CONF ": %s",
+				       dk_printable(out, pr, sizeof pr));
+	}
 	/* postconf exits 0 even for bad parameters: read what it says. */
 	const char *const pc[] = { "/usr/sbin/postconf", "-h", "smtpd_milters", "non_smtpd_milters", NULL };
 	rc = mta_run(pc, out, sizeof out);

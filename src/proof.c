@@ -471,22 +471,24 @@ int batch_step_proof(struct batch_ctx *b, struct dk_err *err)
 	struct dk_keyjob *k = b->key;
 	struct proof_result res;
 	memset(&res, 0, sizeof res);
-	if (k->outcome == KEYJOB_DRY_RUN) {
-		fprintf(b->out, "\nProof: skipped (dry run: the key was not saved).\n");
-		if (b->json != NULL)
-			json_null(b->json, "proof");
-		return 0;
-	}
-	if (!b->dns_confirmed) {
-		/* Verifying against DNS before every authoritative server serves
-		 * the record would only fail (and could make a resolver cache the
-		 * negative answer). */
-		fprintf(b->out, "\nProof: not run yet: the record is not confirmed in DNS. Once it is "
-			"published, run: dkim-setup check -d %s -s %s\n", k->domain, k->selector);
+	/* Batch proves the key only once the DNS step confirmed that every
+	 * authoritative server serves the record (--wait, --publish). Before
+	 * that it would only fail, and could make a resolver cache the negative
+	 * answer; a first run before publishing is not a failure. */
+	const char *skip = k->outcome == KEYJOB_DRY_RUN ? "dry run: the key was not saved"
+			   : !b->dns_confirmed ? "the record is not confirmed in DNS yet (use --wait or --publish)"
+					       : NULL;
+	if (skip != NULL) {
+		if (k->outcome == KEYJOB_DRY_RUN)
+			fprintf(b->out, "\nProof: not run (%s).\n", skip);
+		else
+			fprintf(b->out, "\nProof: not run yet: the record is not confirmed in DNS. Once it is "
+				"published, run this again with --wait SECONDS, or check it with: dkim-setup "
+				"check -d %s -s %s\n", k->domain, k->selector);
 		if (b->json != NULL) {
 			json_object_begin(b->json, "proof");
 			json_bool(b->json, "run", false);
-			json_string(b->json, "detail", "the record is not confirmed in DNS yet (use --wait or --publish)");
+			json_string(b->json, "detail", skip);
 			json_object_end(b->json);
 		}
 		return 0;
@@ -502,6 +504,7 @@ int batch_step_proof(struct batch_ctx *b, struct dk_err *err)
 		fprintf(b->out, "\nProof: FAILED: %s.\n", res.detail[0] ? res.detail : err->msg);
 	if (b->json != NULL) {
 		json_object_begin(b->json, "proof");
+		json_bool(b->json, "run", true);
 		json_bool(b->json, "signed", res.signed_ok);
 		json_bool(b->json, "verified", res.verified);
 		json_string(b->json, "detail", res.detail[0] ? res.detail : err->msg);

@@ -458,10 +458,10 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 	doc_para(post, 0, A_NORMAL, "[%c] Also an Ed25519 key as a second selector, %s "
 		 "(e switches; mail is then signed with both).", w->with_ed ? 'x' : ' ', w->ed_selector);
 	if (w->job.running && w->job.kind == JOB_KEYGEN) {
-		char what[64];
+		char what[96];
 		doc_blank(post);
-		snprintf(what, sizeof what, "Generating the %s key", c->bits >= 3072 ?
-			 "key (large keys take a few seconds)" : "key");
+		snprintf(what, sizeof what, "Generating the key%s", c->bits >= 3072 ?
+			 " (large keys take a few seconds; keys still work)" : "");
 		spinner(w, buf, sizeof buf, what);
 		doc_para(post, 0, A_BOLD, "%s", buf);
 	}

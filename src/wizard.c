@@ -143,18 +143,18 @@ int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selecto
 		return -1;
 	memcpy(base, name, n - sl);
 	base[n - sl] = '\0';
-	/* Domains often hold hyphens, date selectors never: try the last one first. */
-	for (char *dash = strrchr(base, '-'); dash != NULL && dash > base;) {
+	/* Both halves may hold hyphens; a top-level label never does (but for
+	 * xn--), so the first split whose domain ends in a clean label wins. */
+	for (char *dash = strchr(base, '-'); dash != NULL; dash = strchr(dash + 1, '-')) {
 		*dash = '\0';
-		if (validate_domain(base, domain, dlen, why, sizeof why) == 0 &&
-		    validate_selector(dash + 1, selector, slen, why, sizeof why) == 0 &&
-		    strcmp(domain, base) == 0 && strcmp(selector, dash + 1) == 0)
-			return 0;
+		const char *tld = strrchr(base, '.');
+		bool clean = tld != NULL && (strchr(tld, '-') == NULL || strncmp(tld + 1, "xn--", 4) == 0);
+		int ok = clean && validate_domain(base, domain, dlen, why, sizeof why) == 0 &&
+			 validate_selector(dash + 1, selector, slen, why, sizeof why) == 0 &&
+			 strcmp(domain, base) == 0 && strcmp(selector, dash + 1) == 0;
 		*dash = '-';
-		char *prev = dash - 1;
-		while (prev > base && *prev != '-')
-			prev--;
-		dash = *prev == '-' ? prev : NULL;
+		if (ok)
+			return 0;
 	}
 	return -1;
 }
@@ -275,6 +275,8 @@ static enum wiz_result text_step_handle(struct wizard *w, const struct wiz_event
 {
 	switch (ev->type) {
 	case EV_TEXT:
+		if (w->msg_error)
+			w->msg[0] = '\0';
 		snprintf(w->text, sizeof w->text, "%s", ev->text != NULL ? ev->text : "");
 		/* the form pads with blanks */
 		for (size_t n = strlen(w->text); n > 0 && w->text[n - 1] == ' '; n--)
@@ -830,10 +832,9 @@ const char *wiz_quit_question(const struct wizard *w)
 	if (w->job.running && w->job.kind == JOB_KEYGEN)
 		return "Quit? The key being made is finished and saved first; run dkim-setup "
 		       "again to continue with it.";
-	if (w->step == WS_SUMMARY || (w->step == WS_SURVEY && !w->have_key))
+	/* before the key nothing is written, so nothing is lost */
+	if (w->step == WS_SUMMARY || !w->have_key)
 		return NULL;
-	if (!w->have_key)
-		return "Quit? Nothing has been written yet.";
 	if (w->opt->dry_run)
 		return "Quit? This is a dry run: nothing was written.";
 	snprintf(q, sizeof q, "Quit? The key is saved in %s%s; run dkim-setup again to "

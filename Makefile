@@ -2,6 +2,7 @@
 #   make            build build/dkim-setup
 #   make check      install test dependencies (Debian, as root), build, run every test
 #   make bench      benchmarks (speed and memory are measured here, never in tests)
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60; clang)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PROG     := dkim-setup
@@ -36,7 +37,7 @@ SAN_OBJ  := $(CORE_SRC:src/%.c=build/asan/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all check check-only deps bench install uninstall clean asan unit fuzz
+.PHONY: all check check-only deps bench install uninstall clean asan unit fuzz demo demo-clean
 
 all: build/$(PROG)
 
@@ -78,8 +79,20 @@ check: deps
 check-only: all unit asan
 	tests/run.sh $(TESTS)
 
+# The README's first command: the whole flow on one machine, in a sandbox.
+demo: deps all
+	tests/demo/demo.sh
+
+demo-clean:
+	rm -rf demo
+
 bench: deps all
 	tests/bench/run.sh
+
+# libFuzzer harnesses tests/fuzz/fuzz_*.c (see tests/fuzz/fuzz.mk).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) -f tests/fuzz/fuzz.mk run FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ=$(FUZZ)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)

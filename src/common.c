@@ -42,6 +42,8 @@ int dk_fail_errno(struct dk_err *err, int status, int errnum, const char *fmt, .
 
 void dk_err_clear(struct dk_err *err)
 {
+	if (err == NULL)
+		return;
 	err->status = DK_OK;
 	err->msg[0] = '\0';
 }
@@ -62,6 +64,8 @@ const char *dk_printable(const char *in, char *out, size_t outlen)
 		if (o + pl > room) {
 			if (outlen >= 4)
 				strcpy(out + (o < outlen - 4 ? o : outlen - 4), "...");
+			else if (outlen > 0)
+				out[0] = '\0';   /* no room even for "...": empty, but terminated */
 			return out;
 		}
 		memcpy(out + o, piece, pl);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "options.h"
 #include "validate.h"
@@ -138,6 +139,9 @@ static int set_root(struct options *o, const char *arg, struct dk_err *err)
 	char real[PATH_MAX];
 	if (realpath(arg, real) == NULL)
 		return dk_fail_errno(err, DK_USAGE, errno, "--root '%s'", P(arg));
+	struct stat st;
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return dk_fail(err, DK_USAGE, "--root '%s': not a directory", P(arg));
 	if (strcmp(real, "/") == 0)
 		real[0] = '\0';   /* --root / is the real system */
 	if (strlen(real) >= sizeof o->root)
@@ -158,7 +162,9 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 	char why[256];
 	long v;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets the state of an earlier parse (a
+	 * half-read "-hV" cluster would otherwise point into the old argv). */
+	optind = 0;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":d:s:a:b:m:hV", long_opts, NULL)) != -1) {
@@ -213,8 +219,11 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 		case ':':
 			return dk_fail(err, DK_USAGE, "option '%s' needs a value", P(argv[optind - 1]));
 		default:
-			if (optopt != 0)
+			if (optopt > 0x20 && optopt < 0x7f)
 				return dk_fail(err, DK_USAGE, "unknown option '-%c' (see --help)", optopt);
+			if (optopt != 0)   /* a control or non-ASCII byte: never echoed raw */
+				return dk_fail(err, DK_USAGE, "unknown option '-\\x%02x' (see --help)",
+					       (unsigned)(unsigned char)optopt);
 			return dk_fail(err, DK_USAGE, "unknown option '%s' (see --help)", P(argv[optind - 1]));
 		}
 	}

@@ -143,6 +143,7 @@ int record_parse(const char *txt, size_t len, struct dkim_keyrec *rec, char *why
 	size_t nseen = 0;
 	bool have_p = false;
 	char tag[16];
+	char shown[96];   /* DNS text in messages: never raw control bytes */
 	const char *end = txt + len;
 
 	if (memchr(txt, '\0', len) != NULL)
@@ -174,7 +175,8 @@ int record_parse(const char *txt, size_t len, struct dkim_keyrec *rec, char *why
 			return fail(why, whylen, "a tag name is empty or too long%s", "");
 		for (const char *c = tag; *c != '\0'; c++)
 			if (!(isalnum((unsigned char)*c) || *c == '_') || !isalpha((unsigned char)tag[0]))
-				return fail(why, whylen, "invalid tag name \"%s\"", tag);
+				return fail(why, whylen, "invalid tag name \"%s\"",
+					    dk_printable(tag, shown, sizeof shown));
 		for (size_t i = 0; i < nseen; i++)
 			if (strcmp(seen[i], tag) == 0)
 				return fail(why, whylen, "the tag %s= appears twice", tag);
@@ -241,9 +243,10 @@ int record_parse(const char *txt, size_t len, struct dkim_keyrec *rec, char *why
 	if (!have_p)
 		return fail(why, whylen, "no p= tag: not a DKIM key record%s", "");
 	if (strcmp(rec->k, "rsa") != 0 && strcmp(rec->k, "ed25519") != 0)
-		return fail(why, whylen, "unknown key type k=%s", rec->k);
+		return fail(why, whylen, "unknown key type k=%s", dk_printable(rec->k, shown, sizeof shown));
 	if (rec->s[0] != '\0' && !list_has(rec->s, "*") && !list_has(rec->s, "email"))
-		return fail(why, whylen, "s=%s: the key is not for email", rec->s);
+		return fail(why, whylen, "s=%s: the key is not for email",
+			    dk_printable(rec->s, shown, sizeof shown));
 	return 0;
 }
 

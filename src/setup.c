@@ -171,8 +171,14 @@ int setup_make_key(struct dk_keyjob *job, struct dk_err *err)
 	key_desc(job->alg, job->bits, want, sizeof want);
 
 	int exists = fs_exists(job->root, job->paths.priv);
-	if (exists < 0)
-		return dk_fail_errno(err, DK_SYSERR, errno, "%s", job->paths.priv);
+	if (exists < 0) {
+		int e = errno;
+		/* fs_exists gives no reason; the directory walk does (a symlink,
+		 * a directory writable by others, ...). */
+		if (fs_mkdir(job->root, DK_PRIV_DIR, 0710, 0, 0, FS_DRY_RUN, err) < 0)
+			return -1;
+		return dk_fail_errno(err, DK_SYSERR, e, "%s", job->paths.priv);
+	}
 	if (exists && !job->force) {
 		enum dk_alg alg;
 		int bits;

@@ -26,6 +26,11 @@ check_match() {
 	if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1 (no match for /$2/ in: ${3:0:300})"; fi
 }
 
+# check_contains "what" needle text (fixed string)
+check_contains() {
+	if [[ $3 == *"$2"* ]]; then ok "$1"; else not_ok "$1 ('${2:0:80}' not in: ${3:0:300})"; fi
+}
+
 # Run something at exit (LIFO), e.g. stopping a server we started.
 at_exit() { T_CLEANUPS+=("$*"); }
 _t_exit() {
@@ -37,12 +42,16 @@ _t_exit() {
 }
 trap _t_exit EXIT
 
-# A fresh directory removed at exit.
+# A fresh directory removed at exit. Made inside one per-test directory that
+# the test's own shell removes: `d=$(t_tmpdir)` runs in a subshell, so an
+# at_exit registered there would be lost.
+T_TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/dkim-test.XXXXXX")
+chmod 0755 "$T_TMPROOT"
+at_exit "rm -rf '$T_TMPROOT'"
 t_tmpdir() {
 	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/dkim-test.XXXXXX")
+	d=$(mktemp -d "$T_TMPROOT/t.XXXXXX")
 	chmod 0755 "$d"
-	at_exit "rm -rf '$d'"
 	echo "$d"
 }
 

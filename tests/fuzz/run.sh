@@ -1,0 +1,50 @@
+#!/bin/bash
+# tests/fuzz/run.sh: run the libFuzzer harnesses built by tests/fuzz/fuzz.mk.
+#   tests/fuzz/run.sh fuzz SECONDS [PATTERN]    fuzz each harness for SECONDS
+#   tests/fuzz/run.sh replay [PATTERN]          run each checked-in seed once
+# Prints one summary line per harness:
+#   fuzz_<name>: <execs> execs in <s> s, cov <edges>, ft <features>, corpus <n>
+# FUZZ_CORPUS_DIR (default build/fuzz/corpus) receives what the fuzzer finds,
+# and exits non-zero when a harness crashed, leaked or hit UB (the log and the
+# crashing input are kept under build/fuzz/).
+set -u
+cd "$(dirname "$0")/../.."
+mode=${1:-fuzz}
+if [ "$mode" = fuzz ]; then secs=${2:-60}; pattern=${3:-}; else pattern=${2:-}; fi
+export ASAN_OPTIONS=${FUZZ_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+mkdir -p build/fuzz/artifacts build/fuzz/logs
+failed=0
+for h in build/fuzz/fuzz_*; do
+	[ -x "$h" ] || continue
+	n=${h##*/fuzz_}
+	[ -n "$pattern" ] && [[ $n != *"$pattern"* ]] && continue
+	seeds=tests/fuzz/corpus/$n
+	work=${FUZZ_CORPUS_DIR:-build/fuzz/corpus}/$n
+	mkdir -p "$seeds" "$work"
+	log=build/fuzz/logs/$n.$mode.log
+	dict=()
+	[ -f "tests/fuzz/$n.dict" ] && dict=(-dict="tests/fuzz/$n.dict")
+	if [ "$mode" = fuzz ]; then
+		# The first directory receives new inputs; the seeds stay as checked in.
+		"$h" "${dict[@]}" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
+			-rss_limit_mb=2048 -artifact_prefix="build/fuzz/artifacts/$n-" \
+			"$work" "$seeds" >"$log" 2>&1
+	else
+		# Every seed once, as a regression test (crash inputs are kept as seeds).
+		"$h" -runs=0 -print_final_stats=1 -timeout=10 \
+			-artifact_prefix="build/fuzz/artifacts/$n-" "$seeds" >"$log" 2>&1
+	fi
+	rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	secs_done=$(sed -n 's/^stat::[a-z_]*time[a-z_]*: *//p' "$log" | tail -n 1)
+	cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	corp=$(grep -oE 'corp: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	echo "fuzz_$n: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?} ($mode, rc $rc, log $log)"
+	if [ "$rc" != 0 ]; then
+		failed=1
+		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' "$log" | head -n 5
+	fi
+done
+exit $failed

@@ -354,6 +354,8 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 				 " and checked" : "");
 			if (w->mres.validator[0])
 				doc_para(pre, 2, A_NORMAL, "Checker: %s", w->mres.validator);
+			if (w->mres.key_access[0])
+				doc_para(pre, 2, A_NORMAL, "Key access: %s", w->mres.key_access);
 			for (size_t i = 0; i < w->mres.n_backups && i < 8; i++)
 				doc_para(pre, 2, A_NORMAL, "Backup: %s", w->mres.backups[i]);
 			doc_blank(pre);
@@ -419,10 +421,10 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		} else if (w->proof_error[0]) {
 			doc_para(pre, 2, att(u, PAIR_WARN), "Proof: %s", w->proof_error);
 		} else {
-			doc_para(pre, 2, att(u, w->proof.verified ? PAIR_OK : PAIR_ERR), "Proof: %s%s%s",
-				 w->proof.verified ? "a test message signed with the key verifies "
-				 "against DNS" : "the test signature did not verify",
-				 w->proof.detail[0] ? ": " : "", w->proof.detail);
+			doc_para(pre, 2, att(u, w->proof.verified ? PAIR_OK : PAIR_ERR), "Proof: %s",
+				 w->proof.detail[0] ? w->proof.detail : w->proof.verified ?
+				 "a test message signed with the key verifies against DNS" :
+				 "the test signature did not verify");
 		}
 		doc_blank(pre);
 		doc_para(pre, 0, A_BOLD, "Next steps: SPF and DMARC records for %s", k->domain);

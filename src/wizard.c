@@ -132,6 +132,7 @@ static void mta_req(const struct wizard *w, struct mta_request *req)
 		req->ed_priv_path = w->edkey.paths.priv;
 	}
 	req->dry_run = w->opt->dry_run;
+	req->mta = w->opt->mta;
 }
 
 int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selector, size_t slen)
@@ -895,7 +896,7 @@ void wiz_init(struct wizard *w, const struct options *opt)
 			set_msg(w, true, "TSIG key not usable: %s", err.msg);
 	}
 	/* Step 1 is a screen of its own only when there is a choice to make. */
-	w->step = w->n_resume > 0 ? WS_SURVEY : WS_DOMAIN;
+	w->step = w->n_resume > 0 && !(opt->domain[0] && opt->selector[0]) ? WS_SURVEY : WS_DOMAIN;
 	if (wiz_steps[w->step].enter != NULL)
 		wiz_steps[w->step].enter(w);
 }

@@ -158,15 +158,17 @@ struct wizard {
 	bool proof_done;
 	char proof_error[512];
 
-	/* training explanations, loaded at run time (issue 7) */
+	/* --training explanations, loaded at run time from assets/training:
+	 * "Title\nbody..." per step, and the welcome shown before step one */
 	char *training[WS_COUNT];
+	char *welcome;
 };
 
 struct step {
 	const char *name;        /* in the header: "Domain" */
 	const char *title;       /* above the main pane */
 	const char *help;        /* F1 */
-	const char *asset;       /* training text file name, without ".txt" */
+	const char *asset;       /* training text file(s), without ".txt", blank-separated */
 	bool text_entry;         /* letters are text: step keys need Ctrl */
 	void (*enter)(struct wizard *w);
 	enum wiz_result (*handle)(struct wizard *w, const struct wiz_event *ev);
@@ -214,10 +216,13 @@ void wiz_job_wait(struct wizard *w);
 int wiz_dns_fd(const struct wizard *w);
 int wiz_dns_update(struct wizard *w);
 
-/* The explanation for a step under --training, or NULL. */
+/* The explanation for a step under --training ("Title\nbody"), or NULL. */
 const char *wiz_training_text(const struct wizard *w, enum wiz_step_id step);
-/* Load the texts from dir/<asset>.txt for every step (issue 7 fills the
- * files; missing files are fine). */
+/* The welcome text under --training, or NULL. */
+const char *wiz_training_welcome(const struct wizard *w);
+/* Load the texts from dir/<asset>.txt (and dir/welcome.txt) for every step
+ * still without one; missing files are fine. Call with the preferred
+ * directory first. */
 void wiz_training_load(struct wizard *w, const char *dir);
 
 /* The record text the record step saves and prints: both forms. malloc'd. */

@@ -28,7 +28,7 @@
 #define KEY_ESC 27
 
 enum { PAIR_HDR = 1, PAIR_ERR, PAIR_OK, PAIR_WARN, PAIR_ADD, PAIR_DEL, PAIR_KEY, PAIR_FIELD };
-enum modal { MODAL_NONE, MODAL_QUIT, MODAL_HELP };
+enum modal { MODAL_NONE, MODAL_QUIT, MODAL_HELP, MODAL_EXPLAIN };
 
 /* The lines of the main pane before they are drawn (wrapped, with attributes). */
 struct line {
@@ -43,13 +43,15 @@ struct doc {
 
 struct ui {
 	struct wizard w;
-	bool color, too_small, rebuild, training_hidden;
+	bool color, too_small, rebuild;
+	bool welcomed, explained[WS_COUNT];   /* --training popups shown once */
+	const char *explain;                  /* the text of MODAL_EXPLAIN */
 	enum modal modal;
 	int scroll;
 	enum wiz_step_id built_step;
 
-	WINDOW *hdr, *main, *ftr, *pop, *wid, *train;
-	PANEL *p_hdr, *p_main, *p_ftr, *p_pop, *p_wid, *p_train;
+	WINDOW *hdr, *main, *ftr, *pop, *wid;
+	PANEL *p_hdr, *p_main, *p_ftr, *p_pop, *p_wid;
 	int main_y, main_rows;   /* the main pane, screen rows */
 
 	FORM *form;
@@ -504,8 +506,8 @@ static void widgets_free(struct ui *u)
 static void windows_free(struct ui *u)
 {
 	widgets_free(u);
-	PANEL **ps[] = { &u->p_hdr, &u->p_main, &u->p_ftr, &u->p_pop, &u->p_train };
-	WINDOW **ws[] = { &u->hdr, &u->main, &u->ftr, &u->pop, &u->train };
+	PANEL **ps[] = { &u->p_hdr, &u->p_main, &u->p_ftr, &u->p_pop };
+	WINDOW **ws[] = { &u->hdr, &u->main, &u->ftr, &u->pop };
 	for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
 		if (*ps[i] != NULL)
 			del_panel(*ps[i]);
@@ -604,18 +606,6 @@ static void build(struct ui *u)
 	u->p_main = new_panel(u->main);
 	u->p_ftr = new_panel(u->ftr);
 
-	const char *tt = wiz_training_text(&u->w, u->w.step);
-	if (tt != NULL && !u->training_hidden) {
-		struct doc d = { .width = COLS - 4 };
-		doc_para(&d, 0, A_NORMAL, "%s", tt);
-		int h = d.n + 2 > u->main_rows / 2 ? u->main_rows / 2 : d.n + 2;
-		doc_free(&d);
-		u->main_rows -= h;
-		wresize(u->main, u->main_rows, COLS);
-		u->train = newwin(h, COLS, u->main_y + u->main_rows, 0);
-		u->p_train = new_panel(u->train);
-	}
-
 	/* the widget sits below the text before it */
 	struct doc pre = { .width = COLS - 4 }, post = { .width = COLS - 4 };
 	int h = step_doc(u, &pre, &post);
@@ -695,7 +685,7 @@ static void draw_footer(struct ui *u)
 		x = footer_item(u, x, k, acts[i].label);
 	}
 	if (wiz_training_text(w, w->step) != NULL)
-		x = footer_item(u, x, text ? "^T" : "t", u->training_hidden ? "explain" : "hide");
+		x = footer_item(u, x, text ? "^T" : "t", "explain");
 	x = footer_item(u, x, text ? "F1/^G" : "F1/?", "help");
 	footer_item(u, x, text ? "F10/^Q" : "F10/q", "quit");
 }
@@ -738,30 +728,12 @@ static void draw_main(struct ui *u)
 	doc_free(&post);
 }
 
-static void draw_training(struct ui *u)
+static void draw_popup(struct ui *u, const char *title, const char *text, const char *keys, int maxw)
 {
-	const char *tt = wiz_training_text(&u->w, u->w.step);
-	if (u->train == NULL || tt == NULL)
-		return;
-	int h, wdt;
-	getmaxyx(u->train, h, wdt);
-	werase(u->train);
-	box(u->train, 0, 0);
-	mvwprintw(u->train, 0, 2, " About this step (%s hides) ",
-		  wiz_steps[u->w.step].text_entry ? "^T" : "t");
-	struct doc d = { .width = wdt - 4 };
-	doc_para(&d, 0, A_NORMAL, "%s", tt);
-	for (int i = 0; i < d.n && i < h - 2; i++)
-		mvwaddnstr(u->train, 1 + i, 2, d.v[i].s, wdt - 4);
-	doc_free(&d);
-}
-
-static void draw_popup(struct ui *u, const char *title, const char *text, const char *keys)
-{
-	int width = COLS - 8 > 70 ? 70 : COLS - 8;
+	int width = COLS - 4 > maxw ? maxw : COLS - 4;
 	if (width < 20)
 		width = COLS;
-	struct doc d = { .width = width - 2 };
+	struct doc d = { .width = width - 4 };
 	doc_para(&d, 0, A_NORMAL, "%s", text);
 	int h = d.n + 4;
 	if (h > LINES)
@@ -776,9 +748,9 @@ static void draw_popup(struct ui *u, const char *title, const char *text, const 
 	box(u->pop, 0, 0);
 	mvwprintw(u->pop, 0, 2, " %s ", title);
 	for (int i = 0; i < d.n && i < h - 4; i++)
-		mvwaddnstr(u->pop, 1 + i, 1, d.v[i].s, width - 2);
+		mvwaddnstr(u->pop, 1 + i, 2, d.v[i].s, width - 4);
 	wattrset(u->pop, A_BOLD);
-	mvwaddnstr(u->pop, h - 2, 1, keys, width - 2);
+	mvwaddnstr(u->pop, h - 2, 2, keys, width - 4);
 	doc_free(&d);
 }
 
@@ -803,6 +775,18 @@ static void draw(struct ui *u)
 {
 	if (u->rebuild || u->built_step != u->w.step)
 		build(u);
+	if (!u->too_small && u->modal == MODAL_NONE) {
+		const char *tt = wiz_training_text(&u->w, u->w.step);
+		if (!u->welcomed && wiz_training_welcome(&u->w) != NULL) {
+			u->welcomed = true;
+			u->explain = wiz_training_welcome(&u->w);
+			u->modal = MODAL_EXPLAIN;
+		} else if (!u->explained[u->w.step] && tt != NULL) {
+			u->explained[u->w.step] = true;
+			u->explain = tt;
+			u->modal = MODAL_EXPLAIN;
+		}
+	}
 	if (u->too_small) {
 		draw_small(u);
 		curs_set(0);
@@ -813,7 +797,6 @@ static void draw(struct ui *u)
 	draw_header(u);
 	draw_main(u);
 	draw_footer(u);
-	draw_training(u);
 	if (u->p_pop != NULL) {
 		del_panel(u->p_pop);
 		delwin(u->pop);
@@ -822,10 +805,26 @@ static void draw(struct ui *u)
 	}
 	if (u->modal == MODAL_QUIT) {
 		const char *q = wiz_quit_question(&u->w);
-		draw_popup(u, "Quit", q != NULL ? q : "Quit dkim-setup?", "y = quit    n or Esc = stay");
+		draw_popup(u, "Quit", q != NULL ? q : "Quit dkim-setup?", "y = quit    n or Esc = stay", 70);
 	} else if (u->modal == MODAL_HELP) {
 		draw_popup(u, wiz_steps[u->w.step].name, wiz_steps[u->w.step].help,
-			   "Enter/Tab: next   Esc/F9: back   F10: quit   (any key closes this)");
+			   "Enter/Tab: next   Esc/F9: back   F10: quit   (any key closes this)", 70);
+	} else if (u->modal == MODAL_EXPLAIN && u->explain != NULL) {
+		/* first line: the title; the rest wrapped to the window */
+		char title[128];
+		const char *nl = strchr(u->explain, '\n');
+		snprintf(title, sizeof title, "%.*s", nl != NULL ? (int)(nl - u->explain) : 60, u->explain);
+		/* the files are wrapped prose: join lines, keep blank-line paragraphs */
+		char body[8192];
+		snprintf(body, sizeof body, "%s", nl != NULL ? nl + 1 : "");
+		for (size_t n = strlen(body); n > 0 && body[n - 1] == '\n'; n--)
+			body[n - 1] = '\0';
+		for (char *c = body; *c != '\0'; c++)
+			if (*c == '\n' && c[1] != '\n' && c[1] != '\0' && (c == body || c[-1] != '\n'))
+				*c = ' ';
+		draw_popup(u, title, body, wiz_steps[u->w.step].text_entry ?
+			   "Any key closes this; ^T shows it again." :
+			   "Any key closes this; t shows it again.", 84);
 	}
 	update_panels();
 	if (u->form != NULL && u->modal == MODAL_NONE) {
@@ -952,7 +951,7 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 			u->modal = MODAL_NONE;
 		return;
 	}
-	if (u->modal == MODAL_HELP) {
+	if (u->modal == MODAL_HELP || u->modal == MODAL_EXPLAIN) {
 		u->modal = MODAL_NONE;
 		return;
 	}
@@ -972,8 +971,8 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 	}
 	if (ch == CTRL('t') || (!text && ch == 't')) {
 		if (wiz_training_text(w, w->step) != NULL) {
-			u->training_hidden = !u->training_hidden;
-			u->rebuild = true;
+			u->explain = wiz_training_text(w, w->step);
+			u->modal = MODAL_EXPLAIN;
 		}
 		return;
 	}
@@ -1100,6 +1099,7 @@ static void training_dirs(struct wizard *w)
 			wiz_training_load(w, dir);
 		}
 	}
+	wiz_training_load(w, "assets/training");
 	wiz_training_load(w, DK_DATADIR "/training");
 }
 

@@ -788,7 +788,7 @@ const struct step wiz_steps[WS_COUNT] = {
 		"A test message is signed with the new key and verified against the record as "
 		"DNS serves it. Then SPF and DMARC records are suggested: DKIM alone does not "
 		"tell receivers what to do with unsigned mail.",
-		"summary", false, summary_enter, summary_handle, NULL, NULL },
+		"proof summary", false, summary_enter, summary_handle, NULL, NULL },
 };
 
 /* ---- the engine ----------------------------------------------------------- */
@@ -850,24 +850,68 @@ const char *wiz_training_text(const struct wizard *w, enum wiz_step_id step)
 	return w->training[step];
 }
 
-void wiz_training_load(struct wizard *w, const char *dir)
+const char *wiz_training_welcome(const struct wizard *w)
+{
+	return w->opt->training ? w->welcome : NULL;
+}
+
+#define TRAINING_MAX 8192
+
+/* dir/name.txt, or NULL. */
+static char *read_text(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s.txt", dir, name);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return NULL;
+	char *buf = calloc(1, TRAINING_MAX);
+	size_t n = buf != NULL ? fread(buf, 1, TRAINING_MAX - 1, f) : 0;
+	fclose(f);
+	if (buf != NULL && n == 0) {
+		free(buf);
+		buf = NULL;
+	}
+	/* keep it printable: tabs become spaces, other controls go */
+	for (char *c = buf; c != NULL && *c != '\0'; c++)
+		if (*c == '\t')
+			*c = ' ';
+		else if ((unsigned char)*c < 0x20 && *c != '\n')
+			*c = '?';
+	return buf;
+}
+
+void wiz_training_load(struct wizard *w, const char *dir)
+{
+	if (w->welcome == NULL)
+		w->welcome = read_text(dir, "welcome");
 	for (int i = 0; i < WS_COUNT; i++) {
 		if (w->training[i] != NULL || wiz_steps[i].asset == NULL)
 			continue;
-		snprintf(path, sizeof path, "%s/%s.txt", dir, wiz_steps[i].asset);
-		FILE *f = fopen(path, "re");
-		if (f == NULL)
-			continue;
-		char *buf = calloc(1, 8192);
-		size_t n = buf != NULL ? fread(buf, 1, 8191, f) : 0;
-		fclose(f);
-		if (buf != NULL && n == 0) {
-			free(buf);
-			buf = NULL;
+		char names[64];
+		snprintf(names, sizeof names, "%s", wiz_steps[i].asset);
+		char *save = NULL, *all = NULL;
+		for (char *name = strtok_r(names, " ", &save); name != NULL;
+		     name = strtok_r(NULL, " ", &save)) {
+			char *t = read_text(dir, name), *joined = NULL;
+			if (t == NULL)
+				continue;
+			if (all == NULL) {
+				all = t;
+				continue;
+			}
+			/* the second title stands alone: a paragraph of its own */
+			char *nl = strchr(t, '\n');
+			if (asprintf(&joined, "%s\n\n%.*s\n\n%s", all, nl ? (int)(nl - t) : (int)strlen(t), t,
+				     nl ? nl + 1 : "") < 0)
+				joined = NULL;
+			free(t);
+			if (joined != NULL) {
+				free(all);
+				all = joined;
+			}
 		}
-		w->training[i] = buf;
+		w->training[i] = all;
 	}
 }
 
@@ -918,4 +962,6 @@ void wiz_free(struct wizard *w)
 		free(w->training[i]);
 		w->training[i] = NULL;
 	}
+	free(w->welcome);
+	w->welcome = NULL;
 }

@@ -65,7 +65,7 @@ if [ "$DNS_REAL" = 1 ]; then
 	tui_wait 'Every server serves the' 15 && ok "the live table turns OK after publishing" ||
 		not_ok "the record is seen"
 	check_match "server row OK" "127\.0\.0\.1.* OK" "$(tui_screen)"
-	tui_screen | sed 's/^/# dns| /'
+	tui_screen | sed 's/^/   dns| /'
 	tui_keys Enter
 else
 	tui_keys s
@@ -74,7 +74,7 @@ tui_wait 'Step 7 of 8' && ok "mail server step" || not_ok "mail step"
 tui_keys Enter
 tui_wait 'Step 8 of 8' && tui_wait 'Press Enter to finish' 30 && ok "summary" || not_ok "summary"
 FINAL=$(tui_screen)
-sed 's/^/# final| /' <<<"$FINAL"
+sed 's/^/   final| /' <<<"$FINAL"
 check_match "summary names the key" "example.test-$SEL-private.pem" "$FINAL"
 check_match "summary suggests SPF" 'v=spf1' "$FINAL"
 check_match "summary suggests DMARC" '_dmarc\.example\.test' "$FINAL"

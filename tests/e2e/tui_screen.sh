@@ -148,6 +148,26 @@ for term in xterm-256color screen tmux linux vt100; do
 		check "TERM=$term LC_ALL=$loc: terminal usable after" tui_term_sane
 	done
 done
+# ---- --training: the welcome, then each step's explanation; ^T / t again ----
+TUI_ENV="LC_ALL=C.UTF-8" tui_run --training --root "$ROOT" --nameserver "$NS" -d example.test -s train1
+tui_wait "$(head -n 1 "$TOP/assets/training/welcome.txt")" && ok "--training opens with the welcome" ||
+	not_ok "welcome shown"
+tui_keys x
+tui_wait "$(head -n 1 "$TOP/assets/training/domain.txt" | sed 's/[()]/./g')" &&
+	ok "then the domain step's explanation" || not_ok "domain explanation"
+tui_keys x
+tui_wait '\^T explain' && ok "the footer offers ^T on a text step" || not_ok "^T offered"
+tui_keys C-t
+tui_wait "$(head -n 1 "$TOP/assets/training/domain.txt" | sed 's/[()]/./g')" &&
+	ok "^T shows it again" || not_ok "^T again"
+tui_keys x Enter
+tui_wait "$(head -n 1 "$TOP/assets/training/selector.txt" | sed 's/[()]/./g')" &&
+	ok "the selector step explains itself" || not_ok "selector explanation"
+tui_keys x Enter
+tui_wait "$(head -n 1 "$TOP/assets/training/key.txt" | sed 's/[()]/./g')" && tui_keys x
+tui_wait 't explain' && ok "t on a menu step" || not_ok "t offered"
+tui_keys q
+tui_wait_exit 10 && ok "quits" || not_ok "quits"
 check "no partial files" tui_no_partial "$ROOT"
 check "no sanitizer reports" tui_no_asan
 if ! tui_no_asan; then cat "$TUI_DIR"/asan.* "$TUI_DIR"/ubsan.* 2>/dev/null | head -40 | sed 's/^/# /'; fi

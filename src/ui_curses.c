@@ -402,8 +402,8 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		}
 		switch (w->mta_phase) {
 		case MTA_DONE:
-			doc_para(pre, 2, A_NORMAL, "Mail server: configured%s%s.", w->reloaded &&
-				 w->reload_what[0] ? "; " : "", w->reloaded ? w->reload_what : "");
+			doc_para(pre, 2, A_NORMAL, "Mail server: configured%s%s", w->reloaded &&
+				 w->reload_what[0] ? "; " : ".", w->reloaded ? w->reload_what : "");
 			break;
 		case MTA_APPLIED:
 			doc_para(pre, 2, A_NORMAL, "Mail server: configured, not reloaded yet.");
@@ -415,8 +415,6 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			doc_para(pre, 2, A_NORMAL, "Mail server: not configured by dkim-setup.");
 			break;
 		}
-		if (w->step == WS_SUMMARY && w->reloaded && w->mta_phase != MTA_DONE)
-			doc_para(pre, 2, A_NORMAL, "Reload: %s", w->reload_what);
 		if (!w->proof_done) {
 			spinner(w, buf, sizeof buf, "Signing a test message and verifying it");
 			doc_para(pre, 2, A_BOLD, "%s", buf);

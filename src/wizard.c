@@ -647,6 +647,7 @@ static enum wiz_result mta_handle(struct wizard *w, const struct wiz_event *ev)
 				return WR_STAY;
 			}
 			w->reloaded = true;
+			w->mta_phase = MTA_DONE;
 			return WR_NEXT;
 		}
 		default:

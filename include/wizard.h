@@ -125,6 +125,8 @@ struct wizard {
 	int key_choice;                     /* index into wiz_key_choices */
 	bool with_ed;                       /* also an Ed25519 key */
 	bool key_fixed;                     /* existing key: continue with it */
+	char probe_fqdn[DK_DOMAIN_MAX + 2]; /* key step: is a record there already? */
+	char published[512];                /* "" or the warning that one is */
 
 	struct dk_keyjob key, edkey;
 	bool have_key, have_edkey;
@@ -200,6 +202,9 @@ enum wiz_result wiz_dispatch(struct wizard *w, const struct wiz_event *ev);
 
 /* The keys of the current step. */
 size_t wiz_actions(const struct wizard *w, struct wiz_action *out, size_t max);
+
+/* What Enter does now, for the footer: "next", "apply", "finish", ... */
+const char *wiz_enter_label(const struct wizard *w);
 
 /* NULL when quitting now loses nothing; else the question to ask. */
 const char *wiz_quit_question(const struct wizard *w);

@@ -331,6 +331,9 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		doc_blank(pre);
 		switch (w->mta_phase) {
 		case MTA_PREVIEW:
+			doc_para(pre, 0, A_BOLD, "Enter applies the changes below and checks them; "
+				 "s skips this step.");
+			doc_blank(pre);
 			if (w->plan.explain)
 				doc_para(pre, 0, A_NORMAL, "%s", w->plan.explain);
 			doc_para(pre, 0, A_BOLD, "The changes (every changed file is backed up first):");
@@ -344,8 +347,6 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 				free(one);
 				l = nl ? nl + 1 : NULL;
 			}
-			doc_blank(pre);
-			doc_para(pre, 0, A_BOLD, "Enter applies these changes and checks them; s skips.");
 			break;
 		case MTA_APPLYING:
 			spinner(w, buf, sizeof buf, "Applying and checking the configuration");
@@ -456,9 +457,11 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		doc_para(post, 0, att(u, c->bits == 1024 || c->bits == 4096 ? PAIR_WARN : 0), "%s", c->note);
 	else
 		doc_blank(post);
+	if (w->published[0])
+		doc_para(post, 0, att(u, PAIR_WARN), "%s", w->published);
 	doc_blank(post);
-	doc_para(post, 0, A_NORMAL, "[%c] Also an Ed25519 key as a second selector, %s "
-		 "(e switches; mail is then signed with both).", w->with_ed ? 'x' : ' ', w->ed_selector);
+	doc_para(post, 0, A_NORMAL, "[%c] Also an Ed25519 key, selector %s (e switches)",
+		 w->with_ed ? 'x' : ' ', w->ed_selector);
 	if (w->job.running && w->job.kind == JOB_KEYGEN) {
 		char what[96];
 		doc_blank(post);
@@ -669,10 +672,7 @@ static void draw_footer(struct ui *u)
 		wattrset(u->ftr, A_NORMAL);
 	}
 	int x = 1;
-	if (w->step == WS_SUMMARY)
-		x = footer_item(u, x, "Enter", "finish");
-	else
-		x = footer_item(u, x, "Enter", "next");
+	x = footer_item(u, x, "Enter", wiz_enter_label(w));
 	if (w->step > WS_SURVEY && w->step != WS_SUMMARY)
 		x = footer_item(u, x, text ? "Esc" : "Esc/b", "back");
 	struct wiz_action acts[8];

@@ -357,11 +357,66 @@ static enum wiz_result selector_handle(struct wizard *w, const struct wiz_event 
 
 /* ---- step 4: key ----------------------------------------------------------- */
 
+static void dns_start_cfg(struct wizard *w, const struct dns_watch_cfg *cfg, struct dk_err *err)
+{
+	sigset_t old;
+	block_signals(&old);
+	w->watch = dns_watch_start(cfg, err);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void key_enter(struct wizard *w)
 {
+	struct dk_existing ex;
+	struct dk_err err;
 	if (w->key_choice < 0 || (size_t)w->key_choice >= wiz_n_key_choices)
 		w->key_choice = 0;
 	snprintf(w->ed_selector, sizeof w->ed_selector, "%.60s-ed", w->selector);
+	/* A record already at the name (and no local key for it) would be
+	 * replaced: ask the servers in the background while the admin chooses. */
+	w->published[0] = '\0';
+	setup_existing_key(w->opt->root, w->domain, w->selector, &ex);
+	if (ex.state != KEY_ABSENT ||
+	    record_fqdn(w->domain, w->selector, w->probe_fqdn, sizeof w->probe_fqdn) < 0)
+		return;
+	struct dns_watch_cfg cfg = { .fqdn = w->probe_fqdn, .expect_p = NULL, .alg = DK_ALG_RSA,
+				     .ns = w->opt->ns, .n_ns = w->opt->n_ns };
+	dk_err_clear(&err);
+	dns_start_cfg(w, &cfg, &err);   /* no answer, no warning: nothing to say */
+}
+
+static void key_leave(struct wizard *w)
+{
+	dns_watch_stop(w->watch);
+	w->watch = NULL;
+}
+
+/* The background look at the selector's name answered. */
+static void key_probe(struct wizard *w)
+{
+	bool pending = w->view.n == 0 && w->view.error[0] == '\0';
+	for (size_t i = 0; i < w->view.n; i++) {
+		const struct dns_server_view *sv = &w->view.servers[i];
+		switch (sv->status) {
+		case DNS_PENDING:
+			pending = true;
+			break;
+		case DNS_ABSENT:
+		case DNS_ERROR:
+			break;
+		default:
+			if (w->published[0] == '\0')
+				snprintf(w->published, sizeof w->published, "A record is already "
+					 "published at %s (%s: %s). A new key would replace it and break "
+					 "mail signed with the old one: Esc to choose another selector.", w->probe_fqdn,
+					 sv->name, dns_status_name(sv->status));
+			break;
+		}
+	}
+	if (!pending) {   /* one answer from each server is enough */
+		dns_watch_stop(w->watch);
+		w->watch = NULL;
+	}
 }
 
 static int keygen_job(struct wizard *w, struct dk_err *err)
@@ -403,6 +458,9 @@ static enum wiz_result key_handle(struct wizard *w, const struct wiz_event *ev)
 		return WR_STAY;
 	case EV_BACK:
 		return WR_BACK;
+	case EV_DNS:
+		key_probe(w);
+		return WR_STAY;
 	case EV_JOB_DONE:
 		if (w->job.rc < 0) {
 			set_msg(w, true, "%s", w->job.err.msg);
@@ -473,10 +531,7 @@ static void dns_start(struct wizard *w)
 	dk_err_clear(&err);
 	watch_cfg(w, &cfg);
 	w->dns_error[0] = '\0';
-	sigset_t old;
-	block_signals(&old);
-	w->watch = dns_watch_start(&cfg, &err);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	dns_start_cfg(w, &cfg, &err);
 	if (w->watch == NULL)
 		snprintf(w->dns_error, sizeof w->dns_error, "%s", err.msg[0] ? err.msg : "cannot watch DNS");
 }
@@ -767,7 +822,7 @@ const struct step wiz_steps[WS_COUNT] = {
 		"4096 bits makes a record too long for some panels; 1024 bits is weak. Ed25519 "
 		"is small and strong, but many receivers still ignore it, so it is only "
 		"offered as a second key next to RSA (press e).",
-		"key", false, key_enter, key_handle, NULL, key_actions },
+		"key", false, key_enter, key_handle, key_leave, key_actions },
 	[WS_RECORD] = { "Record", "Publish this TXT record in your DNS",
 		"Add this TXT record at your DNS provider. Web panels usually want the name "
 		"without the domain (they add it). If your terminal cannot copy, press p to "
@@ -826,6 +881,20 @@ size_t wiz_actions(const struct wizard *w, struct wiz_action *out, size_t max)
 {
 	const struct step *s = &wiz_steps[w->step];
 	return s->actions != NULL ? s->actions(w, out, max) : 0;
+}
+
+const char *wiz_enter_label(const struct wizard *w)
+{
+	switch (w->step) {
+	case WS_KEY:
+		return "make the key";
+	case WS_MTA:
+		return w->mta_phase == MTA_PREVIEW ? "apply" : w->mta_phase == MTA_APPLIED ? "reload" : "next";
+	case WS_SUMMARY:
+		return "finish";
+	default:
+		return "next";
+	}
 }
 
 const char *wiz_quit_question(const struct wizard *w)

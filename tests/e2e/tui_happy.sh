@@ -138,6 +138,22 @@ check_match "the question says the key is kept" 'continue with it' "$(tui_screen
 tui_keys y
 tui_wait_exit 10 && ok "quit" || not_ok "quit"
 
+# ---- a record already published at the selector is pointed out -----------
+if [ "$DNS_REAL" = 1 ]; then
+	knot_set_txt old1._domainkey "v=DKIM1; k=rsa; p=${V2:18:200}" "${V2:218}"
+	tui_run --root "$(t_tmpdir)" --nameserver "$NS" -d example.test -s old1
+	tui_wait 'Step 2 of 8' && tui_keys Enter Enter
+	tui_wait 'A record is already published at old1\._domainkey\.example\.test' 10 &&
+		ok "the key step warns that a record is published at the selector already" ||
+		not_ok "published record warning"
+	tui_keys Escape
+	tui_wait 'Step 3 of 8' && tui_keys C-u && tui_type new1 && tui_keys Enter
+	tui_wait 'selector new1\?' && sleep 1.5
+	check "no warning for a free selector" bash -c "! grep -q 'already published' <<<\"\$(tmux -L $TUI_SOCK capture-pane -p -t t)\""
+	tui_keys q
+	tui_wait_exit 10 && ok "q before any key quits without asking" || not_ok "quit without key"
+fi
+
 # ---- a later run offers to continue with the key left -------------------
 tui_run --root "$ROOT2" --nameserver "$NS"
 tui_wait 'Step 1 of 8' && ok "a later run starts with the choice" || not_ok "resume offered"

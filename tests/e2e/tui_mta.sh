@@ -48,8 +48,10 @@ tui_keys Enter
 tui_wait 'Step 7 of 8' && ok "mail server step" || not_ok "mail step"
 scr=$(tui_screen)
 check_match "Exim detected" 'Mail server: .*Exim' "$scr"
-check_match "the change is shown as a diff before anything is written" '^  \+' "$scr"
-check_match "Enter applies, s skips" 'Enter applies these changes' "$(tui_screen | tr -s '\n ' '  ')"
+sed "s/^/   preview| /" <<<"$scr"
+check "the change is shown as a diff before anything is written" grep -q "^  +" <<<"$scr"
+check_match "Enter applies, s skips" 'Enter applies the changes below' "$scr"
+check_match "the footer says Enter applies" 'Enter apply' "$scr"
 check "nothing written before Enter" bash -c "! grep -qs 'dkim-setup' /etc/exim4/exim4.conf.localmacros"
 tui_keys Enter
 tui_wait 'Applied' 90 && ok "applied" || not_ok "applied"

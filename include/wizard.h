@@ -138,6 +138,9 @@ struct wizard {
 
 	/* DNS */
 	struct dns_watch *watch;
+#define WIZ_MAX_STOPPERS 32
+	pthread_t stoppers[WIZ_MAX_STOPPERS];   /* watchers being stopped */
+	int n_stoppers;
 	struct dns_view view;
 	char dns_error[512];
 	bool dns_ok, dns_skipped;

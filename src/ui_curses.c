@@ -289,8 +289,9 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		} else if (w->view.error[0]) {
 			doc_para(pre, 0, att(u, PAIR_ERR), "%s", w->view.error);
 		}
+		time_t last = 0;
 		if (w->view.n > 0) {
-			snprintf(buf, sizeof buf, "%-24s %-24s %-10s %s", "Server", "Address", "Status", "Detail");
+			snprintf(buf, sizeof buf, "%-26s %-26s %-11s %s", "Server", "Address", "Status", "Asked");
 			doc_add(pre, buf, strlen(buf), A_BOLD);
 		} else if (!w->dns_error[0]) {
 			doc_para(pre, 0, A_NORMAL, "Looking for the zone's servers...");
@@ -298,13 +299,22 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		for (size_t i = 0; i < w->view.n; i++) {
 			const struct dns_server_view *s = &w->view.servers[i];
 			char addr[96];
-			snprintf(addr, sizeof addr, s->port && s->port != 53 ? "%s@%u" : "%s", s->addr, s->port);
-			snprintf(buf, sizeof buf, "%-24.24s %-24.24s %-10.10s %.*s", s->name, addr,
-				 dns_status_name(s->status), pre->width > 62 ? pre->width - 62 : 0, s->detail);
+			if (s->port != 0 && s->port != 53)
+				snprintf(addr, sizeof addr, "%s@%u", s->addr, s->port);
+			else
+				snprintf(addr, sizeof addr, "%s", s->addr);
+			snprintf(buf, sizeof buf, "%-26.26s %-26.26s %-11.11s %ux", s->name, addr,
+				 dns_status_name(s->status), s->queries);
 			int pair = s->status == DNS_MATCH ? PAIR_OK : s->status == DNS_PENDING ||
 				   s->status == DNS_ABSENT ? 0 : PAIR_ERR;
 			doc_add(pre, buf, strlen(buf), pair ? att(u, pair) : A_NORMAL);
+			if (s->detail[0])
+				doc_para(pre, 4, A_NORMAL, "%s", s->detail);
+			if (s->last_asked > last)
+				last = s->last_asked;
 		}
+		if (last != 0)
+			doc_para(pre, 0, A_NORMAL, "Last asked %ld s ago.", (long)(time(NULL) - last));
 		doc_blank(pre);
 		if (w->dns_ok)
 			doc_para(pre, 0, att(u, PAIR_OK), "Every server serves the new key.");

@@ -62,6 +62,34 @@ static void block_signals(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
+/* Stopping a watcher joins its thread, which may be inside a DNS query:
+ * hand that to a short-lived thread so the screen never waits for it.
+ * wiz_free() joins them all. */
+static void *stopper_main(void *arg)
+{
+	dns_watch_stop(arg);
+	return NULL;
+}
+
+static void watch_stop_async(struct wizard *w)
+{
+	struct dns_watch *dw = w->watch;
+	w->watch = NULL;
+	if (dw == NULL)
+		return;
+	if (w->n_stoppers < WIZ_MAX_STOPPERS) {
+		sigset_t old;
+		block_signals(&old);
+		int rc = pthread_create(&w->stoppers[w->n_stoppers], NULL, stopper_main, dw);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc == 0) {
+			w->n_stoppers++;
+			return;
+		}
+	}
+	dns_watch_stop(dw);
+}
+
 static int job_start(struct wizard *w, enum wiz_job_kind kind, wiz_job_fn fn)
 {
 	if (w->job.running)
@@ -387,8 +415,7 @@ static void key_enter(struct wizard *w)
 
 static void key_leave(struct wizard *w)
 {
-	dns_watch_stop(w->watch);
-	w->watch = NULL;
+	watch_stop_async(w);
 }
 
 /* The background look at the selector's name answered. */
@@ -414,8 +441,7 @@ static void key_probe(struct wizard *w)
 		}
 	}
 	if (!pending) {   /* one answer from each server is enough */
-		dns_watch_stop(w->watch);
-		w->watch = NULL;
+		watch_stop_async(w);
 	}
 }
 
@@ -550,8 +576,7 @@ static void dns_enter(struct wizard *w)
 
 static void dns_leave(struct wizard *w)
 {
-	dns_watch_stop(w->watch);
-	w->watch = NULL;
+	watch_stop_async(w);
 }
 
 int wiz_dns_fd(const struct wizard *w)
@@ -1021,8 +1046,10 @@ void wiz_free(struct wizard *w)
 	const struct step *s = &wiz_steps[w->step];
 	if (s->leave != NULL)
 		s->leave(w);
-	dns_watch_stop(w->watch);
-	w->watch = NULL;
+	watch_stop_async(w);
+	for (int i = 0; i < w->n_stoppers; i++)
+		pthread_join(w->stoppers[i], NULL);
+	w->n_stoppers = 0;
 	dns_view_clear(&w->view);
 	dns_tsig_clear(&w->tsig);
 	mta_plan_clear(&w->plan);

@@ -65,6 +65,63 @@ for i in 1 2 3; do
 	after "SIGTERM during key generation ($i)" "$root"
 done
 
+# SIGTERM while the record is printed outside curses.
+root=$(t_tmpdir)
+goto_step 5 "$root" print1 || not_ok "reach step 5"
+tui_keys p
+tui_wait 'Press Enter to go back' || not_ok "plain print"
+kill -TERM "$TUI_PID"
+tui_wait_exit 15 && check_eq "SIGTERM during the plain print ends it" 143 "$TUI_STATUS" || not_ok "SIGTERM in print"
+after "SIGTERM during the plain print" "$root"
+
+# A server that never answers: the keyboard still answers at once, and
+# leaving the wait step does not wait for DNS timeouts.
+SILENT=$(t_free_port)
+/usr/bin/python3 -c '
+import socket, sys, time
+p = int(sys.argv[1])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", p))
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", p)); t.listen(8)
+time.sleep(300)' "$SILENT" &
+SILENT_PID=$!
+at_exit "kill $SILENT_PID 2>/dev/null"
+root=$(t_tmpdir)
+NS_SAVED=$NS
+NS=127.0.0.1@$SILENT
+goto_step 6 "$root" slow1 || not_ok "reach the wait step with a silent server"
+ms() { date +%s%3N; }
+for i in 1 2 3; do
+	t0=$(ms)
+	tmux_ send-keys -t t r F1
+	tui_wait 'asks the domain.s authoritative name servers' 5
+	t1=$(ms)
+	check "silent server, try $i: keys answered within a second ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 1000
+	tmux_ send-keys -t t x
+	sleep 0.2
+done
+t0=$(ms)
+tmux_ send-keys -t t Escape
+tui_wait 'Step 5 of 8' 5
+t1=$(ms)
+check "leaving the wait step does not wait for DNS ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 1000
+tui_keys q
+tui_wait 'Quit\?' && tui_keys y
+tui_wait_exit 10
+NS=$NS_SAVED
+
+# --dry-run: the whole way through, nothing written.
+root=$(t_tmpdir)
+tui_run --dry-run --root "$root" --nameserver "$NS" -d example.test -s dry1
+tui_wait 'Step 2 of 8' && tui_keys Enter Enter Enter
+tui_wait 'Dry run: not saved' 30 && ok "dry run: the record is shown, marked not saved" || not_ok "dry run record"
+tui_keys Enter
+tui_wait 'Dry run' && tui_keys Enter
+tui_wait 'Step 7 of 8' && tui_keys Enter
+tui_wait 'Press Enter to finish' 20 && tui_keys Enter
+tui_wait_exit 10 && check_eq "dry run: exit 0" 0 "$TUI_STATUS" || not_ok "dry run ends"
+check_eq "dry run: nothing written" "" "$(find "$root" -mindepth 1)"
+
 # A dropped session: the terminal itself goes away (tmux kills the pane).
 root=$(t_tmpdir)
 goto_step 5 "$root" drop || not_ok "reach step 5"

@@ -551,8 +551,9 @@ static void make_items(struct ui *u)
 	u->n_items = n;
 }
 
-/* Create the widget of the current step at screen row y (count rows). */
-static void widgets_make(struct ui *u, int y)
+/* Create the widget of the current step at screen row y, at most `rows`
+ * rows high (a longer menu scrolls). */
+static void widgets_make(struct ui *u, int y, int rows)
 {
 	struct wizard *w = &u->w;
 	int x = 2, width = COLS - 4;
@@ -574,13 +575,14 @@ static void widgets_make(struct ui *u, int y)
 		make_items(u);
 		if (u->n_items == 0)
 			return;
-		u->wid = newwin(u->n_items, width, y, x);
+		int h = u->n_items < rows ? u->n_items : rows > 0 ? rows : 1;
+		u->wid = newwin(h, width, y, x);
 		keypad(u->wid, TRUE);
 		u->menu = new_menu(u->items);
 		set_menu_win(u->menu, u->wid);
 		set_menu_sub(u->menu, u->wid);
 		set_menu_mark(u->menu, "> ");
-		set_menu_format(u->menu, u->n_items, 1);
+		set_menu_format(u->menu, h, 1);
 		set_menu_fore(u->menu, A_REVERSE);
 		int cur = w->step == WS_KEY ? w->key_choice : w->survey_choice;
 		if (cur >= 0 && cur < u->n_items)
@@ -621,7 +623,7 @@ static void build(struct ui *u)
 	struct doc pre = { .width = COLS - 4 }, post = { .width = COLS - 4 };
 	int h = step_doc(u, &pre, &post);
 	if (h > 0)
-		widgets_make(u, u->main_y + pre.n);
+		widgets_make(u, u->main_y + pre.n, u->main_rows - pre.n - 1);
 	doc_free(&pre);
 	doc_free(&post);
 }
@@ -659,9 +661,10 @@ static void draw_header(struct ui *u)
 	}
 }
 
-static int footer_item(struct ui *u, int x, const char *key, const char *what)
+/* One "key what" pair at x, if it ends before `limit`; returns the next x. */
+static int footer_item(struct ui *u, int x, int limit, const char *key, const char *what)
 {
-	if (x + (int)strlen(key) + (int)strlen(what) + 3 >= COLS)
+	if (x + (int)strlen(key) + (int)strlen(what) + 3 > limit)
 		return x;
 	wattrset(u->ftr, att(u, PAIR_KEY));
 	mvwaddstr(u->ftr, 1, x, key);
@@ -681,21 +684,23 @@ static void draw_footer(struct ui *u)
 		mvwaddnstr(u->ftr, 0, 1, w->msg, COLS - 2);
 		wattrset(u->ftr, A_NORMAL);
 	}
+	/* help and quit always show, at the right; the step's keys fill the left */
+	const char *hk = text ? "F1/^G" : "F1/?", *qk = text ? "F10/^Q" : "F10/q";
+	int right = COLS - (int)(strlen(hk) + strlen(qk) + strlen(" help   quit  "));
+	footer_item(u, footer_item(u, right, COLS, hk, "help"), COLS, qk, "quit");
 	int x = 1;
-	x = footer_item(u, x, "Enter", wiz_enter_label(w));
+	x = footer_item(u, x, right, "Enter", wiz_enter_label(w));
 	if (w->step > WS_SURVEY && w->step != WS_SUMMARY)
-		x = footer_item(u, x, text ? "Esc" : "Esc/b", "back");
+		x = footer_item(u, x, right, text ? "Esc" : "Esc/b", "back");
 	struct wiz_action acts[8];
 	size_t n = wiz_actions(w, acts, 8);
 	for (size_t i = 0; i < n; i++) {
 		char k[8];
 		snprintf(k, sizeof k, text ? "^%c" : "%c", text ? acts[i].key - 'a' + 'A' : acts[i].key);
-		x = footer_item(u, x, k, acts[i].label);
+		x = footer_item(u, x, right, k, acts[i].label);
 	}
 	if (wiz_training_text(w, w->step) != NULL)
-		x = footer_item(u, x, text ? "^T" : "t", "explain");
-	x = footer_item(u, x, text ? "F1/^G" : "F1/?", "help");
-	footer_item(u, x, text ? "F10/^Q" : "F10/q", "quit");
+		footer_item(u, x, right, text ? "^T" : "t", "explain");
 }
 
 static void draw_lines(struct ui *u, const struct doc *d, int y0, int rows, int from)
@@ -715,6 +720,8 @@ static void draw_main(struct ui *u)
 	if (h > 0) {
 		/* widget steps are short: no scrolling */
 		draw_lines(u, &pre, 0, u->main_rows, 0);
+		if (u->wid != NULL)
+			h = getmaxy(u->wid);
 		draw_lines(u, &post, pre.n + h + 1, u->main_rows - pre.n - h - 1, 0);
 	} else {
 		int rows = u->main_rows;
@@ -1182,9 +1189,11 @@ int wizard_run(const struct options *opt)
 			int ch = wgetch(u->main);
 			if (ch == ERR)
 				break;
+			enum modal before = u->modal;
 			handle_key(u, ch, &done, &quit);
-			if (u->rebuild || u->built_step != u->w.step)
-				break;   /* the next keys belong to the new widgets */
+			/* the next keys belong to the new widgets or the next popup */
+			if (u->rebuild || u->built_step != u->w.step || u->modal != before)
+				break;
 		}
 	}
 

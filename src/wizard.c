@@ -912,7 +912,7 @@ const char *wiz_enter_label(const struct wizard *w)
 {
 	switch (w->step) {
 	case WS_KEY:
-		return "make the key";
+		return "create";
 	case WS_MTA:
 		return w->mta_phase == MTA_PREVIEW ? "apply" : w->mta_phase == MTA_APPLIED ? "reload" : "next";
 	case WS_SUMMARY:

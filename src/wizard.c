@@ -400,6 +400,10 @@ static void key_enter(struct wizard *w)
 	if (w->key_choice < 0 || (size_t)w->key_choice >= wiz_n_key_choices)
 		w->key_choice = 0;
 	snprintf(w->ed_selector, sizeof w->ed_selector, "%.60s-ed", w->selector);
+	/* continuing a pair: keep making (reusing) both */
+	setup_existing_key(w->opt->root, w->domain, w->ed_selector, &ex);
+	if (ex.state == KEY_PRESENT && ex.alg == DK_ALG_ED25519)
+		w->with_ed = true;
 	/* A record already at the name (and no local key for it) would be
 	 * replaced: ask the servers in the background while the admin chooses. */
 	w->published[0] = '\0';
@@ -1020,8 +1024,19 @@ void wiz_init(struct wizard *w, const struct options *opt)
 	for (int i = 0; i < w->sv.n_keys && w->n_resume < 16; i++) {
 		int k = w->n_resume;
 		if (wiz_parse_keyfile(w->sv.keys[i], w->resume[k].domain, sizeof w->resume[k].domain,
-				      w->resume[k].selector, sizeof w->resume[k].selector) == 0)
-			w->n_resume++;
+				      w->resume[k].selector, sizeof w->resume[k].selector) < 0)
+			continue;
+		/* "<sel>-ed" next to "<sel>" is the second key of a pair, not a setup */
+		struct dk_existing ex;
+		char base[DK_LABEL_MAX + 1];
+		size_t n = strlen(w->resume[k].selector);
+		if (n > 3 && strcmp(w->resume[k].selector + n - 3, "-ed") == 0) {
+			snprintf(base, sizeof base, "%.*s", (int)(n - 3), w->resume[k].selector);
+			setup_existing_key(opt->root, w->resume[k].domain, base, &ex);
+			if (ex.state == KEY_PRESENT)
+				continue;
+		}
+		w->n_resume++;
 	}
 	for (size_t i = 0; i < wiz_n_key_choices; i++)
 		if (opt->alg == DK_ALG_RSA && opt->bits_given && wiz_key_choices[i].bits == opt->bits)

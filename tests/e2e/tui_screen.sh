@@ -5,11 +5,12 @@
 
 tui_start 80 24 || { not_ok "tmux starts"; exit 1; }
 ROOT=$(t_tmpdir)
+ROOT1=$ROOT   # keeps the keys of the first part
 SEL=$(date -u +%Y%m)
 NS=127.0.0.1@$(t_free_port)   # nobody answers: these tests never reach DNS
 
 # ---- an invalid domain shows its reason in place ---------------------------
-tui_run --root "$ROOT" --nameserver "$NS"
+tui_run --root "$ROOT1" --nameserver "$NS"
 tui_wait 'Step 2 of 8' || not_ok "starts"
 tui_type 'shop_x.example'
 tui_wait "'_' is not allowed" && ok "the reason is shown as you type" || not_ok "reason in place"
@@ -168,6 +169,20 @@ tui_wait "$(head -n 1 "$TOP/assets/training/key.txt" | sed 's/[()]/./g')" && tui
 tui_wait 't explain' && ok "t on a menu step" || not_ok "t offered"
 tui_keys q
 tui_wait_exit 10 && ok "quits" || not_ok "quits"
+# ---- the pair's Ed25519 key is not offered as a setup of its own ------------
+tui_run --root "$ROOT1" --nameserver "$NS"
+tui_wait 'Step 1 of 8' && ok "a later run offers the keys left" || not_ok "resume offered"
+check "the mail2 pair is offered once" test "$(tui_screen | grep -c 'selector mail2')" = 1
+tui_keys Down Enter Enter Enter
+tui_wait '\[x\] Also an Ed25519' && ok "continuing a pair keeps the Ed25519 key" || not_ok "pair kept"
+tui_keys q
+tui_wait_exit 10
+
+# ---- without a terminal: says to use --batch -----------------------------
+out=$("$DKIM_SETUP" --root "$ROOT" -d example.test </dev/null 2>&1 >/dev/null); rc=$?
+check_eq "no terminal: usage status" 2 "$rc"
+check_match "no terminal: says to use --batch" '--batch' "$out"
+
 check "no partial files" tui_no_partial "$ROOT"
 check "no sanitizer reports" tui_no_asan
 if ! tui_no_asan; then cat "$TUI_DIR"/asan.* "$TUI_DIR"/ubsan.* 2>/dev/null | head -40 | sed 's/^/# /'; fi

@@ -60,7 +60,6 @@ enum wiz_act {
 	/* handled by the front end itself (terminal work), listed for the footer */
 	ACT_UI_COPY,       /* OSC 52 */
 	ACT_UI_PRINT,      /* plain text outside curses */
-	ACT_UI_TRAINING,   /* hide / show the explanation */
 };
 
 struct wiz_event {
@@ -106,7 +105,6 @@ struct wizard {
 	const struct options *opt;
 	enum wiz_step_id step;
 	int status;                         /* exit status when finished */
-	bool visited_survey;
 
 	struct dk_survey sv;
 	/* keys found from an earlier run, offered on the survey step */
@@ -124,7 +122,6 @@ struct wizard {
 	char ed_selector[DK_LABEL_MAX + 1];
 	int key_choice;                     /* index into wiz_key_choices */
 	bool with_ed;                       /* also an Ed25519 key */
-	bool key_fixed;                     /* existing key: continue with it */
 	char probe_fqdn[DK_DOMAIN_MAX + 2]; /* key step: is a record there already? */
 	char published[512];                /* "" or the warning that one is */
 

@@ -1003,7 +1003,7 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 		dispatch(u, EV_BACK, 0, NULL, done);
 		return;
 	}
-	if (u->menu != NULL) {
+	if (u->menu != NULL && !w->job.running) {
 		int req = ch == KEY_UP || ch == 'k' ? REQ_UP_ITEM : ch == KEY_DOWN || ch == 'j' ? REQ_DOWN_ITEM
 			: ch == KEY_HOME ? REQ_FIRST_ITEM : ch == KEY_END ? REQ_LAST_ITEM : 0;
 		if (req != 0) {

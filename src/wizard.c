@@ -250,7 +250,6 @@ static int save_record(struct wizard *w, struct dk_err *err)
 
 static void survey_enter(struct wizard *w)
 {
-	w->visited_survey = true;
 	if (w->survey_choice > w->n_resume)
 		w->survey_choice = 0;
 }
@@ -267,9 +266,6 @@ static enum wiz_result survey_handle(struct wizard *w, const struct wiz_event *e
 			int i = w->survey_choice - 1;
 			snprintf(w->domain, sizeof w->domain, "%s", w->resume[i].domain);
 			snprintf(w->selector, sizeof w->selector, "%s", w->resume[i].selector);
-			w->key_fixed = true;
-		} else {
-			w->key_fixed = false;
 		}
 		return WR_NEXT;
 	default:
@@ -328,13 +324,7 @@ static enum wiz_result text_step_handle(struct wizard *w, const struct wiz_event
 
 static enum wiz_result domain_handle(struct wizard *w, const struct wiz_event *ev)
 {
-	char old[DK_DOMAIN_MAX + 1];
-	snprintf(old, sizeof old, "%s", w->domain);
-	enum wiz_result r = text_step_handle(w, ev, domain_check, w->domain, sizeof w->domain,
-					     validate_domain);
-	if (r == WR_NEXT && strcmp(old, w->domain) != 0 && w->key_fixed)
-		w->key_fixed = false;   /* another domain: not the key we resumed */
-	return r;
+	return text_step_handle(w, ev, domain_check, w->domain, sizeof w->domain, validate_domain);
 }
 
 /* ---- step 3: selector ------------------------------------------------- */
@@ -607,10 +597,11 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 {
 	switch (ev->type) {
 	case EV_DNS:
-		if (w->view.all_match && !w->dns_ok) {
-			w->dns_ok = true;
+		if (w->view.all_match && !w->dns_ok)
 			set_msg(w, false, "Every server serves the record. Press Enter to go on.");
-		}
+		else if (!w->view.all_match && w->dns_ok)
+			set_msg(w, true, "A server stopped serving the record.");
+		w->dns_ok = w->view.all_match;
 		return WR_STAY;
 	case EV_ACTION:
 		switch (ev->arg) {
@@ -893,8 +884,11 @@ static void go(struct wizard *w, enum wiz_step_id to)
 
 enum wiz_result wiz_dispatch(struct wizard *w, const struct wiz_event *ev)
 {
-	if (w->job.running && (ev->type == EV_NEXT || ev->type == EV_BACK ||
-			       (ev->type == EV_ACTION && w->step != WS_DNS))) {
+	/* While the worker runs, the step stays and its inputs stay put (the
+	 * worker reads them); only asking DNS again is fine. */
+	if (w->job.running && (ev->type == EV_NEXT || ev->type == EV_BACK || ev->type == EV_CHOOSE ||
+			       ev->type == EV_TEXT ||
+			       (ev->type == EV_ACTION && ev->arg != ACT_CHECK_NOW))) {
 		set_msg(w, false, "Please wait a moment: still working.");
 		return WR_STAY;
 	}

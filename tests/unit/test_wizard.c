@@ -144,9 +144,13 @@ static void test_key_record_save(void **state)
 	ev(w, EV_CHOOSE, 3, NULL);               /* RSA-1024: fast */
 	assert_int_equal(ev(w, EV_NEXT, 0, NULL), WR_STAY);
 	assert_true(w->job.running);
-	/* while the key is made, the wizard does not move */
+	/* while the key is made, the wizard does not move, nor its inputs */
 	assert_int_equal(ev(w, EV_BACK, 0, NULL), WR_STAY);
 	assert_int_equal(w->step, WS_KEY);
+	ev(w, EV_CHOOSE, 0, NULL);
+	assert_int_equal(w->key_choice, 3);
+	ev(w, EV_ACTION, ACT_TOGGLE_ED, NULL);
+	assert_false(w->with_ed);
 	assert_non_null(wiz_quit_question(w));   /* says the key is finished first */
 	finish_job(w);
 	assert_int_equal(w->step, WS_RECORD);

@@ -143,6 +143,8 @@ struct wizard {
 	bool dns_ok, dns_skipped;
 	bool have_tsig;
 	struct dns_tsig tsig;
+	struct dns_publish_info published_at;
+	char publish_note[512];             /* "" or who took our UPDATE */
 	char saved_path[PATH_MAX];
 
 	/* MTA */

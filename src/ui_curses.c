@@ -328,6 +328,8 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		if (w->have_tsig && !w->dns_ok)
 			doc_para(pre, 0, A_NORMAL, "You gave a TSIG key: press u to publish the record "
 				 "yourself by RFC 2136 UPDATE.");
+		if (w->publish_note[0])
+			doc_para(pre, 0, A_NORMAL, "%s", w->publish_note);
 		if (w->job.running) {
 			spinner(w, buf, sizeof buf, "Publishing");
 			doc_para(pre, 0, A_BOLD, "%s", buf);

@@ -559,6 +559,7 @@ static void dns_start(struct wizard *w)
 static void dns_enter(struct wizard *w)
 {
 	w->dns_ok = w->dns_skipped = false;
+	w->publish_note[0] = '\0';
 	dns_view_clear(&w->view);
 	if (w->opt->dry_run) {
 		snprintf(w->dns_error, sizeof w->dns_error, "Dry run: the key was not saved, so "
@@ -590,7 +591,7 @@ static int publish_job(struct wizard *w, struct dk_err *err)
 {
 	struct dns_watch_cfg cfg;
 	watch_cfg(w, &cfg);
-	return dns_publish(&cfg, w->key.value, &w->tsig, err);
+	return dns_publish_ex(&cfg, w->key.value, &w->tsig, &w->published_at, err);
 }
 
 static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
@@ -630,7 +631,10 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 		if (w->job.rc < 0) {
 			set_msg(w, true, "Not published: %s", w->job.err.msg);
 		} else {
-			set_msg(w, false, "Published with key %s; asking the servers again.", w->tsig.name);
+			snprintf(w->publish_note, sizeof w->publish_note, "Published: %s@%u accepted the "
+				 "update for zone %s (TSIG key %s).", w->published_at.server,
+				 w->published_at.port, w->published_at.zone, w->tsig.name);
+			set_msg(w, false, "Published; asking the servers again.");
 			if (w->watch != NULL)
 				dns_watch_check_now(w->watch);
 		}

@@ -127,6 +127,8 @@ if [ "$DNS_REAL" = 1 ]; then
 	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
 	tui_wait 'u publish' && ok "publish key offered with --tsig-key" || not_ok "publish key offered"
 	tui_keys u
+	tui_wait 'accepted the update' 20 && ok "the publish key says which server took the update" ||
+		not_ok "publish message"
 	tui_wait 'Every server serves the' 20 && ok "published by the key press and seen" ||
 		not_ok "publish by key"
 	out=$(kdig +short @127.0.0.1 -p "$KNOT_PORT" copy1._domainkey.example.test TXT | tr -d '" \n')

@@ -170,12 +170,23 @@ static void doc_hard(struct doc *d, int indent, attr_t a, const char *s)
 		width = 10;
 	for (const char *line = s; line != NULL && *line != '\0';) {
 		const char *nl = strchr(line, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		size_t raw = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		/* tabs (zone-file form) become spaces: curses would expand them past the width */
+		char exp[4096];
+		size_t len = 0;
+		for (size_t i = 0; i < raw && len < sizeof exp - 9; i++) {
+			if (line[i] == '\t')
+				do
+					exp[len++] = ' ';
+				while (len % 8 != 0);
+			else
+				exp[len++] = line[i];
+		}
 		size_t off = 0;
 		do {
 			char buf[512];
 			size_t take = len - off > (size_t)width ? (size_t)width : len - off;
-			snprintf(buf, sizeof buf, "%*s%.*s", indent, "", (int)take, line + off);
+			snprintf(buf, sizeof buf, "%*s%.*s", indent, "", (int)take, exp + off);
 			doc_add(d, buf, strlen(buf), a);
 			off += take;
 		} while (off < len);

@@ -106,6 +106,11 @@ fi
 tui_wait 'Step 5 of 8' 60 && ok "4096-bit key made" || not_ok "4096 made"
 tui_keys Space Space Space
 check_match "the second (Ed25519) record is shown" 'k=ed25519' "$(tui_screen)"
+for page in 1 2 3 4; do
+	stray=$(tui_screen | sed -n '4,20p' | grep -v '^  ' | grep -v '^ *$')
+	check_eq "record page $page: nothing drawn outside the margins" "" "$stray"
+	tui_keys PPage
+done
 check_match "the key is RSA-4096" '4096 bit' "$(openssl pkey -in "$ROOT/etc/ssl/private/example.test-mail2-private.pem" -noout -text 2>/dev/null | head -1)"
 check "both keys on disk" test -s "$ROOT/etc/ssl/private/example.test-mail2-private.pem" -a \
 	-s "$ROOT/etc/ssl/private/example.test-mail2-ed-private.pem"

@@ -183,6 +183,16 @@ tui_wait '\[x\] Also an Ed25519' && ok "continuing a pair keeps the Ed25519 key"
 tui_keys q
 tui_wait_exit 10
 
+# ---- the domain defaults to /etc/mailname ----------------------------------
+MROOT=$(t_tmpdir)
+mkdir -p "$MROOT/etc" && echo "Shop.Example." >"$MROOT/etc/mailname"
+tui_run --root "$MROOT" --nameserver "$NS"
+tui_wait 'Step 2 of 8' || not_ok "start with mailname"
+check "the domain is prefilled from /etc/mailname, normalised" grep -q '^  shop\.example *$' <<<"$(tui_screen)"
+check_match "and says where it came from" 'from /etc/mailname' "$(tui_screen | tr -s '\n ' '  ')"
+tui_keys F10
+tui_wait_exit 10
+
 # ---- without a terminal: says to use --batch -----------------------------
 out=$("$DKIM_SETUP" --root "$ROOT" -d example.test </dev/null 2>&1 >/dev/null); rc=$?
 check_eq "no terminal: usage status" 2 "$rc"

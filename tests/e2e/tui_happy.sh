@@ -126,6 +126,24 @@ if [ "$DNS_REAL" = 1 ]; then
 	tui_wait 'Step 2 of 8' && tui_keys Enter Enter Enter
 	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
 	tui_wait 'u publish' && ok "publish key offered with --tsig-key" || not_ok "publish key offered"
+	# a wrong secret first: refused, said in place, nothing else changes
+	echo "hmac-sha256:dkim-test:$(head -c 32 /dev/urandom | base64)" >"$ROOT2/bad.key"
+	tui_keys F10
+	tui_wait 'Quit\?' && tui_keys y
+	tui_wait_exit 10
+	tui_run --root "$ROOT2" --nameserver "$NS" --tsig-key "$ROOT2/bad.key" -d example.test -s copy1
+	tui_wait 'Step 2 of 8' && tui_keys Enter Enter Enter
+	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
+	tui_wait 'u publish' && tui_keys u
+	tui_wait 'Not published' 20 && ok "a refused update is reported, the wizard goes on" || not_ok "refused update"
+	check_match "still waiting" 'Step 6 of 8' "$(tui_screen)"
+	tui_keys F10
+	tui_wait 'Quit\?' && tui_keys y
+	tui_wait_exit 10
+	tui_run --root "$ROOT2" --nameserver "$NS" --tsig-key "$KNOT_DIR/tsig.key" -d example.test -s copy1
+	tui_wait 'Step 2 of 8' && tui_keys Enter Enter Enter
+	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
+	tui_wait 'u publish' || not_ok "publish key offered again"
 	tui_keys u
 	tui_wait 'accepted the update' 20 && ok "the publish key says which server took the update" ||
 		not_ok "publish message"

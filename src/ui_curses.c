@@ -20,6 +20,7 @@
 #include <panel.h>
 #include <openssl/evp.h>
 
+#include "ui_doc.h"
 #include "wizard.h"
 
 #define MIN_COLS 80
@@ -29,17 +30,6 @@
 
 enum { PAIR_HDR = 1, PAIR_ERR, PAIR_OK, PAIR_WARN, PAIR_ADD, PAIR_DEL, PAIR_KEY, PAIR_FIELD };
 enum modal { MODAL_NONE, MODAL_QUIT, MODAL_HELP, MODAL_EXPLAIN };
-
-/* The lines of the main pane before they are drawn (wrapped, with attributes). */
-struct line {
-	char *s;
-	attr_t a;
-};
-struct doc {
-	struct line *v;
-	int n, cap;
-	int width;
-};
 
 struct ui {
 	struct wizard w;
@@ -89,108 +79,6 @@ static attr_t att(const struct ui *u, int pair)
 	case PAIR_ERR: case PAIR_WARN: case PAIR_KEY: return A_BOLD;
 	case PAIR_FIELD: return A_UNDERLINE;
 	default: return A_NORMAL;
-	}
-}
-
-/* ---- doc: lines for the main pane ------------------------------------ */
-
-static void doc_add(struct doc *d, const char *s, size_t len, attr_t a)
-{
-	if (d->n == d->cap) {
-		int cap = d->cap ? d->cap * 2 : 64;
-		struct line *v = realloc(d->v, (size_t)cap * sizeof *v);
-		if (v == NULL)
-			return;
-		d->v = v;
-		d->cap = cap;
-	}
-	char *copy = strndup(s, len);
-	if (copy == NULL)
-		return;
-	d->v[d->n++] = (struct line){ copy, a };
-}
-
-static void doc_free(struct doc *d)
-{
-	for (int i = 0; i < d->n; i++)
-		free(d->v[i].s);
-	free(d->v);
-	memset(d, 0, sizeof *d);
-}
-
-static void doc_blank(struct doc *d)
-{
-	doc_add(d, "", 0, A_NORMAL);
-}
-
-/* Word-wrapped prose; `indent` spaces before continuation lines too. */
-static void doc_para(struct doc *d, int indent, attr_t a, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void doc_para(struct doc *d, int indent, attr_t a, const char *fmt, ...)
-{
-	char buf[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	int width = d->width - indent;
-	if (width < 10)
-		width = 10;
-	for (char *para = buf; para != NULL;) {
-		char *nl = strchr(para, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		const char *p = para;
-		do {
-			char line[4096];
-			size_t len = strlen(p);
-			size_t take = len;
-			if ((int)len > width) {
-				take = (size_t)width;
-				while (take > 0 && p[take] != ' ')
-					take--;
-				if (take == 0)
-					take = (size_t)width;
-			}
-			snprintf(line, sizeof line, "%*s%.*s", indent, "", (int)take, p);
-			doc_add(d, line, strlen(line), a);
-			p += take;
-			while (*p == ' ')
-				p++;
-		} while (*p != '\0');
-		para = nl != NULL ? nl + 1 : NULL;
-	}
-}
-
-/* Text cut at exactly the width (base64, diffs): no character lost. */
-static void doc_hard(struct doc *d, int indent, attr_t a, const char *s)
-{
-	int width = d->width - indent;
-	if (width < 10)
-		width = 10;
-	for (const char *line = s; line != NULL && *line != '\0';) {
-		const char *nl = strchr(line, '\n');
-		size_t raw = nl != NULL ? (size_t)(nl - line) : strlen(line);
-		/* tabs (zone-file form) become spaces: curses would expand them past the width */
-		char exp[4096];
-		size_t len = 0;
-		for (size_t i = 0; i < raw && len < sizeof exp - 9; i++) {
-			if (line[i] == '\t')
-				do
-					exp[len++] = ' ';
-				while (len % 8 != 0);
-			else
-				exp[len++] = line[i];
-		}
-		size_t off = 0;
-		do {
-			char buf[512];
-			size_t take = len - off > (size_t)width ? (size_t)width : len - off;
-			snprintf(buf, sizeof buf, "%*s%.*s", indent, "", (int)take, exp + off);
-			doc_add(d, buf, strlen(buf), a);
-			off += take;
-		} while (off < len);
-		line = nl != NULL ? nl + 1 : NULL;
 	}
 }
 

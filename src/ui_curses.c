@@ -876,7 +876,10 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 		return;
 	}
 	if (is_quit_key(ch, text)) {
-		ask_quit(u, false, done, quit);
+		if (w->step == WS_SUMMARY && w->proof_done)
+			dispatch(u, EV_NEXT, 0, NULL, done);   /* q at the end is "finish" */
+		else
+			ask_quit(u, false, done, quit);
 		return;
 	}
 	if (u->too_small)
@@ -1070,10 +1073,11 @@ int wizard_run(const struct options *opt)
 			if (sig == SIGINT) {
 				u->modal = MODAL_QUIT;
 			} else if (sig != 0) {
-				/* SIGTERM, SIGHUP, SIGQUIT: leave now, cleanly */
-				wiz_free(&u->w);
+				/* SIGTERM, SIGHUP, SIGQUIT: give the terminal back at once,
+				 * then let a key being written finish (never half a file) */
 				windows_free(u);
 				endwin();
+				wiz_free(&u->w);
 				free(u);
 				signal(sig, SIG_DFL);
 				raise(sig);
@@ -1105,9 +1109,9 @@ int wizard_run(const struct options *opt)
 	snprintf(priv, sizeof priv, "%s", u->w.key.paths.priv);
 	snprintf(domain, sizeof domain, "%s", u->w.key.domain);
 	snprintf(sel, sizeof sel, "%s", u->w.key.selector);
-	wiz_free(&u->w);
 	windows_free(u);
 	endwin();
+	wiz_free(&u->w);
 	free(u);
 	if (had_key)
 		printf("dkim-setup: key %s%s, record %s TXT; `dkim-setup record -d %s -s %s` prints it "

@@ -135,6 +135,8 @@ struct wizard {
 
 	/* DNS */
 	struct dns_watch *watch;
+	struct dns_watch *watch_ed;         /* the Ed25519 record, when there is one */
+	struct dns_view view_ed;
 #define WIZ_MAX_STOPPERS 32
 	pthread_t stoppers[WIZ_MAX_STOPPERS];   /* watchers being stopped */
 	int n_stoppers;
@@ -221,6 +223,7 @@ void wiz_job_wait(struct wizard *w);
 /* The DNS watcher's fd (-1 when not watching); when readable call
  * wiz_dns_update(), which returns 1 when the view changed. */
 int wiz_dns_fd(const struct wizard *w);
+int wiz_dns_fd_ed(const struct wizard *w);   /* the Ed25519 record's watcher */
 int wiz_dns_update(struct wizard *w);
 
 /* The explanation for a step under --training ("Title\nbody"), or NULL. */

@@ -117,6 +117,39 @@ static void record_doc(struct ui *u, struct doc *d, const struct dk_keyjob *k)
 	free(zone);
 }
 
+/* The per-server table of one watched record; returns when it was last asked. */
+static time_t dns_table(struct ui *u, struct doc *pre, const struct dns_view *v)
+{
+	char buf[512];
+	time_t last = 0;
+	if (v->n > 0) {
+		snprintf(buf, sizeof buf, "%-26s %-26s %-11s %s", "Server", "Address", "Status", "Asked");
+		doc_add(pre, buf, strlen(buf), A_BOLD);
+	} else if (v->error[0]) {
+		doc_para(pre, 0, att(u, PAIR_ERR), "%s", v->error);
+	} else {
+		doc_para(pre, 0, A_NORMAL, "Looking for the zone's servers...");
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const struct dns_server_view *s = &v->servers[i];
+		char addr[96];
+		if (s->port != 0 && s->port != 53)
+			snprintf(addr, sizeof addr, "%s@%u", s->addr, s->port);
+		else
+			snprintf(addr, sizeof addr, "%s", s->addr);
+		snprintf(buf, sizeof buf, "%-26.26s %-26.26s %-11.11s %ux", s->name, addr,
+			 dns_status_name(s->status), s->queries);
+		int pair = s->status == DNS_MATCH ? PAIR_OK : s->status == DNS_PENDING ||
+			   s->status == DNS_ABSENT ? 0 : PAIR_ERR;
+		doc_add(pre, buf, strlen(buf), pair ? att(u, pair) : A_NORMAL);
+		if (s->detail[0])
+			doc_para(pre, 4, A_NORMAL, "%s", s->detail);
+		if (s->last_asked > last)
+			last = s->last_asked;
+	}
+	return last;
+}
+
 /* Fills the doc drawn above the widget (`pre`) and below it (`post`);
  * returns the widget's height (0: none). */
 static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
@@ -185,38 +218,20 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			doc_para(pre, 0, att(u, PAIR_ERR), "%s", w->dns_error);
 			doc_para(pre, 0, A_NORMAL, "Press r to try again, or s to skip and check later "
 				 "with dkim-setup check.");
-		} else if (w->view.error[0]) {
-			doc_para(pre, 0, att(u, PAIR_ERR), "%s", w->view.error);
 		}
-		time_t last = 0;
-		if (w->view.n > 0) {
-			snprintf(buf, sizeof buf, "%-26s %-26s %-11s %s", "Server", "Address", "Status", "Asked");
-			doc_add(pre, buf, strlen(buf), A_BOLD);
-		} else if (!w->dns_error[0]) {
-			doc_para(pre, 0, A_NORMAL, "Looking for the zone's servers...");
-		}
-		for (size_t i = 0; i < w->view.n; i++) {
-			const struct dns_server_view *s = &w->view.servers[i];
-			char addr[96];
-			if (s->port != 0 && s->port != 53)
-				snprintf(addr, sizeof addr, "%s@%u", s->addr, s->port);
-			else
-				snprintf(addr, sizeof addr, "%s", s->addr);
-			snprintf(buf, sizeof buf, "%-26.26s %-26.26s %-11.11s %ux", s->name, addr,
-				 dns_status_name(s->status), s->queries);
-			int pair = s->status == DNS_MATCH ? PAIR_OK : s->status == DNS_PENDING ||
-				   s->status == DNS_ABSENT ? 0 : PAIR_ERR;
-			doc_add(pre, buf, strlen(buf), pair ? att(u, pair) : A_NORMAL);
-			if (s->detail[0])
-				doc_para(pre, 4, A_NORMAL, "%s", s->detail);
-			if (s->last_asked > last)
-				last = s->last_asked;
+		time_t last = w->dns_error[0] ? 0 : dns_table(u, pre, &w->view);
+		if (w->have_edkey && !w->dns_error[0]) {
+			doc_para(pre, 0, A_BOLD, "The Ed25519 record, %s:", w->edkey.fqdn);
+			time_t l2 = dns_table(u, pre, &w->view_ed);
+			if (l2 > last)
+				last = l2;
 		}
 		if (last != 0)
 			doc_para(pre, 0, A_NORMAL, "Last asked %ld s ago.", (long)(time(NULL) - last));
 		doc_blank(pre);
 		if (w->dns_ok)
-			doc_para(pre, 0, att(u, PAIR_OK), "Every server serves the new key.");
+			doc_para(pre, 0, att(u, PAIR_OK), "Every server serves the new key%s.",
+				 w->have_edkey ? "s" : "");
 		else
 			doc_para(pre, 0, A_NORMAL, "Paste the record at your DNS provider, then press r. "
 				 "Do not look the name up through an ordinary resolver before every server "
@@ -1055,13 +1070,14 @@ int wizard_run(const struct options *opt)
 	bool done = false, quit = false;
 	while (!done) {
 		draw(u);
-		struct pollfd pf[4] = {
+		struct pollfd pf[5] = {
 			{ STDIN_FILENO, POLLIN, 0 }, { sig_pipe[0], POLLIN, 0 },
 			{ wiz_job_fd(&u->w), POLLIN, 0 }, { wiz_dns_fd(&u->w), POLLIN, 0 },
+			{ wiz_dns_fd_ed(&u->w), POLLIN, 0 },
 		};
 		/* a running job redraws its spinner; otherwise wake now and then for
 		 * SIGWINCH that landed on another thread */
-		int rc = poll(pf, 4, u->w.job.running ? 250 : 1000);
+		int rc = poll(pf, 5, u->w.job.running ? 250 : 1000);
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (got_signal != 0 || (rc > 0 && pf[1].revents)) {
@@ -1088,8 +1104,10 @@ int wizard_run(const struct options *opt)
 			wiz_job_collect(&u->w);
 			dispatch(u, EV_JOB_DONE, 0, NULL, &done);
 		}
-		if (rc > 0 && pf[3].fd >= 0 && pf[3].revents && wiz_dns_update(&u->w) >= 0)
+		if (rc > 0 && ((pf[3].fd >= 0 && pf[3].revents) || (pf[4].fd >= 0 && pf[4].revents))) {
+			wiz_dns_update(&u->w);
 			dispatch(u, EV_DNS, 0, NULL, &done);
+		}
 		for (int i = 0; i < 64 && !done; i++) {
 			int ch = wgetch(u->main);
 			if (ch == ERR)

@@ -71,10 +71,10 @@ static void *stopper_main(void *arg)
 	return NULL;
 }
 
-static void watch_stop_async(struct wizard *w)
+static void watch_stop_async(struct wizard *w, struct dns_watch **which)
 {
-	struct dns_watch *dw = w->watch;
-	w->watch = NULL;
+	struct dns_watch *dw = *which;
+	*which = NULL;
 	if (dw == NULL)
 		return;
 	if (w->n_stoppers < WIZ_MAX_STOPPERS) {
@@ -138,12 +138,12 @@ void wiz_job_wait(struct wizard *w)
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void watch_cfg(const struct wizard *w, struct dns_watch_cfg *cfg)
+static void watch_cfg(const struct wizard *w, const struct dk_keyjob *k, struct dns_watch_cfg *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	cfg->fqdn = w->key.fqdn;
-	cfg->expect_p = w->key.p;
-	cfg->alg = w->key.alg;
+	cfg->fqdn = k->fqdn;
+	cfg->expect_p = k->p;
+	cfg->alg = k->alg;
 	cfg->ns = w->opt->ns;
 	cfg->n_ns = w->opt->n_ns;
 }
@@ -375,12 +375,13 @@ static enum wiz_result selector_handle(struct wizard *w, const struct wiz_event 
 
 /* ---- step 4: key ----------------------------------------------------------- */
 
-static void dns_start_cfg(struct wizard *w, const struct dns_watch_cfg *cfg, struct dk_err *err)
+static struct dns_watch *watch_start(const struct dns_watch_cfg *cfg, struct dk_err *err)
 {
 	sigset_t old;
 	block_signals(&old);
-	w->watch = dns_watch_start(cfg, err);
+	struct dns_watch *dw = dns_watch_start(cfg, err);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return dw;
 }
 
 static void key_enter(struct wizard *w)
@@ -404,12 +405,12 @@ static void key_enter(struct wizard *w)
 	struct dns_watch_cfg cfg = { .fqdn = w->probe_fqdn, .expect_p = NULL, .alg = DK_ALG_RSA,
 				     .ns = w->opt->ns, .n_ns = w->opt->n_ns };
 	dk_err_clear(&err);
-	dns_start_cfg(w, &cfg, &err);   /* no answer, no warning: nothing to say */
+	w->watch = watch_start(&cfg, &err);   /* no answer, no warning: nothing to say */
 }
 
 static void key_leave(struct wizard *w)
 {
-	watch_stop_async(w);
+	watch_stop_async(w, &w->watch);
 }
 
 /* The background look at the selector's name answered. */
@@ -435,7 +436,7 @@ static void key_probe(struct wizard *w)
 		}
 	}
 	if (!pending) {   /* one answer from each server is enough */
-		watch_stop_async(w);
+		watch_stop_async(w, &w->watch);
 	}
 }
 
@@ -549,11 +550,18 @@ static void dns_start(struct wizard *w)
 	struct dns_watch_cfg cfg;
 	struct dk_err err;
 	dk_err_clear(&err);
-	watch_cfg(w, &cfg);
+	watch_cfg(w, &w->key, &cfg);
 	w->dns_error[0] = '\0';
-	dns_start_cfg(w, &cfg, &err);
-	if (w->watch == NULL)
+	w->watch = watch_start(&cfg, &err);
+	if (w->watch == NULL) {
 		snprintf(w->dns_error, sizeof w->dns_error, "%s", err.msg[0] ? err.msg : "cannot watch DNS");
+		return;
+	}
+	/* the second (Ed25519) record is watched alongside */
+	if (w->have_edkey && w->watch_ed == NULL) {
+		watch_cfg(w, &w->edkey, &cfg);
+		w->watch_ed = watch_start(&cfg, &err);
+	}
 }
 
 static void dns_enter(struct wizard *w)
@@ -561,6 +569,7 @@ static void dns_enter(struct wizard *w)
 	w->dns_ok = w->dns_skipped = false;
 	w->publish_note[0] = '\0';
 	dns_view_clear(&w->view);
+	dns_view_clear(&w->view_ed);
 	if (w->opt->dry_run) {
 		snprintf(w->dns_error, sizeof w->dns_error, "Dry run: the key was not saved, so "
 			 "there is nothing to look for in DNS.");
@@ -571,7 +580,8 @@ static void dns_enter(struct wizard *w)
 
 static void dns_leave(struct wizard *w)
 {
-	watch_stop_async(w);
+	watch_stop_async(w, &w->watch);
+	watch_stop_async(w, &w->watch_ed);
 }
 
 int wiz_dns_fd(const struct wizard *w)
@@ -579,31 +589,51 @@ int wiz_dns_fd(const struct wizard *w)
 	return w->watch != NULL ? dns_watch_fd(w->watch) : -1;
 }
 
+int wiz_dns_fd_ed(const struct wizard *w)
+{
+	return w->watch_ed != NULL ? dns_watch_fd(w->watch_ed) : -1;
+}
+
 int wiz_dns_update(struct wizard *w)
 {
-	if (w->watch == NULL)
-		return 0;
-	dns_view_clear(&w->view);
-	return dns_watch_view(w->watch, &w->view);
+	int changed = 0;
+	if (w->watch != NULL) {
+		dns_view_clear(&w->view);
+		changed |= dns_watch_view(w->watch, &w->view);
+	}
+	if (w->watch_ed != NULL) {
+		dns_view_clear(&w->view_ed);
+		changed |= dns_watch_view(w->watch_ed, &w->view_ed);
+	}
+	return changed;
 }
 
 static int publish_job(struct wizard *w, struct dk_err *err)
 {
 	struct dns_watch_cfg cfg;
-	watch_cfg(w, &cfg);
-	return dns_publish_ex(&cfg, w->key.value, &w->tsig, &w->published_at, err);
+	watch_cfg(w, &w->key, &cfg);
+	if (dns_publish_ex(&cfg, w->key.value, &w->tsig, &w->published_at, err) < 0)
+		return -1;
+	if (!w->have_edkey)
+		return 0;
+	struct dns_publish_info ed_at;
+	watch_cfg(w, &w->edkey, &cfg);
+	return dns_publish_ex(&cfg, w->edkey.value, &w->tsig, &ed_at, err);
 }
 
 static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 {
 	switch (ev->type) {
-	case EV_DNS:
-		if (w->view.all_match && !w->dns_ok)
-			set_msg(w, false, "Every server serves the record. Press Enter to go on.");
-		else if (!w->view.all_match && w->dns_ok)
+	case EV_DNS: {
+		bool ok = w->view.all_match && (!w->have_edkey || w->view_ed.all_match);
+		if (ok && !w->dns_ok)
+			set_msg(w, false, "Every server serves the record%s. Press Enter to go on.",
+				w->have_edkey ? "s" : "");
+		else if (!ok && w->dns_ok)
 			set_msg(w, true, "A server stopped serving the record.");
-		w->dns_ok = w->view.all_match;
+		w->dns_ok = ok;
 		return WR_STAY;
+	}
 	case EV_ACTION:
 		switch (ev->arg) {
 		case ACT_CHECK_NOW:
@@ -611,6 +641,7 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 				dns_start(w);
 			else
 				dns_watch_check_now(w->watch);
+			dns_watch_check_now(w->watch_ed);
 			set_msg(w, false, "Asking every server again...");
 			return WR_STAY;
 		case ACT_PUBLISH:
@@ -635,8 +666,8 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 				 "update for zone %s (TSIG key %s).", w->published_at.server,
 				 w->published_at.port, w->published_at.zone, w->tsig.name);
 			set_msg(w, false, "Published; asking the servers again.");
-			if (w->watch != NULL)
-				dns_watch_check_now(w->watch);
+			dns_watch_check_now(w->watch);
+			dns_watch_check_now(w->watch_ed);
 		}
 		return WR_STAY;
 	case EV_NEXT:
@@ -1059,11 +1090,13 @@ void wiz_free(struct wizard *w)
 	const struct step *s = &wiz_steps[w->step];
 	if (s->leave != NULL)
 		s->leave(w);
-	watch_stop_async(w);
+	watch_stop_async(w, &w->watch);
+	watch_stop_async(w, &w->watch_ed);
 	for (int i = 0; i < w->n_stoppers; i++)
 		pthread_join(w->stoppers[i], NULL);
 	w->n_stoppers = 0;
 	dns_view_clear(&w->view);
+	dns_view_clear(&w->view_ed);
 	dns_tsig_clear(&w->tsig);
 	mta_plan_clear(&w->plan);
 	setup_keyjob_clear(&w->key);

@@ -158,6 +158,28 @@ check_match "the question says the key is kept" 'continue with it' "$(tui_screen
 tui_keys y
 tui_wait_exit 10 && ok "quit" || not_ok "quit"
 
+# ---- RSA + Ed25519: both records watched ----------------------------------
+if [ "$DNS_REAL" = 1 ]; then
+	ROOT3=$(t_tmpdir)
+	tui_run --root "$ROOT3" --nameserver "$NS" -d example.test -s pair1 -a ed25519
+	tui_wait 'Step 2 of 8' && tui_keys Enter Enter
+	tui_wait '\[x\] Also an Ed25519 key' && ok "-a ed25519 preselects the second key" || not_ok "ed preselected"
+	tui_keys Enter
+	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
+	tui_wait 'The Ed25519 record, pair1-ed\._domainkey' 10 && ok "the wait screen watches the Ed25519 record too" ||
+		not_ok "ed table"
+	publish "$ROOT3" pair1
+	tui_wait '127\.0\.0\.1 .* OK' 10
+	sleep 1
+	check "one record of two is not enough" bash -c "! tmux -L $TUI_SOCK capture-pane -p -t t | grep -q 'Every server serves the new keys'"
+	publish "$ROOT3" pair1-ed
+	tmux_ send-keys -t t r
+	tui_wait 'Every server serves the new keys' 15 && ok "both records seen: go on" || not_ok "both records"
+	tui_keys F10
+	tui_wait 'Quit\?' && tui_keys y
+	tui_wait_exit 10
+fi
+
 # ---- a record already published at the selector is pointed out -----------
 if [ "$DNS_REAL" = 1 ]; then
 	knot_set_txt old1._domainkey "v=DKIM1; k=rsa; p=${V2:18:200}" "${V2:218}"

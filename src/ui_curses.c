@@ -1063,7 +1063,7 @@ int wizard_run(const struct options *opt)
 	raw();   /* Ctrl-C is a key: it asks before quitting */
 	noecho();
 	nonl();
-	set_escdelay(100);
+	set_escdelay(250);   /* slow SSH links split escape sequences */
 	init_colors(u);
 	u->rebuild = true;
 

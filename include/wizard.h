@@ -55,8 +55,7 @@ enum wiz_act {
 	ACT_PUBLISH,       /* dns: RFC 2136 UPDATE with the TSIG key */
 	ACT_SKIP,          /* dns, mta: go on without */
 	ACT_TOGGLE_ED,     /* key: also an Ed25519 selector */
-	ACT_RELOAD,        /* mta: reload after apply */
-	ACT_NO_RELOAD,
+	ACT_NO_RELOAD,     /* mta: go on without reloading (Enter reloads) */
 	/* handled by the front end itself (terminal work), listed for the footer */
 	ACT_UI_COPY,       /* OSC 52 */
 	ACT_UI_PRINT,      /* plain text outside curses */
@@ -201,7 +200,9 @@ void wiz_init(struct wizard *w, const struct options *opt);
 void wiz_free(struct wizard *w);
 
 /* Feed one event to the current step and move between steps as it says.
- * Returns the handler's result (WR_FINISH: the wizard is over). */
+ * Returns the handler's result (WR_FINISH: the wizard is over). While the
+ * worker runs, events that would move or change what it reads (next, back,
+ * text, choose, actions other than check-now) are refused with a message. */
 enum wiz_result wiz_dispatch(struct wizard *w, const struct wiz_event *ev);
 
 /* The keys of the current step. */

@@ -55,12 +55,10 @@ enum wiz_act {
 	ACT_PUBLISH,       /* dns: RFC 2136 UPDATE with the TSIG key */
 	ACT_SKIP,          /* dns, mta: go on without */
 	ACT_TOGGLE_ED,     /* key: also an Ed25519 selector */
-	ACT_RELOAD,        /* mta: reload after apply */
-	ACT_NO_RELOAD,
+	ACT_NO_RELOAD,     /* mta: go on without reloading (Enter reloads) */
 	/* handled by the front end itself (terminal work), listed for the footer */
 	ACT_UI_COPY,       /* OSC 52 */
 	ACT_UI_PRINT,      /* plain text outside curses */
-	ACT_UI_TRAINING,   /* hide / show the explanation */
 };
 
 struct wiz_event {
@@ -106,7 +104,6 @@ struct wizard {
 	const struct options *opt;
 	enum wiz_step_id step;
 	int status;                         /* exit status when finished */
-	bool visited_survey;
 
 	struct dk_survey sv;
 	/* keys found from an earlier run, offered on the survey step */
@@ -124,7 +121,8 @@ struct wizard {
 	char ed_selector[DK_LABEL_MAX + 1];
 	int key_choice;                     /* index into wiz_key_choices */
 	bool with_ed;                       /* also an Ed25519 key */
-	bool key_fixed;                     /* existing key: continue with it */
+	char probe_fqdn[DK_DOMAIN_MAX + 2]; /* key step: is a record there already? */
+	char published[512];                /* "" or the warning that one is */
 
 	struct dk_keyjob key, edkey;
 	bool have_key, have_edkey;
@@ -136,11 +134,18 @@ struct wizard {
 
 	/* DNS */
 	struct dns_watch *watch;
+	struct dns_watch *watch_ed;         /* the Ed25519 record, when there is one */
+	struct dns_view view_ed;
+#define WIZ_MAX_STOPPERS 32
+	pthread_t stoppers[WIZ_MAX_STOPPERS];   /* watchers being stopped */
+	int n_stoppers;
 	struct dns_view view;
 	char dns_error[512];
 	bool dns_ok, dns_skipped;
 	bool have_tsig;
 	struct dns_tsig tsig;
+	struct dns_publish_info published_at;
+	char publish_note[512];             /* "" or who took our UPDATE */
 	char saved_path[PATH_MAX];
 
 	/* MTA */
@@ -158,15 +163,17 @@ struct wizard {
 	bool proof_done;
 	char proof_error[512];
 
-	/* training explanations, loaded at run time (issue 7) */
+	/* --training explanations, loaded at run time from assets/training:
+	 * "Title\nbody..." per step, and the welcome shown before step one */
 	char *training[WS_COUNT];
+	char *welcome;
 };
 
 struct step {
 	const char *name;        /* in the header: "Domain" */
 	const char *title;       /* above the main pane */
 	const char *help;        /* F1 */
-	const char *asset;       /* training text file name, without ".txt" */
+	const char *asset;       /* training text file(s), without ".txt", blank-separated */
 	bool text_entry;         /* letters are text: step keys need Ctrl */
 	void (*enter)(struct wizard *w);
 	enum wiz_result (*handle)(struct wizard *w, const struct wiz_event *ev);
@@ -193,11 +200,16 @@ void wiz_init(struct wizard *w, const struct options *opt);
 void wiz_free(struct wizard *w);
 
 /* Feed one event to the current step and move between steps as it says.
- * Returns the handler's result (WR_FINISH: the wizard is over). */
+ * Returns the handler's result (WR_FINISH: the wizard is over). While the
+ * worker runs, events that would move or change what it reads (next, back,
+ * text, choose, actions other than check-now) are refused with a message. */
 enum wiz_result wiz_dispatch(struct wizard *w, const struct wiz_event *ev);
 
 /* The keys of the current step. */
 size_t wiz_actions(const struct wizard *w, struct wiz_action *out, size_t max);
+
+/* What Enter does now, for the footer: "next", "apply", "finish", ... */
+const char *wiz_enter_label(const struct wizard *w);
 
 /* NULL when quitting now loses nothing; else the question to ask. */
 const char *wiz_quit_question(const struct wizard *w);
@@ -212,12 +224,16 @@ void wiz_job_wait(struct wizard *w);
 /* The DNS watcher's fd (-1 when not watching); when readable call
  * wiz_dns_update(), which returns 1 when the view changed. */
 int wiz_dns_fd(const struct wizard *w);
+int wiz_dns_fd_ed(const struct wizard *w);   /* the Ed25519 record's watcher */
 int wiz_dns_update(struct wizard *w);
 
-/* The explanation for a step under --training, or NULL. */
+/* The explanation for a step under --training ("Title\nbody"), or NULL. */
 const char *wiz_training_text(const struct wizard *w, enum wiz_step_id step);
-/* Load the texts from dir/<asset>.txt for every step (issue 7 fills the
- * files; missing files are fine). */
+/* The welcome text under --training, or NULL. */
+const char *wiz_training_welcome(const struct wizard *w);
+/* Load the texts from dir/<asset>.txt (and dir/welcome.txt) for every step
+ * still without one; missing files are fine. Call with the preferred
+ * directory first. */
 void wiz_training_load(struct wizard *w, const char *dir);
 
 /* The record text the record step saves and prints: both forms. malloc'd. */

@@ -20,6 +20,7 @@
 #include <panel.h>
 #include <openssl/evp.h>
 
+#include "ui_doc.h"
 #include "wizard.h"
 
 #define MIN_COLS 80
@@ -28,28 +29,19 @@
 #define KEY_ESC 27
 
 enum { PAIR_HDR = 1, PAIR_ERR, PAIR_OK, PAIR_WARN, PAIR_ADD, PAIR_DEL, PAIR_KEY, PAIR_FIELD };
-enum modal { MODAL_NONE, MODAL_QUIT, MODAL_HELP };
-
-/* The lines of the main pane before they are drawn (wrapped, with attributes). */
-struct line {
-	char *s;
-	attr_t a;
-};
-struct doc {
-	struct line *v;
-	int n, cap;
-	int width;
-};
+enum modal { MODAL_NONE, MODAL_QUIT, MODAL_HELP, MODAL_EXPLAIN };
 
 struct ui {
 	struct wizard w;
-	bool color, too_small, rebuild, training_hidden;
+	bool color, too_small, rebuild;
+	bool welcomed, explained[WS_COUNT];   /* --training popups shown once */
+	const char *explain;                  /* the text of MODAL_EXPLAIN */
 	enum modal modal;
 	int scroll;
 	enum wiz_step_id built_step;
 
-	WINDOW *hdr, *main, *ftr, *pop, *wid, *train;
-	PANEL *p_hdr, *p_main, *p_ftr, *p_pop, *p_wid, *p_train;
+	WINDOW *hdr, *main, *ftr, *pop, *wid;
+	PANEL *p_hdr, *p_main, *p_ftr, *p_pop, *p_wid;
 	int main_y, main_rows;   /* the main pane, screen rows */
 
 	FORM *form;
@@ -90,97 +82,6 @@ static attr_t att(const struct ui *u, int pair)
 	}
 }
 
-/* ---- doc: lines for the main pane ------------------------------------ */
-
-static void doc_add(struct doc *d, const char *s, size_t len, attr_t a)
-{
-	if (d->n == d->cap) {
-		int cap = d->cap ? d->cap * 2 : 64;
-		struct line *v = realloc(d->v, (size_t)cap * sizeof *v);
-		if (v == NULL)
-			return;
-		d->v = v;
-		d->cap = cap;
-	}
-	char *copy = strndup(s, len);
-	if (copy == NULL)
-		return;
-	d->v[d->n++] = (struct line){ copy, a };
-}
-
-static void doc_free(struct doc *d)
-{
-	for (int i = 0; i < d->n; i++)
-		free(d->v[i].s);
-	free(d->v);
-	memset(d, 0, sizeof *d);
-}
-
-static void doc_blank(struct doc *d)
-{
-	doc_add(d, "", 0, A_NORMAL);
-}
-
-/* Word-wrapped prose; `indent` spaces before continuation lines too. */
-static void doc_para(struct doc *d, int indent, attr_t a, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void doc_para(struct doc *d, int indent, attr_t a, const char *fmt, ...)
-{
-	char buf[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	int width = d->width - indent;
-	if (width < 10)
-		width = 10;
-	for (char *para = buf; para != NULL;) {
-		char *nl = strchr(para, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		const char *p = para;
-		do {
-			char line[4096];
-			size_t len = strlen(p);
-			size_t take = len;
-			if ((int)len > width) {
-				take = (size_t)width;
-				while (take > 0 && p[take] != ' ')
-					take--;
-				if (take == 0)
-					take = (size_t)width;
-			}
-			snprintf(line, sizeof line, "%*s%.*s", indent, "", (int)take, p);
-			doc_add(d, line, strlen(line), a);
-			p += take;
-			while (*p == ' ')
-				p++;
-		} while (*p != '\0');
-		para = nl != NULL ? nl + 1 : NULL;
-	}
-}
-
-/* Text cut at exactly the width (base64, diffs): no character lost. */
-static void doc_hard(struct doc *d, int indent, attr_t a, const char *s)
-{
-	int width = d->width - indent;
-	if (width < 10)
-		width = 10;
-	for (const char *line = s; line != NULL && *line != '\0';) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
-		size_t off = 0;
-		do {
-			char buf[512];
-			size_t take = len - off > (size_t)width ? (size_t)width : len - off;
-			snprintf(buf, sizeof buf, "%*s%.*s", indent, "", (int)take, line + off);
-			doc_add(d, buf, strlen(buf), a);
-			off += take;
-		} while (off < len);
-		line = nl != NULL ? nl + 1 : NULL;
-	}
-}
-
 /* ---- the step contents ------------------------------------------------- */
 
 static const char *mta_names(const struct dk_survey *sv, char *buf, size_t len)
@@ -214,6 +115,39 @@ static void record_doc(struct ui *u, struct doc *d, const struct dk_keyjob *k)
 	doc_para(d, 0, A_NORMAL, "Zone-file form (strings of at most 255 bytes):");
 	doc_hard(d, 2, A_NORMAL, zone != NULL ? zone : "(out of memory)");
 	free(zone);
+}
+
+/* The per-server table of one watched record; returns when it was last asked. */
+static time_t dns_table(struct ui *u, struct doc *pre, const struct dns_view *v)
+{
+	char buf[512];
+	time_t last = 0;
+	if (v->n > 0) {
+		snprintf(buf, sizeof buf, "%-26s %-26s %-11s %s", "Server", "Address", "Status", "Asked");
+		doc_add(pre, buf, strlen(buf), A_BOLD);
+	} else if (v->error[0]) {
+		doc_para(pre, 0, att(u, PAIR_ERR), "%s", v->error);
+	} else {
+		doc_para(pre, 0, A_NORMAL, "Looking for the zone's servers...");
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const struct dns_server_view *s = &v->servers[i];
+		char addr[96];
+		if (s->port != 0 && s->port != 53)
+			snprintf(addr, sizeof addr, "%s@%u", s->addr, s->port);
+		else
+			snprintf(addr, sizeof addr, "%s", s->addr);
+		snprintf(buf, sizeof buf, "%-26.26s %-26.26s %-11.11s %ux", s->name, addr,
+			 dns_status_name(s->status), s->queries);
+		int pair = s->status == DNS_MATCH ? PAIR_OK : s->status == DNS_PENDING ||
+			   s->status == DNS_ABSENT ? 0 : PAIR_ERR;
+		doc_add(pre, buf, strlen(buf), pair ? att(u, pair) : A_NORMAL);
+		if (s->detail[0])
+			doc_para(pre, 4, A_NORMAL, "%s", s->detail);
+		if (s->last_asked > last)
+			last = s->last_asked;
+	}
+	return last;
 }
 
 /* Fills the doc drawn above the widget (`pre`) and below it (`post`);
@@ -284,28 +218,20 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			doc_para(pre, 0, att(u, PAIR_ERR), "%s", w->dns_error);
 			doc_para(pre, 0, A_NORMAL, "Press r to try again, or s to skip and check later "
 				 "with dkim-setup check.");
-		} else if (w->view.error[0]) {
-			doc_para(pre, 0, att(u, PAIR_ERR), "%s", w->view.error);
 		}
-		if (w->view.n > 0) {
-			snprintf(buf, sizeof buf, "%-24s %-24s %-10s %s", "Server", "Address", "Status", "Detail");
-			doc_add(pre, buf, strlen(buf), A_BOLD);
-		} else if (!w->dns_error[0]) {
-			doc_para(pre, 0, A_NORMAL, "Looking for the zone's servers...");
+		time_t last = w->dns_error[0] ? 0 : dns_table(u, pre, &w->view);
+		if (w->have_edkey && !w->dns_error[0]) {
+			doc_para(pre, 0, A_BOLD, "The Ed25519 record, %s:", w->edkey.fqdn);
+			time_t l2 = dns_table(u, pre, &w->view_ed);
+			if (l2 > last)
+				last = l2;
 		}
-		for (size_t i = 0; i < w->view.n; i++) {
-			const struct dns_server_view *s = &w->view.servers[i];
-			char addr[96];
-			snprintf(addr, sizeof addr, s->port && s->port != 53 ? "%s@%u" : "%s", s->addr, s->port);
-			snprintf(buf, sizeof buf, "%-24.24s %-24.24s %-10.10s %.*s", s->name, addr,
-				 dns_status_name(s->status), pre->width > 62 ? pre->width - 62 : 0, s->detail);
-			int pair = s->status == DNS_MATCH ? PAIR_OK : s->status == DNS_PENDING ||
-				   s->status == DNS_ABSENT ? 0 : PAIR_ERR;
-			doc_add(pre, buf, strlen(buf), pair ? att(u, pair) : A_NORMAL);
-		}
+		if (last != 0)
+			doc_para(pre, 0, A_NORMAL, "Last asked %ld s ago.", (long)(time(NULL) - last));
 		doc_blank(pre);
 		if (w->dns_ok)
-			doc_para(pre, 0, att(u, PAIR_OK), "Every server serves the new key.");
+			doc_para(pre, 0, att(u, PAIR_OK), "Every server serves the new key%s.",
+				 w->have_edkey ? "s" : "");
 		else
 			doc_para(pre, 0, A_NORMAL, "Paste the record at your DNS provider, then press r. "
 				 "Do not look the name up through an ordinary resolver before every server "
@@ -316,6 +242,8 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		if (w->have_tsig && !w->dns_ok)
 			doc_para(pre, 0, A_NORMAL, "You gave a TSIG key: press u to publish the record "
 				 "yourself by RFC 2136 UPDATE.");
+		if (w->publish_note[0])
+			doc_para(pre, 0, A_NORMAL, "%s", w->publish_note);
 		if (w->job.running) {
 			spinner(w, buf, sizeof buf, "Publishing");
 			doc_para(pre, 0, A_BOLD, "%s", buf);
@@ -329,6 +257,9 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		doc_blank(pre);
 		switch (w->mta_phase) {
 		case MTA_PREVIEW:
+			doc_para(pre, 0, A_BOLD, "Enter applies the changes below and checks them; "
+				 "s skips this step.");
+			doc_blank(pre);
 			if (w->plan.explain)
 				doc_para(pre, 0, A_NORMAL, "%s", w->plan.explain);
 			doc_para(pre, 0, A_BOLD, "The changes (every changed file is backed up first):");
@@ -342,8 +273,6 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 				free(one);
 				l = nl ? nl + 1 : NULL;
 			}
-			doc_blank(pre);
-			doc_para(pre, 0, A_BOLD, "Enter applies these changes and checks them; s skips.");
 			break;
 		case MTA_APPLYING:
 			spinner(w, buf, sizeof buf, "Applying and checking the configuration");
@@ -354,6 +283,8 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 				 " and checked" : "");
 			if (w->mres.validator[0])
 				doc_para(pre, 2, A_NORMAL, "Checker: %s", w->mres.validator);
+			if (w->mres.key_access[0])
+				doc_para(pre, 2, A_NORMAL, "Key access: %s", w->mres.key_access);
 			for (size_t i = 0; i < w->mres.n_backups && i < 8; i++)
 				doc_para(pre, 2, A_NORMAL, "Backup: %s", w->mres.backups[i]);
 			doc_blank(pre);
@@ -398,8 +329,8 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		}
 		switch (w->mta_phase) {
 		case MTA_DONE:
-			doc_para(pre, 2, A_NORMAL, "Mail server: configured%s%s.", w->reloaded &&
-				 w->reload_what[0] ? "; " : "", w->reloaded ? w->reload_what : "");
+			doc_para(pre, 2, A_NORMAL, "Mail server: configured%s%s", w->reloaded &&
+				 w->reload_what[0] ? "; " : ".", w->reloaded ? w->reload_what : "");
 			break;
 		case MTA_APPLIED:
 			doc_para(pre, 2, A_NORMAL, "Mail server: configured, not reloaded yet.");
@@ -411,18 +342,16 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			doc_para(pre, 2, A_NORMAL, "Mail server: not configured by dkim-setup.");
 			break;
 		}
-		if (w->step == WS_SUMMARY && w->reloaded && w->mta_phase != MTA_DONE)
-			doc_para(pre, 2, A_NORMAL, "Reload: %s", w->reload_what);
 		if (!w->proof_done) {
 			spinner(w, buf, sizeof buf, "Signing a test message and verifying it");
 			doc_para(pre, 2, A_BOLD, "%s", buf);
 		} else if (w->proof_error[0]) {
 			doc_para(pre, 2, att(u, PAIR_WARN), "Proof: %s", w->proof_error);
 		} else {
-			doc_para(pre, 2, att(u, w->proof.verified ? PAIR_OK : PAIR_ERR), "Proof: %s%s%s",
-				 w->proof.verified ? "a test message signed with the key verifies "
-				 "against DNS" : "the test signature did not verify",
-				 w->proof.detail[0] ? ": " : "", w->proof.detail);
+			doc_para(pre, 2, att(u, w->proof.verified ? PAIR_OK : PAIR_ERR), "Proof: %s",
+				 w->proof.detail[0] ? w->proof.detail : w->proof.verified ?
+				 "a test message signed with the key verifies against DNS" :
+				 "the test signature did not verify");
 		}
 		doc_blank(pre);
 		doc_para(pre, 0, A_BOLD, "Next steps: SPF and DMARC records for %s", k->domain);
@@ -454,14 +383,16 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		doc_para(post, 0, att(u, c->bits == 1024 || c->bits == 4096 ? PAIR_WARN : 0), "%s", c->note);
 	else
 		doc_blank(post);
+	if (w->published[0])
+		doc_para(post, 0, att(u, PAIR_WARN), "%s", w->published);
 	doc_blank(post);
-	doc_para(post, 0, A_NORMAL, "[%c] Also an Ed25519 key as a second selector, %s "
-		 "(e switches; mail is then signed with both).", w->with_ed ? 'x' : ' ', w->ed_selector);
+	doc_para(post, 0, A_NORMAL, "[%c] Also an Ed25519 key, selector %s (e switches)",
+		 w->with_ed ? 'x' : ' ', w->ed_selector);
 	if (w->job.running && w->job.kind == JOB_KEYGEN) {
-		char what[64];
+		char what[96];
 		doc_blank(post);
-		snprintf(what, sizeof what, "Generating the %s key", c->bits >= 3072 ?
-			 "key (large keys take a few seconds)" : "key");
+		snprintf(what, sizeof what, "Generating the key%s", c->bits >= 3072 ?
+			 " (large keys take a few seconds; keys still work)" : "");
 		spinner(w, buf, sizeof buf, what);
 		doc_para(post, 0, A_BOLD, "%s", buf);
 	}
@@ -502,8 +433,8 @@ static void widgets_free(struct ui *u)
 static void windows_free(struct ui *u)
 {
 	widgets_free(u);
-	PANEL **ps[] = { &u->p_hdr, &u->p_main, &u->p_ftr, &u->p_pop, &u->p_train };
-	WINDOW **ws[] = { &u->hdr, &u->main, &u->ftr, &u->pop, &u->train };
+	PANEL **ps[] = { &u->p_hdr, &u->p_main, &u->p_ftr, &u->p_pop };
+	WINDOW **ws[] = { &u->hdr, &u->main, &u->ftr, &u->pop };
 	for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
 		if (*ps[i] != NULL)
 			del_panel(*ps[i]);
@@ -536,8 +467,9 @@ static void make_items(struct ui *u)
 	u->n_items = n;
 }
 
-/* Create the widget of the current step at screen row y (count rows). */
-static void widgets_make(struct ui *u, int y)
+/* Create the widget of the current step at screen row y, at most `rows`
+ * rows high (a longer menu scrolls). */
+static void widgets_make(struct ui *u, int y, int rows)
 {
 	struct wizard *w = &u->w;
 	int x = 2, width = COLS - 4;
@@ -559,13 +491,14 @@ static void widgets_make(struct ui *u, int y)
 		make_items(u);
 		if (u->n_items == 0)
 			return;
-		u->wid = newwin(u->n_items, width, y, x);
+		int h = u->n_items < rows ? u->n_items : rows > 0 ? rows : 1;
+		u->wid = newwin(h, width, y, x);
 		keypad(u->wid, TRUE);
 		u->menu = new_menu(u->items);
 		set_menu_win(u->menu, u->wid);
 		set_menu_sub(u->menu, u->wid);
 		set_menu_mark(u->menu, "> ");
-		set_menu_format(u->menu, u->n_items, 1);
+		set_menu_format(u->menu, h, 1);
 		set_menu_fore(u->menu, A_REVERSE);
 		int cur = w->step == WS_KEY ? w->key_choice : w->survey_choice;
 		if (cur >= 0 && cur < u->n_items)
@@ -602,23 +535,11 @@ static void build(struct ui *u)
 	u->p_main = new_panel(u->main);
 	u->p_ftr = new_panel(u->ftr);
 
-	const char *tt = wiz_training_text(&u->w, u->w.step);
-	if (tt != NULL && !u->training_hidden) {
-		struct doc d = { .width = COLS - 4 };
-		doc_para(&d, 0, A_NORMAL, "%s", tt);
-		int h = d.n + 2 > u->main_rows / 2 ? u->main_rows / 2 : d.n + 2;
-		doc_free(&d);
-		u->main_rows -= h;
-		wresize(u->main, u->main_rows, COLS);
-		u->train = newwin(h, COLS, u->main_y + u->main_rows, 0);
-		u->p_train = new_panel(u->train);
-	}
-
 	/* the widget sits below the text before it */
 	struct doc pre = { .width = COLS - 4 }, post = { .width = COLS - 4 };
 	int h = step_doc(u, &pre, &post);
 	if (h > 0)
-		widgets_make(u, u->main_y + pre.n);
+		widgets_make(u, u->main_y + pre.n, u->main_rows - pre.n - 1);
 	doc_free(&pre);
 	doc_free(&post);
 }
@@ -656,9 +577,10 @@ static void draw_header(struct ui *u)
 	}
 }
 
-static int footer_item(struct ui *u, int x, const char *key, const char *what)
+/* One "key what" pair at x, if it ends before `limit`; returns the next x. */
+static int footer_item(struct ui *u, int x, int limit, const char *key, const char *what)
 {
-	if (x + (int)strlen(key) + (int)strlen(what) + 3 >= COLS)
+	if (x + (int)strlen(key) + (int)strlen(what) + 3 > limit)
 		return x;
 	wattrset(u->ftr, att(u, PAIR_KEY));
 	mvwaddstr(u->ftr, 1, x, key);
@@ -678,24 +600,23 @@ static void draw_footer(struct ui *u)
 		mvwaddnstr(u->ftr, 0, 1, w->msg, COLS - 2);
 		wattrset(u->ftr, A_NORMAL);
 	}
+	/* help and quit always show, at the right; the step's keys fill the left */
+	const char *hk = text ? "F1/^G" : "F1/?", *qk = text ? "F10/^Q" : "F10/q";
+	int right = COLS - (int)(strlen(hk) + strlen(qk) + strlen(" help   quit  "));
+	footer_item(u, footer_item(u, right, COLS, hk, "help"), COLS, qk, "quit");
 	int x = 1;
-	if (w->step == WS_SUMMARY)
-		x = footer_item(u, x, "Enter", "finish");
-	else
-		x = footer_item(u, x, "Enter", "next");
+	x = footer_item(u, x, right, "Enter", wiz_enter_label(w));
 	if (w->step > WS_SURVEY && w->step != WS_SUMMARY)
-		x = footer_item(u, x, text ? "Esc" : "Esc/b", "back");
+		x = footer_item(u, x, right, text ? "Esc" : "Esc/b", "back");
 	struct wiz_action acts[8];
 	size_t n = wiz_actions(w, acts, 8);
 	for (size_t i = 0; i < n; i++) {
 		char k[8];
 		snprintf(k, sizeof k, text ? "^%c" : "%c", text ? acts[i].key - 'a' + 'A' : acts[i].key);
-		x = footer_item(u, x, k, acts[i].label);
+		x = footer_item(u, x, right, k, acts[i].label);
 	}
 	if (wiz_training_text(w, w->step) != NULL)
-		x = footer_item(u, x, text ? "^T" : "t", u->training_hidden ? "explain" : "hide");
-	x = footer_item(u, x, text ? "F1/^G" : "F1/?", "help");
-	footer_item(u, x, text ? "F10/^Q" : "F10/q", "quit");
+		footer_item(u, x, right, text ? "^T" : "t", "explain");
 }
 
 static void draw_lines(struct ui *u, const struct doc *d, int y0, int rows, int from)
@@ -715,6 +636,8 @@ static void draw_main(struct ui *u)
 	if (h > 0) {
 		/* widget steps are short: no scrolling */
 		draw_lines(u, &pre, 0, u->main_rows, 0);
+		if (u->wid != NULL)
+			h = getmaxy(u->wid);
 		draw_lines(u, &post, pre.n + h + 1, u->main_rows - pre.n - h - 1, 0);
 	} else {
 		int rows = u->main_rows;
@@ -736,30 +659,12 @@ static void draw_main(struct ui *u)
 	doc_free(&post);
 }
 
-static void draw_training(struct ui *u)
+static void draw_popup(struct ui *u, const char *title, const char *text, const char *keys, int maxw)
 {
-	const char *tt = wiz_training_text(&u->w, u->w.step);
-	if (u->train == NULL || tt == NULL)
-		return;
-	int h, wdt;
-	getmaxyx(u->train, h, wdt);
-	werase(u->train);
-	box(u->train, 0, 0);
-	mvwprintw(u->train, 0, 2, " About this step (%s hides) ",
-		  wiz_steps[u->w.step].text_entry ? "^T" : "t");
-	struct doc d = { .width = wdt - 4 };
-	doc_para(&d, 0, A_NORMAL, "%s", tt);
-	for (int i = 0; i < d.n && i < h - 2; i++)
-		mvwaddnstr(u->train, 1 + i, 2, d.v[i].s, wdt - 4);
-	doc_free(&d);
-}
-
-static void draw_popup(struct ui *u, const char *title, const char *text, const char *keys)
-{
-	int width = COLS - 8 > 70 ? 70 : COLS - 8;
+	int width = COLS - 4 > maxw ? maxw : COLS - 4;
 	if (width < 20)
 		width = COLS;
-	struct doc d = { .width = width - 2 };
+	struct doc d = { .width = width - 4 };
 	doc_para(&d, 0, A_NORMAL, "%s", text);
 	int h = d.n + 4;
 	if (h > LINES)
@@ -774,9 +679,9 @@ static void draw_popup(struct ui *u, const char *title, const char *text, const 
 	box(u->pop, 0, 0);
 	mvwprintw(u->pop, 0, 2, " %s ", title);
 	for (int i = 0; i < d.n && i < h - 4; i++)
-		mvwaddnstr(u->pop, 1 + i, 1, d.v[i].s, width - 2);
+		mvwaddnstr(u->pop, 1 + i, 2, d.v[i].s, width - 4);
 	wattrset(u->pop, A_BOLD);
-	mvwaddnstr(u->pop, h - 2, 1, keys, width - 2);
+	mvwaddnstr(u->pop, h - 2, 2, keys, width - 4);
 	doc_free(&d);
 }
 
@@ -801,6 +706,18 @@ static void draw(struct ui *u)
 {
 	if (u->rebuild || u->built_step != u->w.step)
 		build(u);
+	if (!u->too_small && u->modal == MODAL_NONE) {
+		const char *tt = wiz_training_text(&u->w, u->w.step);
+		if (!u->welcomed && wiz_training_welcome(&u->w) != NULL) {
+			u->welcomed = true;
+			u->explain = wiz_training_welcome(&u->w);
+			u->modal = MODAL_EXPLAIN;
+		} else if (!u->explained[u->w.step] && tt != NULL) {
+			u->explained[u->w.step] = true;
+			u->explain = tt;
+			u->modal = MODAL_EXPLAIN;
+		}
+	}
 	if (u->too_small) {
 		draw_small(u);
 		curs_set(0);
@@ -811,7 +728,6 @@ static void draw(struct ui *u)
 	draw_header(u);
 	draw_main(u);
 	draw_footer(u);
-	draw_training(u);
 	if (u->p_pop != NULL) {
 		del_panel(u->p_pop);
 		delwin(u->pop);
@@ -820,10 +736,26 @@ static void draw(struct ui *u)
 	}
 	if (u->modal == MODAL_QUIT) {
 		const char *q = wiz_quit_question(&u->w);
-		draw_popup(u, "Quit", q != NULL ? q : "Quit dkim-setup?", "y = quit    n or Esc = stay");
+		draw_popup(u, "Quit", q != NULL ? q : "Quit dkim-setup?", "y = quit    n or Esc = stay", 70);
 	} else if (u->modal == MODAL_HELP) {
 		draw_popup(u, wiz_steps[u->w.step].name, wiz_steps[u->w.step].help,
-			   "Enter/Tab: next   Esc/F9: back   F10: quit   (any key closes this)");
+			   "Enter/Tab: next   Esc/F9: back   F10: quit   (any key closes this)", 70);
+	} else if (u->modal == MODAL_EXPLAIN && u->explain != NULL) {
+		/* first line: the title; the rest wrapped to the window */
+		char title[128];
+		const char *nl = strchr(u->explain, '\n');
+		snprintf(title, sizeof title, "%.*s", nl != NULL ? (int)(nl - u->explain) : 60, u->explain);
+		/* the files are wrapped prose: join lines, keep blank-line paragraphs */
+		char body[8192];
+		snprintf(body, sizeof body, "%s", nl != NULL ? nl + 1 : "");
+		for (size_t n = strlen(body); n > 0 && body[n - 1] == '\n'; n--)
+			body[n - 1] = '\0';
+		for (char *c = body; *c != '\0'; c++)
+			if (*c == '\n' && c[1] != '\n' && c[1] != '\0' && (c == body || c[-1] != '\n'))
+				*c = ' ';
+		draw_popup(u, title, body, wiz_steps[u->w.step].text_entry ?
+			   "Any key closes this; ^T shows it again." :
+			   "Any key closes this; t shows it again.", 84);
 	}
 	update_panels();
 	if (u->form != NULL && u->modal == MODAL_NONE) {
@@ -950,7 +882,7 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 			u->modal = MODAL_NONE;
 		return;
 	}
-	if (u->modal == MODAL_HELP) {
+	if (u->modal == MODAL_HELP || u->modal == MODAL_EXPLAIN) {
 		u->modal = MODAL_NONE;
 		return;
 	}
@@ -959,7 +891,10 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 		return;
 	}
 	if (is_quit_key(ch, text)) {
-		ask_quit(u, false, done, quit);
+		if (w->step == WS_SUMMARY && w->proof_done)
+			dispatch(u, EV_NEXT, 0, NULL, done);   /* q at the end is "finish" */
+		else
+			ask_quit(u, false, done, quit);
 		return;
 	}
 	if (u->too_small)
@@ -970,8 +905,8 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 	}
 	if (ch == CTRL('t') || (!text && ch == 't')) {
 		if (wiz_training_text(w, w->step) != NULL) {
-			u->training_hidden = !u->training_hidden;
-			u->rebuild = true;
+			u->explain = wiz_training_text(w, w->step);
+			u->modal = MODAL_EXPLAIN;
 		}
 		return;
 	}
@@ -987,7 +922,7 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 		dispatch(u, EV_BACK, 0, NULL, done);
 		return;
 	}
-	if (u->menu != NULL) {
+	if (u->menu != NULL && !w->job.running) {
 		int req = ch == KEY_UP || ch == 'k' ? REQ_UP_ITEM : ch == KEY_DOWN || ch == 'j' ? REQ_DOWN_ITEM
 			: ch == KEY_HOME ? REQ_FIRST_ITEM : ch == KEY_END ? REQ_LAST_ITEM : 0;
 		if (req != 0) {
@@ -1098,6 +1033,7 @@ static void training_dirs(struct wizard *w)
 			wiz_training_load(w, dir);
 		}
 	}
+	wiz_training_load(w, "assets/training");
 	wiz_training_load(w, DK_DATADIR "/training");
 }
 
@@ -1127,20 +1063,21 @@ int wizard_run(const struct options *opt)
 	raw();   /* Ctrl-C is a key: it asks before quitting */
 	noecho();
 	nonl();
-	set_escdelay(100);
+	set_escdelay(250);   /* slow SSH links split escape sequences */
 	init_colors(u);
 	u->rebuild = true;
 
 	bool done = false, quit = false;
 	while (!done) {
 		draw(u);
-		struct pollfd pf[4] = {
+		struct pollfd pf[5] = {
 			{ STDIN_FILENO, POLLIN, 0 }, { sig_pipe[0], POLLIN, 0 },
 			{ wiz_job_fd(&u->w), POLLIN, 0 }, { wiz_dns_fd(&u->w), POLLIN, 0 },
+			{ wiz_dns_fd_ed(&u->w), POLLIN, 0 },
 		};
 		/* a running job redraws its spinner; otherwise wake now and then for
 		 * SIGWINCH that landed on another thread */
-		int rc = poll(pf, 4, u->w.job.running ? 250 : 1000);
+		int rc = poll(pf, 5, u->w.job.running ? 250 : 1000);
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (got_signal != 0 || (rc > 0 && pf[1].revents)) {
@@ -1152,10 +1089,11 @@ int wizard_run(const struct options *opt)
 			if (sig == SIGINT) {
 				u->modal = MODAL_QUIT;
 			} else if (sig != 0) {
-				/* SIGTERM, SIGHUP, SIGQUIT: leave now, cleanly */
-				wiz_free(&u->w);
+				/* SIGTERM, SIGHUP, SIGQUIT: give the terminal back at once,
+				 * then let a key being written finish (never half a file) */
 				windows_free(u);
 				endwin();
+				wiz_free(&u->w);
 				free(u);
 				signal(sig, SIG_DFL);
 				raise(sig);
@@ -1166,15 +1104,19 @@ int wizard_run(const struct options *opt)
 			wiz_job_collect(&u->w);
 			dispatch(u, EV_JOB_DONE, 0, NULL, &done);
 		}
-		if (rc > 0 && pf[3].fd >= 0 && pf[3].revents && wiz_dns_update(&u->w) >= 0)
+		if (rc > 0 && ((pf[3].fd >= 0 && pf[3].revents) || (pf[4].fd >= 0 && pf[4].revents))) {
+			wiz_dns_update(&u->w);
 			dispatch(u, EV_DNS, 0, NULL, &done);
+		}
 		for (int i = 0; i < 64 && !done; i++) {
 			int ch = wgetch(u->main);
 			if (ch == ERR)
 				break;
+			enum modal before = u->modal;
 			handle_key(u, ch, &done, &quit);
-			if (u->rebuild || u->built_step != u->w.step)
-				break;   /* the next keys belong to the new widgets */
+			/* the next keys belong to the new widgets or the next popup */
+			if (u->rebuild || u->built_step != u->w.step || u->modal != before)
+				break;
 		}
 	}
 
@@ -1185,9 +1127,9 @@ int wizard_run(const struct options *opt)
 	snprintf(priv, sizeof priv, "%s", u->w.key.paths.priv);
 	snprintf(domain, sizeof domain, "%s", u->w.key.domain);
 	snprintf(sel, sizeof sel, "%s", u->w.key.selector);
-	wiz_free(&u->w);
 	windows_free(u);
 	endwin();
+	wiz_free(&u->w);
 	free(u);
 	if (had_key)
 		printf("dkim-setup: key %s%s, record %s TXT; `dkim-setup record -d %s -s %s` prints it "

@@ -62,6 +62,34 @@ static void block_signals(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
+/* Stopping a watcher joins its thread, which may be inside a DNS query:
+ * hand that to a short-lived thread so the screen never waits for it.
+ * wiz_free() joins them all. */
+static void *stopper_main(void *arg)
+{
+	dns_watch_stop(arg);
+	return NULL;
+}
+
+static void watch_stop_async(struct wizard *w, struct dns_watch **which)
+{
+	struct dns_watch *dw = *which;
+	*which = NULL;
+	if (dw == NULL)
+		return;
+	if (w->n_stoppers < WIZ_MAX_STOPPERS) {
+		sigset_t old;
+		block_signals(&old);
+		int rc = pthread_create(&w->stoppers[w->n_stoppers], NULL, stopper_main, dw);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc == 0) {
+			w->n_stoppers++;
+			return;
+		}
+	}
+	dns_watch_stop(dw);
+}
+
 static int job_start(struct wizard *w, enum wiz_job_kind kind, wiz_job_fn fn)
 {
 	if (w->job.running)
@@ -110,12 +138,12 @@ void wiz_job_wait(struct wizard *w)
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void watch_cfg(const struct wizard *w, struct dns_watch_cfg *cfg)
+static void watch_cfg(const struct wizard *w, const struct dk_keyjob *k, struct dns_watch_cfg *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	cfg->fqdn = w->key.fqdn;
-	cfg->expect_p = w->key.p;
-	cfg->alg = w->key.alg;
+	cfg->fqdn = k->fqdn;
+	cfg->expect_p = k->p;
+	cfg->alg = k->alg;
 	cfg->ns = w->opt->ns;
 	cfg->n_ns = w->opt->n_ns;
 }
@@ -132,6 +160,7 @@ static void mta_req(const struct wizard *w, struct mta_request *req)
 		req->ed_priv_path = w->edkey.paths.priv;
 	}
 	req->dry_run = w->opt->dry_run;
+	req->mta = w->opt->mta;
 }
 
 int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selector, size_t slen)
@@ -143,18 +172,18 @@ int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selecto
 		return -1;
 	memcpy(base, name, n - sl);
 	base[n - sl] = '\0';
-	/* Domains often hold hyphens, date selectors never: try the last one first. */
-	for (char *dash = strrchr(base, '-'); dash != NULL && dash > base;) {
+	/* Both halves may hold hyphens; a top-level label never does (but for
+	 * xn--), so the first split whose domain ends in a clean label wins. */
+	for (char *dash = strchr(base, '-'); dash != NULL; dash = strchr(dash + 1, '-')) {
 		*dash = '\0';
-		if (validate_domain(base, domain, dlen, why, sizeof why) == 0 &&
-		    validate_selector(dash + 1, selector, slen, why, sizeof why) == 0 &&
-		    strcmp(domain, base) == 0 && strcmp(selector, dash + 1) == 0)
-			return 0;
+		const char *tld = strrchr(base, '.');
+		bool clean = tld != NULL && (strchr(tld, '-') == NULL || strncmp(tld + 1, "xn--", 4) == 0);
+		int ok = clean && validate_domain(base, domain, dlen, why, sizeof why) == 0 &&
+			 validate_selector(dash + 1, selector, slen, why, sizeof why) == 0 &&
+			 strcmp(domain, base) == 0 && strcmp(selector, dash + 1) == 0;
 		*dash = '-';
-		char *prev = dash - 1;
-		while (prev > base && *prev != '-')
-			prev--;
-		dash = *prev == '-' ? prev : NULL;
+		if (ok)
+			return 0;
 	}
 	return -1;
 }
@@ -221,7 +250,6 @@ static int save_record(struct wizard *w, struct dk_err *err)
 
 static void survey_enter(struct wizard *w)
 {
-	w->visited_survey = true;
 	if (w->survey_choice > w->n_resume)
 		w->survey_choice = 0;
 }
@@ -238,9 +266,6 @@ static enum wiz_result survey_handle(struct wizard *w, const struct wiz_event *e
 			int i = w->survey_choice - 1;
 			snprintf(w->domain, sizeof w->domain, "%s", w->resume[i].domain);
 			snprintf(w->selector, sizeof w->selector, "%s", w->resume[i].selector);
-			w->key_fixed = true;
-		} else {
-			w->key_fixed = false;
 		}
 		return WR_NEXT;
 	default:
@@ -275,6 +300,8 @@ static enum wiz_result text_step_handle(struct wizard *w, const struct wiz_event
 {
 	switch (ev->type) {
 	case EV_TEXT:
+		if (w->msg_error)
+			w->msg[0] = '\0';
 		snprintf(w->text, sizeof w->text, "%s", ev->text != NULL ? ev->text : "");
 		/* the form pads with blanks */
 		for (size_t n = strlen(w->text); n > 0 && w->text[n - 1] == ' '; n--)
@@ -297,13 +324,7 @@ static enum wiz_result text_step_handle(struct wizard *w, const struct wiz_event
 
 static enum wiz_result domain_handle(struct wizard *w, const struct wiz_event *ev)
 {
-	char old[DK_DOMAIN_MAX + 1];
-	snprintf(old, sizeof old, "%s", w->domain);
-	enum wiz_result r = text_step_handle(w, ev, domain_check, w->domain, sizeof w->domain,
-					     validate_domain);
-	if (r == WR_NEXT && strcmp(old, w->domain) != 0 && w->key_fixed)
-		w->key_fixed = false;   /* another domain: not the key we resumed */
-	return r;
+	return text_step_handle(w, ev, domain_check, w->domain, sizeof w->domain, validate_domain);
 }
 
 /* ---- step 3: selector ------------------------------------------------- */
@@ -354,11 +375,69 @@ static enum wiz_result selector_handle(struct wizard *w, const struct wiz_event 
 
 /* ---- step 4: key ----------------------------------------------------------- */
 
+static struct dns_watch *watch_start(const struct dns_watch_cfg *cfg, struct dk_err *err)
+{
+	sigset_t old;
+	block_signals(&old);
+	struct dns_watch *dw = dns_watch_start(cfg, err);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return dw;
+}
+
 static void key_enter(struct wizard *w)
 {
+	struct dk_existing ex;
+	struct dk_err err;
 	if (w->key_choice < 0 || (size_t)w->key_choice >= wiz_n_key_choices)
 		w->key_choice = 0;
 	snprintf(w->ed_selector, sizeof w->ed_selector, "%.60s-ed", w->selector);
+	/* continuing a pair: keep making (reusing) both */
+	setup_existing_key(w->opt->root, w->domain, w->ed_selector, &ex);
+	if (ex.state == KEY_PRESENT && ex.alg == DK_ALG_ED25519)
+		w->with_ed = true;
+	/* A record already at the name (and no local key for it) would be
+	 * replaced: ask the servers in the background while the admin chooses. */
+	w->published[0] = '\0';
+	setup_existing_key(w->opt->root, w->domain, w->selector, &ex);
+	if (ex.state != KEY_ABSENT ||
+	    record_fqdn(w->domain, w->selector, w->probe_fqdn, sizeof w->probe_fqdn) < 0)
+		return;
+	struct dns_watch_cfg cfg = { .fqdn = w->probe_fqdn, .expect_p = NULL, .alg = DK_ALG_RSA,
+				     .ns = w->opt->ns, .n_ns = w->opt->n_ns };
+	dk_err_clear(&err);
+	w->watch = watch_start(&cfg, &err);   /* no answer, no warning: nothing to say */
+}
+
+static void key_leave(struct wizard *w)
+{
+	watch_stop_async(w, &w->watch);
+}
+
+/* The background look at the selector's name answered. */
+static void key_probe(struct wizard *w)
+{
+	bool pending = w->view.n == 0 && w->view.error[0] == '\0';
+	for (size_t i = 0; i < w->view.n; i++) {
+		const struct dns_server_view *sv = &w->view.servers[i];
+		switch (sv->status) {
+		case DNS_PENDING:
+			pending = true;
+			break;
+		case DNS_ABSENT:
+		case DNS_ERROR:
+			break;
+		default:
+			if (w->published[0] == '\0')
+				snprintf(w->published, sizeof w->published, "A record is already "
+					 "published at %s (%s: %s). A new key would replace it and break "
+					 "mail signed with the old one: Esc to choose another selector.", w->probe_fqdn,
+					 sv->name, dns_status_name(sv->status));
+			break;
+		}
+	}
+	if (!pending) {   /* one answer from each server is enough */
+		watch_stop_async(w, &w->watch);
+	}
 }
 
 static int keygen_job(struct wizard *w, struct dk_err *err)
@@ -400,6 +479,9 @@ static enum wiz_result key_handle(struct wizard *w, const struct wiz_event *ev)
 		return WR_STAY;
 	case EV_BACK:
 		return WR_BACK;
+	case EV_DNS:
+		key_probe(w);
+		return WR_STAY;
 	case EV_JOB_DONE:
 		if (w->job.rc < 0) {
 			set_msg(w, true, "%s", w->job.err.msg);
@@ -468,20 +550,26 @@ static void dns_start(struct wizard *w)
 	struct dns_watch_cfg cfg;
 	struct dk_err err;
 	dk_err_clear(&err);
-	watch_cfg(w, &cfg);
+	watch_cfg(w, &w->key, &cfg);
 	w->dns_error[0] = '\0';
-	sigset_t old;
-	block_signals(&old);
-	w->watch = dns_watch_start(&cfg, &err);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (w->watch == NULL)
+	w->watch = watch_start(&cfg, &err);
+	if (w->watch == NULL) {
 		snprintf(w->dns_error, sizeof w->dns_error, "%s", err.msg[0] ? err.msg : "cannot watch DNS");
+		return;
+	}
+	/* the second (Ed25519) record is watched alongside */
+	if (w->have_edkey && w->watch_ed == NULL) {
+		watch_cfg(w, &w->edkey, &cfg);
+		w->watch_ed = watch_start(&cfg, &err);
+	}
 }
 
 static void dns_enter(struct wizard *w)
 {
 	w->dns_ok = w->dns_skipped = false;
+	w->publish_note[0] = '\0';
 	dns_view_clear(&w->view);
+	dns_view_clear(&w->view_ed);
 	if (w->opt->dry_run) {
 		snprintf(w->dns_error, sizeof w->dns_error, "Dry run: the key was not saved, so "
 			 "there is nothing to look for in DNS.");
@@ -492,8 +580,8 @@ static void dns_enter(struct wizard *w)
 
 static void dns_leave(struct wizard *w)
 {
-	dns_watch_stop(w->watch);
-	w->watch = NULL;
+	watch_stop_async(w, &w->watch);
+	watch_stop_async(w, &w->watch_ed);
 }
 
 int wiz_dns_fd(const struct wizard *w)
@@ -501,30 +589,51 @@ int wiz_dns_fd(const struct wizard *w)
 	return w->watch != NULL ? dns_watch_fd(w->watch) : -1;
 }
 
+int wiz_dns_fd_ed(const struct wizard *w)
+{
+	return w->watch_ed != NULL ? dns_watch_fd(w->watch_ed) : -1;
+}
+
 int wiz_dns_update(struct wizard *w)
 {
-	if (w->watch == NULL)
-		return 0;
-	dns_view_clear(&w->view);
-	return dns_watch_view(w->watch, &w->view);
+	int changed = 0;
+	if (w->watch != NULL) {
+		dns_view_clear(&w->view);
+		changed |= dns_watch_view(w->watch, &w->view);
+	}
+	if (w->watch_ed != NULL) {
+		dns_view_clear(&w->view_ed);
+		changed |= dns_watch_view(w->watch_ed, &w->view_ed);
+	}
+	return changed;
 }
 
 static int publish_job(struct wizard *w, struct dk_err *err)
 {
 	struct dns_watch_cfg cfg;
-	watch_cfg(w, &cfg);
-	return dns_publish(&cfg, w->key.value, &w->tsig, err);
+	watch_cfg(w, &w->key, &cfg);
+	if (dns_publish_ex(&cfg, w->key.value, &w->tsig, &w->published_at, err) < 0)
+		return -1;
+	if (!w->have_edkey)
+		return 0;
+	struct dns_publish_info ed_at;
+	watch_cfg(w, &w->edkey, &cfg);
+	return dns_publish_ex(&cfg, w->edkey.value, &w->tsig, &ed_at, err);
 }
 
 static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 {
 	switch (ev->type) {
-	case EV_DNS:
-		if (w->view.all_match && !w->dns_ok) {
-			w->dns_ok = true;
-			set_msg(w, false, "Every server serves the record. Press Enter to go on.");
-		}
+	case EV_DNS: {
+		bool ok = w->view.all_match && (!w->have_edkey || w->view_ed.all_match);
+		if (ok && !w->dns_ok)
+			set_msg(w, false, "Every server serves the record%s. Press Enter to go on.",
+				w->have_edkey ? "s" : "");
+		else if (!ok && w->dns_ok)
+			set_msg(w, true, "A server stopped serving the record.");
+		w->dns_ok = ok;
 		return WR_STAY;
+	}
 	case EV_ACTION:
 		switch (ev->arg) {
 		case ACT_CHECK_NOW:
@@ -532,6 +641,7 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 				dns_start(w);
 			else
 				dns_watch_check_now(w->watch);
+			dns_watch_check_now(w->watch_ed);
 			set_msg(w, false, "Asking every server again...");
 			return WR_STAY;
 		case ACT_PUBLISH:
@@ -552,9 +662,12 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 		if (w->job.rc < 0) {
 			set_msg(w, true, "Not published: %s", w->job.err.msg);
 		} else {
-			set_msg(w, false, "Published with key %s; asking the servers again.", w->tsig.name);
-			if (w->watch != NULL)
-				dns_watch_check_now(w->watch);
+			snprintf(w->publish_note, sizeof w->publish_note, "Published: %s@%u accepted the "
+				 "update for zone %s (TSIG key %s).", w->published_at.server,
+				 w->published_at.port, w->published_at.zone, w->tsig.name);
+			set_msg(w, false, "Published; asking the servers again.");
+			dns_watch_check_now(w->watch);
+			dns_watch_check_now(w->watch_ed);
 		}
 		return WR_STAY;
 	case EV_NEXT:
@@ -644,6 +757,7 @@ static enum wiz_result mta_handle(struct wizard *w, const struct wiz_event *ev)
 				return WR_STAY;
 			}
 			w->reloaded = true;
+			w->mta_phase = MTA_DONE;
 			return WR_NEXT;
 		}
 		default:
@@ -763,7 +877,7 @@ const struct step wiz_steps[WS_COUNT] = {
 		"4096 bits makes a record too long for some panels; 1024 bits is weak. Ed25519 "
 		"is small and strong, but many receivers still ignore it, so it is only "
 		"offered as a second key next to RSA (press e).",
-		"key", false, key_enter, key_handle, NULL, key_actions },
+		"key", false, key_enter, key_handle, key_leave, key_actions },
 	[WS_RECORD] = { "Record", "Publish this TXT record in your DNS",
 		"Add this TXT record at your DNS provider. Web panels usually want the name "
 		"without the domain (they add it). If your terminal cannot copy, press p to "
@@ -785,7 +899,7 @@ const struct step wiz_steps[WS_COUNT] = {
 		"A test message is signed with the new key and verified against the record as "
 		"DNS serves it. Then SPF and DMARC records are suggested: DKIM alone does not "
 		"tell receivers what to do with unsigned mail.",
-		"summary", false, summary_enter, summary_handle, NULL, NULL },
+		"proof summary", false, summary_enter, summary_handle, NULL, NULL },
 };
 
 /* ---- the engine ----------------------------------------------------------- */
@@ -805,8 +919,11 @@ static void go(struct wizard *w, enum wiz_step_id to)
 
 enum wiz_result wiz_dispatch(struct wizard *w, const struct wiz_event *ev)
 {
-	if (w->job.running && (ev->type == EV_NEXT || ev->type == EV_BACK ||
-			       (ev->type == EV_ACTION && w->step != WS_DNS))) {
+	/* While the worker runs, the step stays and its inputs stay put (the
+	 * worker reads them); only asking DNS again is fine. */
+	if (w->job.running && (ev->type == EV_NEXT || ev->type == EV_BACK || ev->type == EV_CHOOSE ||
+			       ev->type == EV_TEXT ||
+			       (ev->type == EV_ACTION && ev->arg != ACT_CHECK_NOW))) {
 		set_msg(w, false, "Please wait a moment: still working.");
 		return WR_STAY;
 	}
@@ -824,16 +941,29 @@ size_t wiz_actions(const struct wizard *w, struct wiz_action *out, size_t max)
 	return s->actions != NULL ? s->actions(w, out, max) : 0;
 }
 
+const char *wiz_enter_label(const struct wizard *w)
+{
+	switch (w->step) {
+	case WS_KEY:
+		return "create";
+	case WS_MTA:
+		return w->mta_phase == MTA_PREVIEW ? "apply" : w->mta_phase == MTA_APPLIED ? "reload" : "next";
+	case WS_SUMMARY:
+		return "finish";
+	default:
+		return "next";
+	}
+}
+
 const char *wiz_quit_question(const struct wizard *w)
 {
 	static char q[PATH_MAX + 256];
 	if (w->job.running && w->job.kind == JOB_KEYGEN)
 		return "Quit? The key being made is finished and saved first; run dkim-setup "
 		       "again to continue with it.";
-	if (w->step == WS_SUMMARY || (w->step == WS_SURVEY && !w->have_key))
+	/* before the key nothing is written, so nothing is lost */
+	if (w->step == WS_SUMMARY || !w->have_key)
 		return NULL;
-	if (!w->have_key)
-		return "Quit? Nothing has been written yet.";
 	if (w->opt->dry_run)
 		return "Quit? This is a dry run: nothing was written.";
 	snprintf(q, sizeof q, "Quit? The key is saved in %s%s; run dkim-setup again to "
@@ -848,24 +978,68 @@ const char *wiz_training_text(const struct wizard *w, enum wiz_step_id step)
 	return w->training[step];
 }
 
-void wiz_training_load(struct wizard *w, const char *dir)
+const char *wiz_training_welcome(const struct wizard *w)
+{
+	return w->opt->training ? w->welcome : NULL;
+}
+
+#define TRAINING_MAX 8192
+
+/* dir/name.txt, or NULL. */
+static char *read_text(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s.txt", dir, name);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return NULL;
+	char *buf = calloc(1, TRAINING_MAX);
+	size_t n = buf != NULL ? fread(buf, 1, TRAINING_MAX - 1, f) : 0;
+	fclose(f);
+	if (buf != NULL && n == 0) {
+		free(buf);
+		buf = NULL;
+	}
+	/* keep it printable: tabs become spaces, other controls go */
+	for (char *c = buf; c != NULL && *c != '\0'; c++)
+		if (*c == '\t')
+			*c = ' ';
+		else if ((unsigned char)*c < 0x20 && *c != '\n')
+			*c = '?';
+	return buf;
+}
+
+void wiz_training_load(struct wizard *w, const char *dir)
+{
+	if (w->welcome == NULL)
+		w->welcome = read_text(dir, "welcome");
 	for (int i = 0; i < WS_COUNT; i++) {
 		if (w->training[i] != NULL || wiz_steps[i].asset == NULL)
 			continue;
-		snprintf(path, sizeof path, "%s/%s.txt", dir, wiz_steps[i].asset);
-		FILE *f = fopen(path, "re");
-		if (f == NULL)
-			continue;
-		char *buf = calloc(1, 8192);
-		size_t n = buf != NULL ? fread(buf, 1, 8191, f) : 0;
-		fclose(f);
-		if (buf != NULL && n == 0) {
-			free(buf);
-			buf = NULL;
+		char names[64];
+		snprintf(names, sizeof names, "%s", wiz_steps[i].asset);
+		char *save = NULL, *all = NULL;
+		for (char *name = strtok_r(names, " ", &save); name != NULL;
+		     name = strtok_r(NULL, " ", &save)) {
+			char *t = read_text(dir, name), *joined = NULL;
+			if (t == NULL)
+				continue;
+			if (all == NULL) {
+				all = t;
+				continue;
+			}
+			/* the second title stands alone: a paragraph of its own */
+			char *nl = strchr(t, '\n');
+			if (asprintf(&joined, "%s\n\n%.*s\n\n%s", all, nl ? (int)(nl - t) : (int)strlen(t), t,
+				     nl ? nl + 1 : "") < 0)
+				joined = NULL;
+			free(t);
+			if (joined != NULL) {
+				free(all);
+				all = joined;
+			}
 		}
-		w->training[i] = buf;
+		w->training[i] = all;
 	}
 }
 
@@ -879,8 +1053,19 @@ void wiz_init(struct wizard *w, const struct options *opt)
 	for (int i = 0; i < w->sv.n_keys && w->n_resume < 16; i++) {
 		int k = w->n_resume;
 		if (wiz_parse_keyfile(w->sv.keys[i], w->resume[k].domain, sizeof w->resume[k].domain,
-				      w->resume[k].selector, sizeof w->resume[k].selector) == 0)
-			w->n_resume++;
+				      w->resume[k].selector, sizeof w->resume[k].selector) < 0)
+			continue;
+		/* "<sel>-ed" next to "<sel>" is the second key of a pair, not a setup */
+		struct dk_existing ex;
+		char base[DK_LABEL_MAX + 1];
+		size_t n = strlen(w->resume[k].selector);
+		if (n > 3 && strcmp(w->resume[k].selector + n - 3, "-ed") == 0) {
+			snprintf(base, sizeof base, "%.*s", (int)(n - 3), w->resume[k].selector);
+			setup_existing_key(opt->root, w->resume[k].domain, base, &ex);
+			if (ex.state == KEY_PRESENT)
+				continue;
+		}
+		w->n_resume++;
 	}
 	for (size_t i = 0; i < wiz_n_key_choices; i++)
 		if (opt->alg == DK_ALG_RSA && opt->bits_given && wiz_key_choices[i].bits == opt->bits)
@@ -894,7 +1079,7 @@ void wiz_init(struct wizard *w, const struct options *opt)
 			set_msg(w, true, "TSIG key not usable: %s", err.msg);
 	}
 	/* Step 1 is a screen of its own only when there is a choice to make. */
-	w->step = w->n_resume > 0 ? WS_SURVEY : WS_DOMAIN;
+	w->step = w->n_resume > 0 && !(opt->domain[0] && opt->selector[0]) ? WS_SURVEY : WS_DOMAIN;
 	if (wiz_steps[w->step].enter != NULL)
 		wiz_steps[w->step].enter(w);
 }
@@ -905,9 +1090,13 @@ void wiz_free(struct wizard *w)
 	const struct step *s = &wiz_steps[w->step];
 	if (s->leave != NULL)
 		s->leave(w);
-	dns_watch_stop(w->watch);
-	w->watch = NULL;
+	watch_stop_async(w, &w->watch);
+	watch_stop_async(w, &w->watch_ed);
+	for (int i = 0; i < w->n_stoppers; i++)
+		pthread_join(w->stoppers[i], NULL);
+	w->n_stoppers = 0;
 	dns_view_clear(&w->view);
+	dns_view_clear(&w->view_ed);
 	dns_tsig_clear(&w->tsig);
 	mta_plan_clear(&w->plan);
 	setup_keyjob_clear(&w->key);
@@ -916,4 +1105,6 @@ void wiz_free(struct wizard *w)
 		free(w->training[i]);
 		w->training[i] = NULL;
 	}
+	free(w->welcome);
+	w->welcome = NULL;
 }

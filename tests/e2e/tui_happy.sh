@@ -59,12 +59,13 @@ if tui_wait 'not implemented' 3 >/dev/null; then
 fi
 if [ "$DNS_REAL" = 1 ]; then
 	tui_wait 'missing' 10 && ok "the table says missing before publishing" || not_ok "missing shown"
-	check_match "negative-caching hint" "remember \"missing\"" "$(tui_screen)"
+	check_match "negative-caching hint" "remember \"missing\"" "$(tui_screen | tr -s '\n ' '  ')"
 	publish "$ROOT" "$SEL"
 	tmux_ send-keys -t t r   # check now (not a keystroke of the happy path: the watcher would see it anyway)
 	tui_wait 'Every server serves the' 15 && ok "the live table turns OK after publishing" ||
 		not_ok "the record is seen"
 	check_match "server row OK" "127\.0\.0\.1.* OK" "$(tui_screen)"
+	tui_screen | sed 's/^/   dns| /'
 	tui_keys Enter
 else
 	tui_keys s
@@ -73,6 +74,7 @@ tui_wait 'Step 7 of 8' && ok "mail server step" || not_ok "mail step"
 tui_keys Enter
 tui_wait 'Step 8 of 8' && tui_wait 'Press Enter to finish' 30 && ok "summary" || not_ok "summary"
 FINAL=$(tui_screen)
+sed 's/^/   final| /' <<<"$FINAL"
 check_match "summary names the key" "example.test-$SEL-private.pem" "$FINAL"
 check_match "summary suggests SPF" 'v=spf1' "$FINAL"
 check_match "summary suggests DMARC" '_dmarc\.example\.test' "$FINAL"
@@ -124,7 +126,27 @@ if [ "$DNS_REAL" = 1 ]; then
 	tui_wait 'Step 2 of 8' && tui_keys Enter Enter Enter
 	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
 	tui_wait 'u publish' && ok "publish key offered with --tsig-key" || not_ok "publish key offered"
+	# a wrong secret first: refused, said in place, nothing else changes
+	echo "hmac-sha256:dkim-test:$(head -c 32 /dev/urandom | base64)" >"$ROOT2/bad.key"
+	tui_keys F10
+	tui_wait 'Quit\?' && tui_keys y
+	tui_wait_exit 10
+	tui_run --root "$ROOT2" --nameserver "$NS" --tsig-key "$ROOT2/bad.key" -d example.test -s copy1
+	tui_wait 'Step 2 of 8' && tui_keys Enter Enter Enter
+	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
+	tui_wait 'u publish' && tui_keys u
+	tui_wait 'Not published' 20 && ok "a refused update is reported, the wizard goes on" || not_ok "refused update"
+	check_match "still waiting" 'Step 6 of 8' "$(tui_screen)"
+	tui_keys F10
+	tui_wait 'Quit\?' && tui_keys y
+	tui_wait_exit 10
+	tui_run --root "$ROOT2" --nameserver "$NS" --tsig-key "$KNOT_DIR/tsig.key" -d example.test -s copy1
+	tui_wait 'Step 2 of 8' && tui_keys Enter Enter Enter
+	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
+	tui_wait 'u publish' || not_ok "publish key offered again"
 	tui_keys u
+	tui_wait 'accepted the update' 20 && ok "the publish key says which server took the update" ||
+		not_ok "publish message"
 	tui_wait 'Every server serves the' 20 && ok "published by the key press and seen" ||
 		not_ok "publish by key"
 	out=$(kdig +short @127.0.0.1 -p "$KNOT_PORT" copy1._domainkey.example.test TXT | tr -d '" \n')
@@ -135,6 +157,44 @@ tui_wait 'Quit\?' && ok "F10 asks before quitting with a key made" || not_ok "qu
 check_match "the question says the key is kept" 'continue with it' "$(tui_screen)"
 tui_keys y
 tui_wait_exit 10 && ok "quit" || not_ok "quit"
+
+# ---- RSA + Ed25519: both records watched ----------------------------------
+if [ "$DNS_REAL" = 1 ]; then
+	ROOT3=$(t_tmpdir)
+	tui_run --root "$ROOT3" --nameserver "$NS" -d example.test -s pair1 -a ed25519
+	tui_wait 'Step 2 of 8' && tui_keys Enter Enter
+	tui_wait '\[x\] Also an Ed25519 key' && ok "-a ed25519 preselects the second key" || not_ok "ed preselected"
+	tui_keys Enter
+	tui_wait 'Step 5 of 8' 20 && tui_keys Enter
+	tui_wait 'The Ed25519 record, pair1-ed\._domainkey' 10 && ok "the wait screen watches the Ed25519 record too" ||
+		not_ok "ed table"
+	publish "$ROOT3" pair1
+	tui_wait '127\.0\.0\.1 .* OK' 10
+	sleep 1
+	check "one record of two is not enough" bash -c "! tmux -L $TUI_SOCK capture-pane -p -t t | grep -q 'Every server serves the new keys'"
+	publish "$ROOT3" pair1-ed
+	tmux_ send-keys -t t r
+	tui_wait 'Every server serves the new keys' 15 && ok "both records seen: go on" || not_ok "both records"
+	tui_keys F10
+	tui_wait 'Quit\?' && tui_keys y
+	tui_wait_exit 10
+fi
+
+# ---- a record already published at the selector is pointed out -----------
+if [ "$DNS_REAL" = 1 ]; then
+	knot_set_txt old1._domainkey "v=DKIM1; k=rsa; p=${V2:18:200}" "${V2:218}"
+	tui_run --root "$(t_tmpdir)" --nameserver "$NS" -d example.test -s old1
+	tui_wait 'Step 2 of 8' && tui_keys Enter Enter
+	tui_wait 'A record is already published at old1\._domainkey\.example\.test' 10 &&
+		ok "the key step warns that a record is published at the selector already" ||
+		not_ok "published record warning"
+	tui_keys Escape
+	tui_wait 'Step 3 of 8' && tui_keys C-u && tui_type new1 && tui_keys Enter
+	tui_wait 'selector new1\?' && sleep 1.5
+	check "no warning for a free selector" bash -c "! grep -q 'already published' <<<\"\$(tmux -L $TUI_SOCK capture-pane -p -t t)\""
+	tui_keys q
+	tui_wait_exit 10 && ok "q before any key quits without asking" || not_ok "quit without key"
+fi
 
 # ---- a later run offers to continue with the key left -------------------
 tui_run --root "$ROOT2" --nameserver "$NS"

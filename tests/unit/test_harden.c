@@ -12,6 +12,11 @@
 #include "common.h"
 #include "options.h"
 #include "record.h"
+#include "setup.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int printable_line(const char *s)
 {
@@ -100,6 +105,48 @@ static void options_parse_twice(void **state)
 	free(a0);
 }
 
+/* valgrind_batch "an unreadable existing key": load_private() formatted
+ * err->msg into itself, so `record` printed "PATH: PATH: " and lost the
+ * reason (and read uninitialised bytes). */
+static void unreadable_key_reason_kept(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/test_harden.XXXXXX", path[256];
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof path, "%s/etc", root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/etc/ssl", root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/etc/ssl/private", root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/etc/ssl/private/example.com-s7-private.pem", root);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a key\n", f);
+	fclose(f);
+
+	struct dk_keyjob job;
+	struct dk_err err;
+	memset(&job, 0, sizeof job);
+	memset(&err, 'U', sizeof err);   /* as uninitialised as a stack struct */
+	dk_err_clear(&err);
+	job.root = root;
+	snprintf(job.domain, sizeof job.domain, "example.com");
+	snprintf(job.selector, sizeof job.selector, "s7");
+	assert_int_equal(setup_load_key(&job, &err), -1);
+	assert_non_null(strstr(err.msg, "not a PEM private key"));
+	assert_null(strstr(err.msg, "pem: /etc"));
+	setup_keyjob_clear(&job);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/etc/ssl/private", root);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/etc/ssl", root);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/etc", root);
+	rmdir(path);
+	rmdir(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +154,7 @@ int main(void)
 		cmocka_unit_test(unknown_short_option_is_escaped),
 		cmocka_unit_test(printable_tiny_buffer_terminated),
 		cmocka_unit_test(options_parse_twice),
+		cmocka_unit_test(unreadable_key_reason_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,7 +37,7 @@ SAN_OBJ  := $(CORE_SRC:src/%.c=build/asan/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all check check-only deps bench install uninstall clean asan unit fuzz
+.PHONY: all check check-only deps bench install uninstall clean asan unit fuzz demo demo-clean
 
 all: build/$(PROG)
 
@@ -78,6 +78,13 @@ check: deps
 
 check-only: all unit asan
 	tests/run.sh $(TESTS)
+
+# The README's first command: the whole flow on one machine, in a sandbox.
+demo: deps all
+	tests/demo/demo.sh
+
+demo-clean:
+	rm -rf demo
 
 bench: deps all
 	tests/bench/run.sh

@@ -33,6 +33,9 @@ enum dns_status {
 
 /* Short words for tables: "waiting", "missing", "wrong key", "OK", ... */
 const char *dns_status_name(enum dns_status st);
+/* Stable identifiers for JSON: "pending", "absent", "wrong_key", "match",
+ * "revoked", "invalid", "multiple", "error". */
+const char *dns_status_id(enum dns_status st);
 
 struct dns_server_view {
 	char name[256];           /* NS host name, or the address given */
@@ -44,6 +47,9 @@ struct dns_server_view {
 	uint32_t serial;          /* SOA serial this server reported */
 	unsigned queries;         /* queries sent to it so far */
 	time_t last_asked;        /* 0: never */
+	bool tcp;                 /* the last answer came over TCP (truncated over UDP) */
+	bool testing;             /* the record has t=y */
+	unsigned rtt_ms;          /* time of the last answer */
 };
 
 struct dns_view {
@@ -104,5 +110,15 @@ void dns_tsig_clear(struct dns_tsig *key);
  * the zone's primary (SOA MNAME) or to cfg->ns[0]. */
 int dns_publish(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
 		struct dk_err *err);
+
+/* dns_publish, telling where and when the update was accepted. */
+struct dns_publish_info {
+	char server[64];          /* numeric address that accepted it */
+	uint16_t port;
+	char zone[256];
+	double acked_at;          /* CLOCK_MONOTONIC seconds of the answer */
+};
+int dns_publish_ex(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
+		   struct dns_publish_info *info, struct dk_err *err);
 
 #endif

@@ -22,6 +22,20 @@ struct mta_info {
 	char summary[256];           /* one line: "Exim 4 (Debian, split config, internet)" */
 	char warning[512];           /* "" or why signing will not happen as is */
 	bool can_sign;               /* plan/apply will produce a signing setup */
+	/* Added by the MTA module (read-only for front ends). */
+	int flavor;                  /* enum mta_flavor */
+	char configtype[32];         /* Debian exim4: dc_eximconfig_configtype */
+	bool has_signer;             /* Postfix: OpenDKIM installed / configured */
+	bool ed25519_ok;             /* the signer can add an Ed25519 signature */
+};
+
+/* What mta_detect found, in more detail than `kind`. */
+enum mta_flavor {
+	MTA_FL_NONE,
+	MTA_FL_EXIM_UNSPLIT,         /* Debian exim4, exim4.conf.template + localmacros */
+	MTA_FL_EXIM_SPLIT,           /* Debian exim4, conf.d */
+	MTA_FL_EXIM_PLAIN,           /* a hand-written exim.conf / exim4.conf */
+	MTA_FL_POSTFIX,              /* Postfix + OpenDKIM */
 };
 
 int mta_detect(const char *root, enum dk_mta want, struct mta_info *info, struct dk_err *err);
@@ -35,6 +49,9 @@ struct mta_request {
 	const char *ed_priv_path;
 	bool strict;                 /* Exim DKIM_STRICT / milter tempfail */
 	bool dry_run;
+	/* Added by the MTA module; zero values keep the old meaning. */
+	enum dk_mta mta;             /* MTA_AUTO (0 is MTA_AUTO): as mta_detect finds */
+	bool reload_if_running;      /* mta_reload: only reload a service already running */
 };
 
 struct mta_change {
@@ -43,6 +60,16 @@ struct mta_change {
 	char *new_text;
 	mode_t mode;
 	bool is_key;                 /* a key copy: never shown in the diff */
+	char owner[33];              /* user name; "" = root */
+	char group[33];              /* group name; "" = root */
+};
+
+/* A directory the plan creates (or whose mode/owner it fixes). */
+struct mta_dir {
+	char path[PATH_MAX];
+	mode_t mode;
+	char owner[33], group[33];
+	bool enforce;                /* ours: fix mode and owner if it exists */
 };
 
 struct mta_plan {
@@ -52,6 +79,11 @@ struct mta_plan {
 	char *diff;                  /* unified diff of the config changes */
 	char *explain;               /* plain words for the screen / batch */
 	bool nothing_to_do;          /* already configured exactly so */
+	/* Added by the MTA module. */
+	size_t n_dirs;
+	struct mta_dir dirs[4];
+	bool ed25519;                /* the plan signs with the Ed25519 selector too */
+	char reload_cmd[256];        /* what reloading means, in shell words, for the admin */
 };
 
 int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
@@ -63,13 +95,15 @@ struct mta_result {
 	char validator[512];         /* what the checker said */
 	char backups[8][PATH_MAX];   /* backup paths made */
 	size_t n_backups;
+	char key_access[512];        /* what the key-access check found */
 };
 
 int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_result *res,
 	      struct dk_err *err);
 
-/* Reload the MTA (and signer). Never under --root: returns 0 and puts the
- * command to run in `what`. */
+/* Reload the MTA (and signer) with systemctl when systemd runs the host.
+ * Never under --root, and never without systemd: then it returns 0 and puts
+ * the command(s) to run in `what`; otherwise `what` says what was done. */
 int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char *what,
 	       size_t whatlen, struct dk_err *err);
 

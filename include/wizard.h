@@ -1,12 +1,233 @@
 /*
- * wizard.h: the curses wizard. Needs a terminal; main() checks that first.
+ * wizard.h: the steps of the interactive setup, as pure logic.
+ *
+ * The wizard is a table of steps (`wiz_steps[]`), each with enter / handle /
+ * leave. A front end (src/ui_curses.c) turns keys into `struct wiz_event`s,
+ * feeds them to wiz_dispatch(), and redraws from the state in `struct
+ * wizard`. Nothing here includes curses or prints; slow work (key
+ * generation, publishing, applying the MTA change, the proof) runs on one
+ * worker thread whose completion is signalled on wiz_job_fd(), and DNS
+ * watching on the watcher's own thread (dns_watch_fd()). The unit tests
+ * drive this layer directly.
  */
 #ifndef DKIM_WIZARD_H
 #define DKIM_WIZARD_H
 
-#include "options.h"
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
 
-/* Runs the whole wizard; returns the exit status. */
+#include "dns.h"
+#include "mta.h"
+#include "options.h"
+#include "proof.h"
+#include "setup.h"
+
+/* Runs the whole wizard (curses); returns the exit status. ui_curses.c. */
 int wizard_run(const struct options *opt);
+
+enum wiz_step_id {
+	WS_SURVEY,     /* 1 look around (only shown when a decision is needed) */
+	WS_DOMAIN,     /* 2 */
+	WS_SELECTOR,   /* 3 */
+	WS_KEY,        /* 4 choose, then generate on the worker */
+	WS_RECORD,     /* 5 */
+	WS_DNS,        /* 6 wait for the authoritative servers */
+	WS_MTA,        /* 7 */
+	WS_SUMMARY,    /* 8 proof and summary */
+	WS_COUNT,
+};
+
+enum wiz_ev_type {
+	EV_NEXT,       /* Enter, Tab */
+	EV_BACK,       /* Esc, F9 */
+	EV_TEXT,       /* the text field changed; ev->text holds it */
+	EV_CHOOSE,     /* the menu's current item changed; ev->arg = index */
+	EV_ACTION,     /* a step key from wiz_actions(); ev->arg = enum wiz_act */
+	EV_JOB_DONE,   /* the worker finished (after wiz_job_collect) */
+	EV_DNS,        /* the watcher's view changed */
+};
+
+enum wiz_act {
+	ACT_SAVE = 1,      /* record: save both forms to a file */
+	ACT_CHECK_NOW,     /* dns: ask every server again */
+	ACT_PUBLISH,       /* dns: RFC 2136 UPDATE with the TSIG key */
+	ACT_SKIP,          /* dns, mta: go on without */
+	ACT_TOGGLE_ED,     /* key: also an Ed25519 selector */
+	ACT_RELOAD,        /* mta: reload after apply */
+	ACT_NO_RELOAD,
+	/* handled by the front end itself (terminal work), listed for the footer */
+	ACT_UI_COPY,       /* OSC 52 */
+	ACT_UI_PRINT,      /* plain text outside curses */
+	ACT_UI_TRAINING,   /* hide / show the explanation */
+};
+
+struct wiz_event {
+	enum wiz_ev_type type;
+	int arg;
+	const char *text;
+};
+
+/* What a handler asks the loop to do next. */
+enum wiz_result {
+	WR_STAY,       /* state changed (or not): redraw */
+	WR_NEXT,
+	WR_BACK,
+	WR_FINISH,     /* the wizard is over; status in w->status */
+};
+
+/* A key the current step offers, for the footer and the key map. */
+struct wiz_action {
+	char key;              /* the letter */
+	const char *label;     /* "copy" */
+	enum wiz_act act;
+};
+
+enum wiz_job_kind { JOB_NONE, JOB_KEYGEN, JOB_PUBLISH, JOB_MTA_APPLY, JOB_PROOF };
+
+struct wizard;
+typedef int (*wiz_job_fn)(struct wizard *w, struct dk_err *err);
+
+struct wiz_job {
+	enum wiz_job_kind kind;
+	bool running;          /* started and not yet collected */
+	time_t started;
+	pthread_t thread;
+	int pipe[2];           /* the worker writes one byte when done */
+	wiz_job_fn fn;
+	int rc;
+	struct dk_err err;
+};
+
+enum wiz_mta_phase { MTA_PREVIEW, MTA_APPLYING, MTA_APPLIED, MTA_FAILED, MTA_SKIPPED, MTA_DONE };
+
+struct wizard {
+	const struct options *opt;
+	enum wiz_step_id step;
+	int status;                         /* exit status when finished */
+	bool visited_survey;
+
+	struct dk_survey sv;
+	/* keys found from an earlier run, offered on the survey step */
+	int n_resume;
+	struct { char domain[DK_DOMAIN_MAX + 1]; char selector[DK_LABEL_MAX + 1]; } resume[16];
+	int survey_choice;                  /* 0: new; i+1: resume[i] */
+
+	/* the text entry of the domain / selector step, and why it is refused */
+	char text[DK_DOMAIN_MAX + 1];
+	char why[256];                      /* "" when the text is valid */
+	char warn[512];                     /* a warning that does not block */
+
+	char domain[DK_DOMAIN_MAX + 1];
+	char selector[DK_LABEL_MAX + 1];
+	char ed_selector[DK_LABEL_MAX + 1];
+	int key_choice;                     /* index into wiz_key_choices */
+	bool with_ed;                       /* also an Ed25519 key */
+	bool key_fixed;                     /* existing key: continue with it */
+
+	struct dk_keyjob key, edkey;
+	bool have_key, have_edkey;
+
+	char msg[512];                      /* result of the last action, one line */
+	bool msg_error;
+
+	struct wiz_job job;
+
+	/* DNS */
+	struct dns_watch *watch;
+	struct dns_view view;
+	char dns_error[512];
+	bool dns_ok, dns_skipped;
+	bool have_tsig;
+	struct dns_tsig tsig;
+	char saved_path[PATH_MAX];
+
+	/* MTA */
+	struct mta_info mta;
+	struct mta_plan plan;
+	struct mta_result mres;
+	bool have_plan;
+	char mta_error[512];
+	enum wiz_mta_phase mta_phase;
+	char reload_what[256];
+	bool reloaded;
+
+	/* proof */
+	struct proof_result proof;
+	bool proof_done;
+	char proof_error[512];
+
+	/* training explanations, loaded at run time (issue 7) */
+	char *training[WS_COUNT];
+};
+
+struct step {
+	const char *name;        /* in the header: "Domain" */
+	const char *title;       /* above the main pane */
+	const char *help;        /* F1 */
+	const char *asset;       /* training text file name, without ".txt" */
+	bool text_entry;         /* letters are text: step keys need Ctrl */
+	void (*enter)(struct wizard *w);
+	enum wiz_result (*handle)(struct wizard *w, const struct wiz_event *ev);
+	void (*leave)(struct wizard *w);
+	size_t (*actions)(const struct wizard *w, struct wiz_action *out, size_t max);
+};
+
+extern const struct step wiz_steps[WS_COUNT];
+
+/* The key menu of step 4. */
+struct wiz_key_choice {
+	const char *label;
+	const char *note;        /* the warning shown with it, "" if none */
+	enum dk_alg alg;
+	int bits;
+};
+extern const struct wiz_key_choice wiz_key_choices[];
+extern const size_t wiz_n_key_choices;
+
+/* Set up (survey, defaults) and enter the first step. */
+void wiz_init(struct wizard *w, const struct options *opt);
+/* Leave the current step, stop everything, wait for a running job (its file
+ * writes are never cut short), free everything. */
+void wiz_free(struct wizard *w);
+
+/* Feed one event to the current step and move between steps as it says.
+ * Returns the handler's result (WR_FINISH: the wizard is over). */
+enum wiz_result wiz_dispatch(struct wizard *w, const struct wiz_event *ev);
+
+/* The keys of the current step. */
+size_t wiz_actions(const struct wizard *w, struct wiz_action *out, size_t max);
+
+/* NULL when quitting now loses nothing; else the question to ask. */
+const char *wiz_quit_question(const struct wizard *w);
+
+/* The worker: fd to poll (-1 when idle); after it is readable call
+ * wiz_job_collect() then dispatch EV_JOB_DONE. */
+int wiz_job_fd(const struct wizard *w);
+void wiz_job_collect(struct wizard *w);
+/* Block until a running job is done and collect it (used when leaving). */
+void wiz_job_wait(struct wizard *w);
+
+/* The DNS watcher's fd (-1 when not watching); when readable call
+ * wiz_dns_update(), which returns 1 when the view changed. */
+int wiz_dns_fd(const struct wizard *w);
+int wiz_dns_update(struct wizard *w);
+
+/* The explanation for a step under --training, or NULL. */
+const char *wiz_training_text(const struct wizard *w, enum wiz_step_id step);
+/* Load the texts from dir/<asset>.txt for every step (issue 7 fills the
+ * files; missing files are fine). */
+void wiz_training_load(struct wizard *w, const char *dir);
+
+/* The record text the record step saves and prints: both forms. malloc'd. */
+char *wiz_record_text(const struct dk_keyjob *k);
+
+/* Where ACT_SAVE writes the record (as the target sees it). */
+void wiz_record_path(const struct wizard *w, char *out, size_t outlen);
+
+/* Split "<domain>-<selector>-private.pem" at the last '-' that makes both
+ * halves valid. 0 or -1. */
+int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selector, size_t slen);
 
 #endif

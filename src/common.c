@@ -42,6 +42,8 @@ int dk_fail_errno(struct dk_err *err, int status, int errnum, const char *fmt, .
 
 void dk_err_clear(struct dk_err *err)
 {
+	if (err == NULL)
+		return;
 	err->status = DK_OK;
 	err->msg[0] = '\0';
 }

@@ -1,8 +1,23 @@
-/* dns.c: STUB until the DNS issue lands (see include/dns.h for the contract). */
+/*
+ * dns.c: what each authoritative server of the zone serves at the selector.
+ *
+ * Finding the servers: the zone apex is the owner of the SOA that comes back
+ * for the record's name (answer or authority section), walking up labels when
+ * none does; then its NS set and every A and AAAA of each NS. Without
+ * --nameserver those three lookups go to the system's resolvers (the only
+ * recursive queries we make); with --nameserver the given servers are asked
+ * for the SOA directly and are the only servers asked anything.
+ *
+ * Each server is then asked directly, recursion off, for TXT at the name
+ * (following CNAMEs) and for the SOA (serial, negative-caching time). All
+ * servers are asked at once (dns_net.c), so a dead one costs no one else time.
+ */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "dns_priv.h"
+#include "record.h"
 
 const char *dns_status_name(enum dns_status st)
 {
@@ -11,31 +26,12 @@ const char *dns_status_name(enum dns_status st)
 	return (size_t)st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
 
-int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_err *err)
+const char *dns_status_id(enum dns_status st)
 {
-	(void)cfg;
-	memset(out, 0, sizeof *out);
-	return dk_fail(err, DK_SYSERR, "DNS checks are not implemented yet");
+	static const char *ids[] = { "pending", "absent", "wrong_key", "match", "revoked",
+				     "invalid", "multiple", "error" };
+	return (size_t)st < sizeof ids / sizeof ids[0] ? ids[st] : "unknown";
 }
-
-int dns_fetch_txt(const struct dns_watch_cfg *cfg, char **txt, struct dk_err *err)
-{
-	(void)cfg;
-	*txt = NULL;
-	return dk_fail(err, DK_SYSERR, "DNS lookups are not implemented yet");
-}
-
-struct dns_watch *dns_watch_start(const struct dns_watch_cfg *cfg, struct dk_err *err)
-{
-	(void)cfg;
-	dk_fail(err, DK_SYSERR, "DNS watching is not implemented yet");
-	return NULL;
-}
-
-int dns_watch_fd(const struct dns_watch *w) { (void)w; return -1; }
-void dns_watch_check_now(struct dns_watch *w) { (void)w; }
-int dns_watch_view(struct dns_watch *w, struct dns_view *out) { (void)w; (void)out; return 0; }
-void dns_watch_stop(struct dns_watch *w) { (void)w; }
 
 void dns_view_clear(struct dns_view *v)
 {
@@ -43,18 +39,749 @@ void dns_view_clear(struct dns_view *v)
 	memset(v, 0, sizeof *v);
 }
 
-int dns_tsig_load(const char *path, struct dns_tsig *key, struct dk_err *err)
+/* ---- state shared by dns_check and the watch ---- */
+
+int dns_state_init(struct dns_state *s, const struct dns_watch_cfg *cfg, struct dk_err *err)
 {
-	(void)path;
-	memset(key, 0, sizeof *key);
-	return dk_fail(err, DK_USAGE, "TSIG keys are not implemented yet");
+	memset(s, 0, sizeof *s);
+	s->cancel_fd = -1;
+	if (cfg->fqdn == NULL || strlen(cfg->fqdn) >= sizeof s->fqdn)
+		return dk_fail(err, DK_USAGE, "no record name to look up");
+	snprintf(s->fqdn, sizeof s->fqdn, "%s", cfg->fqdn);
+	if (cfg->expect_p != NULL && (s->expect_p = strdup(cfg->expect_p)) == NULL)
+		return dk_fail(err, DK_SYSERR, "out of memory");
+	s->alg = cfg->alg;
+	s->timeout = cfg->timeout > 0 ? cfg->timeout : DNS_DEFAULT_TIMEOUT;
+	s->n_given = cfg->n_ns < DK_MAX_NAMESERVERS ? cfg->n_ns : DK_MAX_NAMESERVERS;
+	for (size_t i = 0; i < s->n_given; i++) {
+		if (dns_addr_set(&s->given[i], cfg->ns[i].addr, cfg->ns[i].port) < 0) {
+			char pb[80];
+			return dk_fail(err, DK_USAGE, "nameserver '%s' is not a numeric address",
+				       dk_printable(cfg->ns[i].addr, pb, sizeof pb));
+		}
+	}
+	return 0;
 }
 
-void dns_tsig_clear(struct dns_tsig *key) { memset(key, 0, sizeof *key); }
-
-int dns_publish(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
-		struct dk_err *err)
+static void servers_free(struct dns_srv *srv, size_t n)
 {
-	(void)cfg; (void)value; (void)key;
-	return dk_fail(err, DK_SYSERR, "publishing is not implemented yet");
+	for (size_t i = 0; i < n; i++)
+		free(srv[i].txt);
+	free(srv);
+}
+
+void dns_state_free(struct dns_state *s)
+{
+	servers_free(s->srv, s->n);
+	free(s->expect_p);
+	s->srv = NULL;
+	s->n = 0;
+	s->expect_p = NULL;
+}
+
+static bool stopped(const struct dns_state *s)
+{
+	return s->stop != NULL && atomic_load(s->stop);
+}
+
+/* The zone apex from an answer to "name SOA", or "" when it does not say. */
+static void zone_from_reply(const ldns_pkt *r, const char *name, char *zone, size_t zlen)
+{
+	zone[0] = '\0';
+	const ldns_rr_list *an = ldns_pkt_answer(r), *au = ldns_pkt_authority(r);
+	char owner[256];
+	bool cname = false;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		dns_dname_text(ldns_rr_owner(rr), owner, sizeof owner);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && dns_name_eq(owner, name)) {
+			snprintf(zone, zlen, "%s", owner);
+			return;
+		}
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
+			cname = true;
+	}
+	/* After a CNAME the authority SOA is the target's zone, not ours. */
+	if (cname)
+		return;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(au); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(au, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA)
+			continue;
+		dns_dname_text(ldns_rr_owner(rr), owner, sizeof owner);
+		size_t lo = strlen(owner), ln = strlen(name);
+		/* the SOA owner must be the name or one of its ancestors */
+		if (dns_name_eq(owner, name) || strcmp(owner, ".") == 0 ||
+		    (ln > lo && name[ln - lo - 1] == '.' && dns_name_eq(name + ln - lo, owner))) {
+			snprintf(zone, zlen, "%s", owner);
+			return;
+		}
+	}
+}
+
+/*
+ * Find the zone apex by asking `to` (all at once) for SOA at the name, then
+ * at each parent. Stops walking up when nobody gave a usable answer (all
+ * silent or refusing: asking the parent would not help). 0 found, -1 not.
+ */
+int dns_find_zone(struct dns_state *s, const struct dns_addr *to, size_t nto, bool rd,
+		  size_t *answered_by)
+{
+	const char *name = s->fqdn;
+	s->zone[0] = '\0';
+	struct dns_xfer *x = calloc(nto, sizeof *x);
+	if (x == NULL) {
+		snprintf(s->error, sizeof s->error, "out of memory");
+		return -1;
+	}
+	int rc = -1;
+	char why[160] = "";
+	while (name != NULL && name[0] != '\0' && rc < 0 && !stopped(s)) {
+		size_t nq = 0;
+		for (size_t i = 0; i < nto; i++)
+			if (dns_xfer_query(&x[nq], &to[i], name, LDNS_RR_TYPE_SOA, rd, s->timeout) == 0)
+				nq++;
+			else
+				dns_xfer_clear(&x[nq]);
+		dns_xfer_run(x, nq, s->cancel_fd, s->stop);
+		bool usable = false;
+		for (size_t i = 0; i < nq && rc < 0; i++) {
+			if (x[i].result != XFER_OK) {
+				dns_xfer_describe(&x[i], why, sizeof why);
+				continue;
+			}
+			ldns_pkt_rcode rcode = ldns_pkt_get_rcode(x[i].reply);
+			if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
+				char *rs = ldns_pkt_rcode2str(rcode);
+				snprintf(why, sizeof why, "answered %s", rs != NULL ? rs : "an error");
+				free(rs);
+				continue;
+			}
+			usable = true;
+			zone_from_reply(x[i].reply, name, s->zone, sizeof s->zone);
+			if (s->zone[0] != '\0') {
+				rc = 0;
+				if (answered_by != NULL)
+					*answered_by = i;
+			}
+		}
+		for (size_t i = 0; i < nq; i++)
+			dns_xfer_clear(&x[i]);
+		if (rc == 0 || !usable)
+			break;
+		const char *dot = strchr(name, '.');
+		name = dot != NULL ? dot + 1 : NULL;
+	}
+	free(x);
+	if (rc < 0)
+		snprintf(s->error, sizeof s->error, "could not find the zone of %s: %s", s->fqdn,
+			 why[0] != '\0' ? why : "no server gave its SOA record");
+	return rc;
+}
+
+static int srv_cmp(const void *a, const void *b)
+{
+	const struct dns_srv *x = a, *y = b;
+	int c = strcmp(x->v.name, y->v.name);
+	if (c != 0)
+		return c;
+	/* IPv4 before IPv6, then by text */
+	if (x->addr.ss.ss_family != y->addr.ss.ss_family)
+		return x->addr.ss.ss_family == AF_INET ? -1 : 1;
+	return strcmp(x->v.addr, y->v.addr);
+}
+
+static int add_server(struct dns_srv **srv, size_t *n, size_t *cap, const char *name,
+		      const struct dns_addr *a)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*srv)[i].v.addr, a->text) == 0 && (*srv)[i].addr.port == a->port)
+			return 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		struct dns_srv *ns = realloc(*srv, nc * sizeof *ns);
+		if (ns == NULL)
+			return -1;
+		*srv = ns;
+		*cap = nc;
+	}
+	struct dns_srv *d = &(*srv)[(*n)++];
+	memset(d, 0, sizeof *d);
+	d->addr = *a;
+	snprintf(d->v.name, sizeof d->v.name, "%s", name);
+	snprintf(d->v.addr, sizeof d->v.addr, "%s", a->text);
+	d->v.port = a->port;
+	d->v.status = DNS_PENDING;
+	return 0;
+}
+
+/* Without --nameserver: the zone's NS set and their addresses through the
+ * system resolver. */
+static int discover_via_resolver(struct dns_state *s, struct dns_srv **srv, size_t *n)
+{
+	struct dns_addr res[8];
+	size_t nres = dns_system_resolvers(res, 8);
+	size_t cap = 0;
+	if (nres == 0) {
+		snprintf(s->error, sizeof s->error, "no resolver in /etc/resolv.conf to find the "
+			 "zone's name servers; give them with --nameserver");
+		return -1;
+	}
+	size_t who = 0;
+	if (dns_find_zone(s, res, nres, true, &who) < 0)
+		return -1;
+	const struct dns_addr *r = &res[who];
+
+	struct dns_xfer x;
+	if (dns_xfer_query(&x, r, s->zone, LDNS_RR_TYPE_NS, true, s->timeout) < 0) {
+		dns_xfer_clear(&x);
+		snprintf(s->error, sizeof s->error, "out of memory");
+		return -1;
+	}
+	dns_xfer_run(&x, 1, s->cancel_fd, s->stop);
+	char names[16][256];
+	size_t nn = 0;
+	if (x.result == XFER_OK && ldns_pkt_get_rcode(x.reply) == LDNS_RCODE_NOERROR) {
+		const ldns_rr_list *an = ldns_pkt_answer(x.reply);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an) && nn < 16; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(an, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS && ldns_rr_rd_count(rr) == 1)
+				dns_dname_text(ldns_rr_rdf(rr, 0), names[nn++], sizeof names[0]);
+		}
+	}
+	char why[160];
+	dns_xfer_describe(&x, why, sizeof why);
+	dns_xfer_clear(&x);
+	if (nn == 0) {
+		snprintf(s->error, sizeof s->error, "no NS records found for the zone %s (%s)",
+			 s->zone, why);
+		return -1;
+	}
+
+	struct dns_xfer ax[32];
+	size_t na = 0;
+	for (size_t i = 0; i < nn; i++) {
+		if (dns_xfer_query(&ax[na], r, names[i], LDNS_RR_TYPE_A, true, s->timeout) == 0)
+			na++;
+		else
+			dns_xfer_clear(&ax[na]);
+		if (dns_xfer_query(&ax[na], r, names[i], LDNS_RR_TYPE_AAAA, true, s->timeout) == 0)
+			na++;
+		else
+			dns_xfer_clear(&ax[na]);
+	}
+	dns_xfer_run(ax, na, s->cancel_fd, s->stop);
+	for (size_t i = 0; i < na; i++) {
+		if (ax[i].result != XFER_OK)
+			continue;
+		char qn[256];
+		dns_dname_text(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(ax[i].query), 0)), qn, sizeof qn);
+		const ldns_rr_list *an = ldns_pkt_answer(ax[i].reply);
+		for (size_t k = 0; k < ldns_rr_list_rr_count(an); k++) {
+			const ldns_rr *rr = ldns_rr_list_rr(an, k);
+			struct dns_addr a;
+			if ((ldns_rr_get_type(rr) == LDNS_RR_TYPE_A || ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA) &&
+			    ldns_rr_rd_count(rr) == 1 && dns_addr_from_rdf(&a, ldns_rr_rdf(rr, 0), 53) == 0 &&
+			    add_server(srv, n, &cap, qn, &a) < 0)
+				break;
+		}
+	}
+	for (size_t i = 0; i < na; i++)
+		dns_xfer_clear(&ax[i]);
+	if (*n == 0) {
+		snprintf(s->error, sizeof s->error, "the name servers of %s have no addresses we "
+			 "could find", s->zone);
+		return -1;
+	}
+	return 0;
+}
+
+int dns_discover(struct dns_state *s)
+{
+	struct dns_srv *srv = NULL;
+	size_t n = 0, cap = 0;
+	s->error[0] = '\0';
+	if (s->n_given > 0) {
+		for (size_t i = 0; i < s->n_given; i++)
+			if (add_server(&srv, &n, &cap, s->given[i].text, &s->given[i]) < 0) {
+				servers_free(srv, n);
+				snprintf(s->error, sizeof s->error, "out of memory");
+				return -1;
+			}
+		/* The zone (only needed for the SOA: serial, negative TTL) is
+		 * asked of these servers during the first round, at the same
+		 * time as the TXT, so a dead server costs one timeout, not two. */
+	} else if (discover_via_resolver(s, &srv, &n) < 0) {
+		servers_free(srv, n);
+		return -1;
+	} else {
+		qsort(srv, n, sizeof *srv, srv_cmp);
+	}
+	/* keep counters of servers we knew already */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < s->n; k++)
+			if (strcmp(srv[i].v.addr, s->srv[k].v.addr) == 0 && srv[i].v.port == s->srv[k].v.port)
+				srv[i].v.queries = s->srv[k].v.queries;
+	servers_free(s->srv, s->n);
+	s->srv = srv;
+	s->n = n;
+	if (s->n_given > 0)
+		s->error[0] = '\0';
+	return 0;
+}
+
+/* ---- judging what one server said ---- */
+
+static void set_status(struct dns_srv *d, enum dns_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_status(struct dns_srv *d, enum dns_status st, const char *fmt, ...)
+{
+	va_list ap;
+	d->v.status = st;
+	va_start(ap, fmt);
+	vsnprintf(d->v.detail, sizeof d->v.detail, fmt, ap);
+	va_end(ap);
+}
+
+static void take_soa(struct dns_srv *d, const ldns_rr *soa)
+{
+	if (ldns_rr_rd_count(soa) < 7)
+		return;
+	d->v.have_serial = true;
+	d->v.serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+	uint32_t minimum = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));
+	uint32_t ttl = ldns_rr_ttl(soa);
+	d->have_neg = true;
+	d->neg_ttl = minimum < ttl ? minimum : ttl;
+}
+
+static void soa_from_section(struct dns_srv *d, const ldns_rr_list *l)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++)
+		if (ldns_rr_get_type(ldns_rr_list_rr(l, i)) == LDNS_RR_TYPE_SOA) {
+			take_soa(d, ldns_rr_list_rr(l, i));
+			return;
+		}
+}
+
+/* The concatenated character-strings of one TXT RR. malloc'd, NUL-terminated. */
+static char *txt_join(const ldns_rr *rr, size_t *len)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		if (ldns_rdf_size(f) > 0)
+			total += ldns_rdf_size(f) - 1;
+	}
+	char *out = malloc(total + 1);
+	if (out == NULL)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		const uint8_t *p = ldns_rdf_data(f);
+		size_t sz = ldns_rdf_size(f);
+		if (sz == 0)
+			continue;
+		size_t sl = p[0] < sz - 1 ? p[0] : sz - 1;
+		memcpy(out + n, p + 1, sl);
+		n += sl;
+	}
+	out[n] = '\0';
+	*len = n;
+	return out;
+}
+
+/* Judge one key record (the only TXT at the name). */
+static void judge_record(const struct dns_state *s, struct dns_srv *d, const char *txt, size_t len,
+			 const char *via)
+{
+	struct dkim_keyrec rec;
+	char why[200];
+	memset(&rec, 0, sizeof rec);
+	d->v.testing = false;
+	if (memchr(txt, '"', len) != NULL) {
+		set_status(d, DNS_INVALID, "%sthe value contains quote marks: the zone-file form was "
+			   "pasted into one field; paste the joined value instead", via);
+		return;
+	}
+	if (memchr(txt, '\0', len) != NULL) {
+		set_status(d, DNS_INVALID, "%sthe value contains a NUL byte", via);
+		return;
+	}
+	if (record_parse(txt, len, &rec, why, sizeof why) < 0) {
+		set_status(d, DNS_INVALID, "%s%s", via, why);
+		record_keyrec_clear(&rec);
+		return;
+	}
+	d->v.testing = rec.testing;
+	const char *local_k = keygen_alg_name(s->alg);
+	const char *tflag = rec.testing ? " (t=y: testing mode, receivers may treat failures "
+					  "as unsigned)" : "";
+	if (rec.revoked)
+		set_status(d, DNS_REVOKED, "%sp= is empty: this selector's key is revoked", via);
+	else if (s->expect_p == NULL)
+		set_status(d, DNS_MATCH, "%sa valid key record (no local key to compare)%s", via, tflag);
+	else if (strcmp(rec.k, local_k) != 0)
+		set_status(d, DNS_WRONG_KEY, "%sk=%s, but the local key is %s", via, rec.k, local_k);
+	else if (strcmp(rec.p, s->expect_p) != 0)
+		set_status(d, DNS_WRONG_KEY, "%sp= is a different key than the local one", via);
+	else
+		set_status(d, DNS_MATCH, "%s%s", via[0] != '\0' ? via : "", tflag[0] ? tflag + 1 : "");
+	record_keyrec_clear(&rec);
+}
+
+/* Several TXT records at the name: say whether one of them would do. */
+static void judge_several(const struct dns_state *s, struct dns_srv *d, const ldns_rr **rrs,
+			  size_t n, const char *via)
+{
+	size_t matching = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		char *t = txt_join(rrs[i], &len);
+		if (t == NULL)
+			continue;
+		struct dns_srv tmp;
+		memset(&tmp, 0, sizeof tmp);
+		judge_record(s, &tmp, t, len, "");
+		if (tmp.v.status == DNS_MATCH)
+			matching++;
+		free(t);
+	}
+	if (matching > 0)
+		set_status(d, DNS_MULTIPLE, "%s%zu TXT records at this name; one matches the key, but "
+			   "a verifier may pick any: delete the others", via, n);
+	else
+		set_status(d, DNS_MULTIPLE, "%s%zu TXT records at this name, none matching the key: "
+			   "keep exactly one", via, n);
+}
+
+/*
+ * Judge the answer to "qname TXT". Returns 1 when the CNAME chain leaves
+ * this answer and *next (size 256) is the name to ask next; 0 when done.
+ */
+static int judge_txt(const struct dns_state *s, struct dns_srv *d, const ldns_pkt *r,
+		     const char *qname, int *depth, char *next)
+{
+	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(r);
+	char via[300] = "";
+	if (!dns_name_eq(qname, s->fqdn))
+		snprintf(via, sizeof via, "via CNAME %s: ", qname);
+	if (rcode == LDNS_RCODE_REFUSED) {
+		set_status(d, DNS_ERROR, "%sREFUSED: this server does not serve the zone (or will "
+			   "not answer us)", via);
+		return 0;
+	}
+	if (rcode == LDNS_RCODE_SERVFAIL) {
+		set_status(d, DNS_ERROR, "%sSERVFAIL: the server cannot serve the zone (broken zone "
+			   "or DNSSEC)", via);
+		return 0;
+	}
+	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
+		char *rs = ldns_pkt_rcode2str(rcode);
+		set_status(d, DNS_ERROR, "%sthe server answered %s", via, rs != NULL ? rs : "an error");
+		free(rs);
+		return 0;
+	}
+	const ldns_rr_list *an = ldns_pkt_answer(r);
+	if (!ldns_pkt_aa(r)) {
+		bool referral = false;
+		const ldns_rr_list *au = ldns_pkt_authority(r);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(au); i++)
+			if (ldns_rr_get_type(ldns_rr_list_rr(au, i)) == LDNS_RR_TYPE_NS)
+				referral = true;
+		if (referral && ldns_rr_list_rr_count(an) == 0)
+			set_status(d, DNS_ERROR, "%snot authoritative: the server refers to other "
+				   "servers (the zone is delegated elsewhere)", via);
+		else
+			set_status(d, DNS_ERROR, "%snot authoritative (no AA flag): the server does "
+				   "not serve this zone itself", via);
+		return 0;
+	}
+
+	/* Follow the CNAME chain as far as this answer goes. */
+	char cur[256];
+	snprintf(cur, sizeof cur, "%s", qname);
+	const ldns_rr *txts[64];
+	size_t ntxt = 0;
+	for (;;) {
+		const ldns_rr *cname = NULL;
+		char owner[256];
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(an, i);
+			dns_dname_text(ldns_rr_owner(rr), owner, sizeof owner);
+			if (!dns_name_eq(owner, cur))
+				continue;
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT && ntxt < 64)
+				txts[ntxt++] = rr;
+			else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) == 1)
+				cname = rr;
+		}
+		if (ntxt > 0 || cname == NULL)
+			break;
+		if (++*depth > DNS_CNAME_DEPTH) {
+			set_status(d, DNS_ERROR, "more than %d CNAMEs in a row (a loop?)", DNS_CNAME_DEPTH);
+			return 0;
+		}
+		dns_dname_text(ldns_rr_rdf(cname, 0), cur, sizeof cur);
+	}
+	if (!dns_name_eq(cur, s->fqdn))
+		snprintf(via, sizeof via, "via CNAME %s: ", cur);
+
+	if (ntxt == 0) {
+		soa_from_section(d, ldns_pkt_authority(r));
+		bool negative_here = rcode == LDNS_RCODE_NXDOMAIN;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_authority(r)); i++)
+			if (ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(r), i)) == LDNS_RR_TYPE_SOA)
+				negative_here = true;
+		if (!dns_name_eq(cur, qname) && !negative_here) {
+			/* the chain goes on outside this answer: ask for the target */
+			snprintf(next, 256, "%s", cur);
+			return 1;
+		}
+		if (rcode == LDNS_RCODE_NXDOMAIN)
+			set_status(d, DNS_ABSENT, "%sno such name (NXDOMAIN)", via);
+		else
+			set_status(d, DNS_ABSENT, "%sthe name exists but has no TXT record", via);
+		free(d->txt);
+		d->txt = NULL;
+		return 0;
+	}
+	free(d->txt);
+	d->txt = NULL;
+	if (ntxt > 1) {
+		judge_several(s, d, txts, ntxt, via);
+		return 0;
+	}
+	size_t len;
+	d->txt = txt_join(txts[0], &len);
+	if (d->txt == NULL) {
+		set_status(d, DNS_ERROR, "out of memory");
+		return 0;
+	}
+	d->txt_len = len;
+	judge_record(s, d, d->txt, len, via);
+	return 0;
+}
+
+/* An answer to a SOA query: the zone (when still unknown), then serial and
+ * negative TTL from the zone's SOA in the answer or authority section. */
+static void take_soa_reply(struct dns_state *s, struct dns_srv *d, const struct dns_xfer *x,
+			   bool want_zone, bool *zone_usable)
+{
+	if (x->result != XFER_OK || !ldns_pkt_aa(x->reply))
+		return;
+	ldns_pkt_rcode rc = ldns_pkt_get_rcode(x->reply);
+	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN)
+		return;
+	if (want_zone && s->zone[0] == '\0') {
+		*zone_usable = true;
+		zone_from_reply(x->reply, s->fqdn, s->zone, sizeof s->zone);
+	}
+	if (s->zone[0] == '\0')
+		return;
+	const ldns_rr_list *secs[2] = { ldns_pkt_answer(x->reply), ldns_pkt_authority(x->reply) };
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < ldns_rr_list_rr_count(secs[k]); i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(secs[k], i);
+			char owner[256];
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA)
+				continue;
+			dns_dname_text(ldns_rr_owner(rr), owner, sizeof owner);
+			if (dns_name_eq(owner, s->zone)) {
+				take_soa(d, rr);
+				return;
+			}
+		}
+}
+
+/* ---- one round over every server ---- */
+
+int dns_round(struct dns_state *s, bool with_soa)
+{
+	size_t n = s->n;
+	if (n == 0)
+		return 0;
+	/* With --nameserver the zone is learnt from "<fqdn> SOA", asked
+	 * alongside the TXT (the SOA of the zone comes back in the answer or
+	 * authority section). */
+	bool want_zone = s->zone[0] == '\0' && s->n_given > 0;
+	bool soa = (with_soa && s->zone[0] != '\0') || want_zone;
+	bool zone_usable = false;
+	struct dns_xfer *x = calloc(2 * n, sizeof *x);
+	char (*qname)[256] = calloc(n, sizeof *qname);
+	int *depth = calloc(n, sizeof *depth);
+	bool *more = calloc(n, sizeof *more);
+	if (x == NULL || qname == NULL || depth == NULL || more == NULL) {
+		free(x);
+		free(qname);
+		free(depth);
+		free(more);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(qname[i], sizeof qname[i], "%s", s->fqdn);
+		more[i] = true;
+	}
+	int rc = 0;
+	bool first = true;
+	time_t now = time(NULL);
+	/* Pass 1 asks every server TXT (and SOA); later passes only the
+	 * servers whose CNAME chain continued outside their answer. */
+	for (int pass = 0; pass <= DNS_CNAME_DEPTH && rc == 0; pass++) {
+		size_t nq = 0;
+		size_t *owner = calloc(2 * n, sizeof *owner);
+		if (owner == NULL) {
+			rc = -1;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!more[i])
+				continue;
+			struct dns_srv *d = &s->srv[i];
+			if (dns_xfer_query(&x[nq], &d->addr, qname[i], LDNS_RR_TYPE_TXT, false, s->timeout) == 0) {
+				owner[nq++] = i;
+				d->v.queries++;
+				d->v.last_asked = now;
+			} else {
+				dns_xfer_clear(&x[nq]);
+				more[i] = false;
+				set_status(d, DNS_ERROR, "cannot build a query for %s", qname[i]);
+			}
+			if (first && soa) {
+				const char *sq = want_zone ? s->fqdn : s->zone;
+				if (dns_xfer_query(&x[nq], &d->addr, sq, LDNS_RR_TYPE_SOA, false, s->timeout) == 0) {
+					owner[nq++] = i | ((size_t)1 << (sizeof(size_t) * 8 - 1));
+					d->v.queries++;
+				} else {
+					dns_xfer_clear(&x[nq]);
+				}
+			}
+		}
+		if (nq == 0) {
+			free(owner);
+			break;
+		}
+		if (dns_xfer_run(x, nq, s->cancel_fd, s->stop) < 0)
+			rc = -2;
+		for (size_t k = 0; k < nq && rc == 0; k++) {
+			bool is_soa = (owner[k] >> (sizeof(size_t) * 8 - 1)) != 0;
+			size_t i = owner[k] & ~((size_t)1 << (sizeof(size_t) * 8 - 1));
+			struct dns_srv *d = &s->srv[i];
+			if (is_soa) {
+				take_soa_reply(s, d, &x[k], want_zone, &zone_usable);
+				continue;
+			}
+			more[i] = false;
+			if (x[k].result != XFER_OK) {
+				char why[200];
+				dns_xfer_describe(&x[k], why, sizeof why);
+				set_status(d, DNS_ERROR, "%s", why);
+				continue;
+			}
+			d->v.rtt_ms = (unsigned)(x[k].rtt * 1000.0 + 0.5);
+			char next[256];
+			if (judge_txt(s, d, x[k].reply, qname[i], &depth[i], next) == 1) {
+				if (++depth[i] > DNS_CNAME_DEPTH) {
+					set_status(d, DNS_ERROR, "more than %d CNAMEs in a row (a loop?)", DNS_CNAME_DEPTH);
+				} else {
+					snprintf(qname[i], sizeof qname[i], "%s", next);
+					more[i] = true;
+				}
+			}
+			d->v.tcp = x[k].used_tcp;
+		}
+		for (size_t k = 0; k < nq; k++)
+			dns_xfer_clear(&x[k]);
+		free(owner);
+		first = false;
+	}
+	free(x);
+	free(qname);
+	free(depth);
+	free(more);
+	/* A CNAME at the name hides the zone's SOA: walk up the labels. */
+	if (rc == 0 && want_zone && s->zone[0] == '\0' && zone_usable)
+		dns_find_zone(s, s->given, s->n_given, false, NULL);
+	s->zone_error = s->n_given > 0 && s->zone[0] == '\0';
+	s->rounds++;
+	return rc;
+}
+
+void dns_state_view(const struct dns_state *s, struct dns_view *out)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->zone, sizeof out->zone, "%s", s->zone);
+	snprintf(out->error, sizeof out->error, "%s", s->error);
+	if (s->n > 0) {
+		out->servers = calloc(s->n, sizeof *out->servers);
+		if (out->servers == NULL) {
+			snprintf(out->error, sizeof out->error, "out of memory");
+			return;
+		}
+	}
+	out->n = s->n;
+	out->all_match = s->n > 0;
+	for (size_t i = 0; i < s->n; i++) {
+		out->servers[i] = s->srv[i].v;
+		if (s->srv[i].v.status != DNS_MATCH)
+			out->all_match = false;
+		if (s->srv[i].have_neg && (!out->have_neg_ttl || s->srv[i].neg_ttl < out->neg_ttl)) {
+			out->have_neg_ttl = true;
+			out->neg_ttl = s->srv[i].neg_ttl;
+		}
+	}
+}
+
+int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_err *err)
+{
+	struct dns_state s;
+	memset(out, 0, sizeof *out);
+	if (dns_state_init(&s, cfg, err) < 0) {
+		dns_state_free(&s);
+		return -1;
+	}
+	if (dns_discover(&s) < 0) {
+		dns_state_view(&s, out);
+		dk_fail(err, DK_SYSERR, "%s", s.error);
+		dns_state_free(&s);
+		return -1;
+	}
+	int rc = dns_round(&s, true);
+	dns_state_view(&s, out);
+	dns_state_free(&s);
+	if (rc < 0)
+		return dk_fail(err, DK_SYSERR, "out of memory");
+	return 0;
+}
+
+int dns_fetch_txt(const struct dns_watch_cfg *cfg, char **txt, struct dk_err *err)
+{
+	struct dns_state s;
+	*txt = NULL;
+	if (dns_state_init(&s, cfg, err) < 0) {
+		dns_state_free(&s);
+		return -1;
+	}
+	int rc = -1;
+	if (dns_discover(&s) < 0) {
+		dk_fail(err, DK_SYSERR, "%s", s.error);
+	} else if (dns_round(&s, false) < 0) {
+		dk_fail(err, DK_SYSERR, "out of memory");
+	} else {
+		for (size_t i = 0; i < s.n && rc < 0; i++)
+			if (s.srv[i].txt != NULL) {
+				*txt = s.srv[i].txt;
+				s.srv[i].txt = NULL;
+				rc = 0;
+			}
+		if (rc < 0) {
+			const char *why = s.n > 0 ? s.srv[0].v.detail : "no servers";
+			char pb[200];
+			dk_fail(err, DK_MISMATCH, "no server serves exactly one TXT record at %s (%s)",
+				s.fqdn, dk_printable(why, pb, sizeof pb));
+		}
+	}
+	dns_state_free(&s);
+	return rc;
 }

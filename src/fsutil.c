@@ -247,8 +247,14 @@ int fs_write_file(struct fs_write *w, struct dk_err *err)
 	snprintf(shown, sizeof shown, "%s", w->path);
 
 	int dirfd = open_dir(w->root, dir, false, 0, err);
-	if (dirfd < 0)
+	if (dirfd < 0) {
+		/* A dry run before the directory exists: a real run would make it. */
+		if ((w->flags & FS_DRY_RUN) && errno == ENOENT) {
+			dk_err_clear(err);
+			return 0;
+		}
 		return -1;
+	}
 
 	struct stat st;
 	bool exists = fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;

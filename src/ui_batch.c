@@ -103,6 +103,10 @@ int batch_run(const struct options *opt)
 		fprintf(stderr, "dkim-setup: %s\n", why);
 		return DK_USAGE;
 	}
+	if (batch_dns_precheck(opt, &err) < 0) {
+		fprintf(stderr, "dkim-setup: %s\n", err.msg);
+		return err.status;
+	}
 	key.root = opt->root;
 	key.alg = opt->alg;
 	key.bits = opt->bits;
@@ -144,21 +148,29 @@ int batch_run(const struct options *opt)
 			key.paths.priv, key.paths.pub);
 		break;
 	}
+	const char *warnings[3];
+	size_t nwarn = 0;
 	if (key.weak)
-		fprintf(stderr, "dkim-setup: warning: RSA-1024 is weak; some receivers ignore "
-			"such signatures. 2048 is the right size for nearly everyone.\n");
+		warnings[nwarn++] = "RSA-1024 is weak; some receivers ignore such signatures. "
+				    "2048 is the right size for nearly everyone.";
 	if (key.big)
-		fprintf(stderr, "dkim-setup: warning: an RSA-4096 record is long: some DNS panels "
-			"refuse it, and answers over 512 bytes need TCP or EDNS.\n");
+		warnings[nwarn++] = "an RSA-4096 record is long: some DNS panels refuse it, and "
+				    "answers over 512 bytes need TCP or EDNS.";
 	if (key.alg == DK_ALG_ED25519)
-		fprintf(stderr, "dkim-setup: note: many verifiers still ignore Ed25519; sign with an "
-			"RSA selector as well, never with Ed25519 alone.\n");
+		warnings[nwarn++] = "many verifiers still ignore Ed25519: sign with an RSA selector "
+				    "as well, never with Ed25519 alone.";
+	for (size_t i = 0; i < nwarn; i++)
+		fprintf(stderr, "dkim-setup: warning: %s\n", warnings[i]);
 
 	if (j != NULL) {
 		json_key(j, &key);
 		json_string(j, "key", outcome_name(&key));
 		json_string(j, "private_key_backup", key.priv_backup[0] ? key.priv_backup : NULL);
 		json_bool(j, "dry_run", opt->dry_run);
+		json_array_begin(j, "warnings");
+		for (size_t i = 0; i < nwarn; i++)
+			json_string(j, NULL, warnings[i]);
+		json_array_end(j);
 		json_record(j, &key);
 	} else {
 		print_record(out, &key);

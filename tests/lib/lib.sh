@@ -26,6 +26,11 @@ check_match() {
 	if [[ $3 =~ $2 ]]; then ok "$1"; else not_ok "$1 (no match for /$2/ in: ${3:0:300})"; fi
 }
 
+# check_contains "what" needle text (fixed string)
+check_contains() {
+	if [[ $3 == *"$2"* ]]; then ok "$1"; else not_ok "$1 ('${2:0:80}' not in: ${3:0:300})"; fi
+}
+
 # Run something at exit (LIFO), e.g. stopping a server we started.
 at_exit() { T_CLEANUPS+=("$*"); }
 _t_exit() {

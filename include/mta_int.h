@@ -1,0 +1,82 @@
+/*
+ * mta_int.h: shared by src/mta*.c only (not a contract for front ends).
+ */
+#ifndef DKIM_MTA_INT_H
+#define DKIM_MTA_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+#include "mta.h"
+
+#define MTA_BEGIN "# BEGIN dkim-setup"
+#define MTA_END "# END dkim-setup"
+#define MTA_FILE_MAX (4u << 20)
+
+/* A growable string. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+void sb_add(struct sbuf *b, const char *text);
+void sb_addn(struct sbuf *b, const char *text, size_t n);
+void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The string (malloc'd, "" at least), or NULL after an allocation failure. */
+char *sb_take(struct sbuf *b);
+
+/* Read root+path; *text is NULL when the file does not exist. */
+int mta_read(const char *root, const char *path, char **text, struct dk_err *err);
+
+/* Replace the delimited block (MTA_BEGIN ... MTA_END lines) in `old`
+ * with `block` (which carries its own BEGIN/END lines), or append it.
+ * malloc'd result. */
+char *mta_put_block(const char *old, const char *block);
+
+/* Add a change to the plan; takes ownership of old_text and new_text. */
+int mta_add_change(struct mta_plan *plan, const char *path, char *old_text, char *new_text,
+		   mode_t mode, const char *owner, const char *group, bool is_key,
+		   struct dk_err *err);
+int mta_add_dir(struct mta_plan *plan, const char *path, mode_t mode, const char *owner,
+		const char *group, bool enforce);
+
+/* Does root+path exist with exactly this mode and owner (names)? Under a
+ * --root the owner is not compared (no chown happens there). */
+bool mta_meta_ok(const char *root, const char *path, mode_t mode, const char *owner,
+		 const char *group);
+
+/* Compute plan->diff and plan->nothing_to_do from plan->changes. */
+int mta_finish_plan(const char *root, struct mta_plan *plan, struct dk_err *err);
+
+/* Run argv (fixed, no shell) with stdin /dev/null; stdout+stderr captured
+ * into out (may be NULL). Returns the exit status, 128+sig, or -1. */
+int mta_run(const char *const argv[], char *out, size_t outlen);
+
+/* Key access, for real: `user` (with only its primary group, as the
+ * daemons run) can open root+path, and the user "nobody" cannot. Fills
+ * what with plain words. 0 or -1 + err. */
+int mta_check_key_access(const char *root, const char *path, const char *user, char *what,
+			 size_t whatlen, struct dk_err *err);
+
+/* OpenDKIM's RequireSafeKeys rules for a key file. */
+int mta_check_safe_key(const char *root, const char *path, const char *user, struct dk_err *err);
+
+bool mta_have_systemd(const char *root);
+
+/* Per-MTA parts. */
+int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err);
+int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
+int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan,
+		      struct mta_result *res, struct dk_err *err);
+int mta_exim_activate(const struct mta_request *req, const struct mta_plan *plan,
+		      struct dk_err *err);
+
+int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *err);
+int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
+int mta_postfix_activate(const struct mta_request *req, const struct mta_plan *plan,
+			 struct dk_err *err);
+int mta_postfix_validate(const struct mta_request *req, const struct mta_plan *plan,
+			 struct mta_result *res, struct dk_err *err);
+
+#endif

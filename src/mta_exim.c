@@ -1,0 +1,476 @@
+/* mta_exim.c: Exim on Debian (exim4, split or unsplit) and a plain
+ * exim.conf. Debian's remote_smtp transport reads the DKIM_* macros; we
+ * write them as one delimited block in the file the layout really reads. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "keygen.h"
+#include "mta_int.h"
+
+#define EXIM_KEYDIR "/etc/exim4/dkim"
+#define EXIM_GROUP "Debian-exim"
+#define EXIM_UNSPLIT_MACROS "/etc/exim4/exim4.conf.localmacros"
+#define EXIM_SPLIT_MACROS "/etc/exim4/conf.d/main/000_localmacros"
+#define EXIM_PLAIN_FRAGMENT "/etc/exim4/dkim/dkim-setup-transport.conf"
+#define EXIM_CHECK_CONF "/var/lib/exim4/config.dkim-setup-check"
+#define EXIM_BIN "/usr/sbin/exim4"
+#define UPDATE_EXIM "/usr/sbin/update-exim4.conf"
+
+/* The value of NAME='value' in Debian's update-exim4.conf.conf. */
+static void conf_value(const char *text, const char *name, char *out, size_t outlen)
+{
+	size_t n = strlen(name);
+	out[0] = '\0';
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, name, n) != 0 || p[n] != '=')
+			continue;
+		const char *v = p + n + 1;
+		char q = (*v == '\'' || *v == '"') ? *v++ : '\0';
+		size_t k = 0;
+		while (*v && *v != '\n' && (q ? *v != q : !isspace((unsigned char)*v)) && k + 1 < outlen)
+			out[k++] = *v++;
+		out[k] = '\0';
+	}
+}
+
+/* A DKIM setting of somebody else: a DKIM_* macro outside our block, or a
+ * dkim_private_key option that is not Debian's macro hook. */
+static bool foreign_dkim(const char *text, char *where, size_t wlen, const char *file)
+{
+	bool in_ours = false;
+	int lineno = 0;
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		lineno++;
+		if (strncmp(p, MTA_BEGIN, strlen(MTA_BEGIN)) == 0)
+			in_ours = true;
+		else if (strncmp(p, MTA_END, strlen(MTA_END)) == 0)
+			in_ours = false;
+		if (in_ours)
+			continue;
+		const char *q = p;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		bool hit = false;
+		if (strncmp(q, "DKIM_", 5) == 0) {
+			const char *r = q + 5;
+			while (isupper((unsigned char)*r) || *r == '_')
+				r++;
+			while (*r == ' ' || *r == '\t')
+				r++;
+			hit = *r == '=' && strncmp(q, "DKIM_STRICT", 11) != 0;
+		} else if (strncmp(q, "dkim_private_key", 16) == 0) {
+			const char *r = q + 16;
+			while (*r == ' ' || *r == '\t')
+				r++;
+			if (*r == '=') {
+				r++;
+				while (*r == ' ' || *r == '\t')
+					r++;
+				hit = strncmp(r, "DKIM_PRIVATE_KEY", 16) != 0;
+			}
+		}
+		if (hit) {
+			snprintf(where, wlen, "%s line %d", file, lineno);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool scan_foreign(const char *root, const char *path, char *where, size_t wlen)
+{
+	char *text = NULL;
+	struct dk_err e;
+	if (mta_read(root, path, &text, &e) < 0 || text == NULL)
+		return false;
+	bool hit = foreign_dkim(text, where, wlen, path);
+	free(text);
+	return hit;
+}
+
+static bool scan_dir_foreign(const char *root, const char *dir, char *where, size_t wlen)
+{
+	char names[64][NAME_MAX + 1];
+	int n = fs_list(root, dir, "", names, 64);
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		/* update-exim4.conf reads only names of [[:alnum:]_-]. */
+		if (strchr(names[i], '.') != NULL)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if (scan_foreign(root, path, where, wlen))
+			return true;
+	}
+	return false;
+}
+
+static bool exim_ed25519(const char *root)
+{
+	if (root[0] != '\0')
+		return true;   /* Debian's 4.96 builds have it; nothing to ask under --root */
+	char out[256];
+	const char *const argv[] = { EXIM_BIN, "-bP", "macro", "_CRYPTO_SIGN_ED25519", NULL };
+	return mta_run(argv, out, sizeof out) == 0 && strstr(out, "=y") != NULL;
+}
+
+int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err)
+{
+	(void)err;
+	char where[PATH_MAX + 32];
+	info->kind = MTA_EXIM;
+	info->ed25519_ok = exim_ed25519(root);
+	/* Debian's exim4 prefers a hand-written /etc/exim4/exim4.conf to the
+	 * generated one; a non-Debian Exim reads /etc/exim/exim.conf. */
+	if (fs_exists(root, "/etc/exim4/exim4.conf") == 1 || (fs_exists(root, "/etc/exim/exim.conf") == 1 &&
+							      fs_exists(root, "/etc/exim4/update-exim4.conf.conf") != 1)) {
+		info->flavor = MTA_FL_EXIM_PLAIN;
+		info->can_sign = true;
+		snprintf(info->summary, sizeof info->summary, "Exim with a hand-written configuration file");
+		snprintf(info->warning, sizeof info->warning,
+			 "your own Exim configuration: dkim-setup writes the transport options to "
+			 EXIM_PLAIN_FRAGMENT " and you add one .include line to your remote smtp transport");
+		return 0;
+	}
+	char *conf = NULL;
+	if (mta_read(root, "/etc/exim4/update-exim4.conf.conf", &conf, err) < 0)
+		return -1;
+	if (conf == NULL) {
+		snprintf(info->summary, sizeof info->summary, "Exim, configuration not found");
+		snprintf(info->warning, sizeof info->warning,
+			 "no /etc/exim4/update-exim4.conf.conf and no exim.conf: is exim4-config installed?");
+		return 0;
+	}
+	char split[16];
+	conf_value(conf, "dc_use_split_config", split, sizeof split);
+	conf_value(conf, "dc_eximconfig_configtype", info->configtype, sizeof info->configtype);
+	free(conf);
+	bool is_split = strcmp(split, "true") == 0;
+	info->flavor = is_split ? MTA_FL_EXIM_SPLIT : MTA_FL_EXIM_UNSPLIT;
+	snprintf(info->summary, sizeof info->summary, "Exim 4 (Debian, %s config, %s)",
+		 is_split ? "split" : "unsplit", info->configtype[0] ? info->configtype : "type unknown");
+
+	const char *type = info->configtype;
+	if (strcmp(type, "smarthost") == 0 || strcmp(type, "satellite") == 0) {
+		/* Debian 4.96's remote_smtp_smarthost has no dkim_* options: the
+		 * macros would be ignored and mail would leave unsigned. We do not
+		 * rewrite Debian's transport behind the package's back. */
+		snprintf(info->warning, sizeof info->warning,
+			 "Exim is a %s: Debian's remote_smtp_smarthost transport has no DKIM options, so "
+			 "mail would leave unsigned. dkim-setup does not rewrite that transport; sign at the "
+			 "smarthost, or add the dkim_* lines yourself (see the manual).", type);
+		return 0;
+	}
+	if (strcmp(type, "internet") != 0 && strcmp(type, "local") != 0) {
+		snprintf(info->warning, sizeof info->warning,
+			 "dc_eximconfig_configtype is '%s': dkim-setup handles 'internet' (and 'local')",
+			 type[0] ? type : "(empty)");
+		return 0;
+	}
+	bool foreign = is_split ? scan_dir_foreign(root, "/etc/exim4/conf.d/main", where, sizeof where) ||
+					  scan_dir_foreign(root, "/etc/exim4/conf.d/transport", where, sizeof where)
+				: scan_foreign(root, EXIM_UNSPLIT_MACROS, where, sizeof where) ||
+					  scan_foreign(root, "/etc/exim4/exim4.conf.template", where, sizeof where);
+	if (foreign) {
+		snprintf(info->warning, sizeof info->warning,
+			 "Exim already has DKIM settings that dkim-setup did not write (%s); they are left "
+			 "alone: remove them first if dkim-setup should manage signing", where);
+		return 0;
+	}
+	info->can_sign = true;
+	if (strcmp(type, "local") == 0)
+		snprintf(info->warning, sizeof info->warning,
+			 "Exim is set up for local delivery only: the signing settings take effect once it "
+			 "sends mail out ('internet' in dpkg-reconfigure exim4-config)");
+	return 0;
+}
+
+/* One "# domain: D SEL..." line of our block. */
+struct exim_dom {
+	char domain[DK_DOMAIN_MAX + 1];
+	char sels[160];   /* space-separated */
+};
+
+static size_t read_domains(const char *text, struct exim_dom *d, size_t max)
+{
+	size_t n = 0;
+	const char *begin = text ? strstr(text, MTA_BEGIN) : NULL;
+	const char *end = begin ? strstr(begin, MTA_END) : NULL;
+	if (end == NULL)
+		return 0;
+	for (const char *p = begin; p < end && n < max; p = strchr(p, '\n'), p = p ? p + 1 : end) {
+		char dom[DK_DOMAIN_MAX + 1], rest[160];
+		if (sscanf(p, "# domain: %253s %159[^\n]", dom, rest) == 2) {
+			snprintf(d[n].domain, sizeof d[n].domain, "%s", dom);
+			snprintf(d[n].sels, sizeof d[n].sels, "%s", rest);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Nested ${if} over the domains: the result is always one of our literal
+ * strings, never message data, so what it feeds stays untainted. */
+static void if_chain(struct sbuf *b, const struct exim_dom *d, size_t n, size_t i, bool selectors)
+{
+	if (i == n)
+		return;
+	const char *test = selectors ? "${if eq{$dkim_domain}" : "${if eqi{${domain:$rh_from:}}";
+	sb_printf(b, "%s{%s}{", test, d[i].domain);
+	if (selectors) {
+		/* "ed1 rsa1" -> "ed1 : rsa1", Exim's list form */
+		for (const char *s = d[i].sels; *s; s++)
+			sb_add(b, *s == ' ' ? " : " : (char[]){ *s, 0 });
+	} else {
+		sb_add(b, d[i].domain);
+	}
+	sb_add(b, "}{");
+	if_chain(b, d, n, i + 1, selectors);
+	sb_add(b, "}}");
+}
+
+static char *exim_block(const struct exim_dom *d, size_t n, bool strict)
+{
+	struct sbuf b = { 0 };
+	sb_add(&b, MTA_BEGIN ": DKIM signing (managed by dkim-setup; replaced on every run)\n");
+	for (size_t i = 0; i < n; i++)
+		sb_printf(&b, "# domain: %s %s\n", d[i].domain, d[i].sels);
+	sb_add(&b, "# Mail whose From: domain is listed above is signed with the keys in\n"
+		   "# " EXIM_KEYDIR "/. The key path is built only from $dkim_domain and\n"
+		   "# $dkim_selector, which come from this file, never from the message, so\n"
+		   "# Exim 4.94+ accepts it (no tainted file names).\n");
+	sb_add(&b, "DKIM_DOMAIN = ");
+	if_chain(&b, d, n, 0, false);
+	sb_add(&b, "\nDKIM_SELECTOR = ");
+	if_chain(&b, d, n, 0, true);
+	sb_add(&b, "\nDKIM_PRIVATE_KEY = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}-private.pem\n"
+		   "DKIM_CANON = relaxed\n");
+	if (strict)
+		sb_add(&b, "# strict: if a key cannot be used, mail is held (deferred), never sent unsigned.\n"
+			   "DKIM_STRICT = true\n");
+	else
+		sb_add(&b, "# not strict: if a key cannot be used, mail still goes out, unsigned, and Exim\n"
+			   "# logs why. dkim-setup checked that Exim can read the keys.\n"
+			   "DKIM_STRICT = false\n");
+	sb_add(&b, MTA_END "\n");
+	return sb_take(&b);
+}
+
+/* Read the master key, check its type, and add its signer's copy. */
+static int add_key_copy(const struct mta_request *req, struct mta_plan *plan, const char *master,
+			const char *copy, enum dk_alg want, const char *owner, const char *group,
+			mode_t mode, struct dk_err *err)
+{
+	char *pem = NULL, *old = NULL;
+	size_t len;
+	if (fs_read_file(req->root, master, 1u << 16, &pem, &len, err) < 0)
+		return -1;
+	EVP_PKEY *k = NULL;
+	enum dk_alg alg;
+	int bits;
+	if (keygen_load_private(pem, len, &k, err) < 0 || keygen_describe(k, &alg, &bits, err) < 0) {
+		EVP_PKEY_free(k);
+		keygen_secret_free(pem, len);
+		return -1;
+	}
+	EVP_PKEY_free(k);
+	if (alg != want) {
+		keygen_secret_free(pem, len);
+		return dk_fail(err, DK_USAGE, "%s is not an %s key", master, keygen_alg_name(want));
+	}
+	if (mta_read(req->root, copy, &old, err) < 0) {
+		keygen_secret_free(pem, len);
+		return -1;
+	}
+	return mta_add_change(plan, copy, old, pem, mode, owner, group, true, err);
+}
+
+static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
+{
+	char copy[PATH_MAX];
+	mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true);
+	snprintf(copy, sizeof copy, EXIM_KEYDIR "/%s-%s-private.pem", req->domain, req->selector);
+	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)
+		return -1;
+	struct sbuf b = { 0 };
+	sb_add(&b, "# dkim-setup: DKIM options for your remote smtp transport.\n"
+		   "# Add this line inside that transport (after `driver = smtp`):\n"
+		   "#   .include " EXIM_PLAIN_FRAGMENT "\n");
+	sb_printf(&b, "dkim_domain = ${if eqi{${domain:$rh_from:}}{%s}{%s}{}}\n", req->domain, req->domain);
+	sb_printf(&b, "dkim_selector = %s\n", req->selector);
+	sb_printf(&b, "dkim_private_key = " EXIM_KEYDIR "/%s-${dkim_selector}-private.pem\n", req->domain);
+	sb_add(&b, "dkim_canon = relaxed\n");
+	sb_printf(&b, "dkim_strict = %s\n", req->strict ? "true" : "false");
+	char *old = NULL;
+	if (mta_read(req->root, EXIM_PLAIN_FRAGMENT, &old, err) < 0)
+		return -1;
+	if (mta_add_change(plan, EXIM_PLAIN_FRAGMENT, old, sb_take(&b), 0644, "", "", false, err) < 0)
+		return -1;
+	snprintf(plan->reload_cmd, sizeof plan->reload_cmd,
+		 "add `.include " EXIM_PLAIN_FRAGMENT "` to your remote smtp transport, then reload Exim");
+	plan->explain = strdup("Your Exim uses its own configuration file, which dkim-setup does not edit. "
+			       "It writes the signer's copy of the key and the transport options to "
+			       EXIM_PLAIN_FRAGMENT "; add one .include line for that file inside your remote smtp "
+			       "transport and reload Exim.");
+	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
+}
+
+int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
+{
+	if (plan->info.flavor == MTA_FL_EXIM_PLAIN)
+		return exim_plain_plan(req, plan, err);
+	const char *macros = plan->info.flavor == MTA_FL_EXIM_SPLIT ? EXIM_SPLIT_MACROS : EXIM_UNSPLIT_MACROS;
+	bool ed = req->ed_selector != NULL && req->ed_priv_path != NULL;
+	char note[256] = "";
+	if (ed && !plan->info.ed25519_ok) {
+		ed = false;
+		snprintf(note, sizeof note, " This Exim cannot sign with Ed25519 (exim -bP macro "
+			 "_CRYPTO_SIGN_ED25519 is not =y), so only the RSA key is used.");
+	}
+	plan->ed25519 = ed;
+
+	mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true);
+	char copy[PATH_MAX];
+	snprintf(copy, sizeof copy, EXIM_KEYDIR "/%s-%s-private.pem", req->domain, req->selector);
+	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)
+		return -1;
+	if (ed) {
+		snprintf(copy, sizeof copy, EXIM_KEYDIR "/%s-%s-private.pem", req->domain, req->ed_selector);
+		if (add_key_copy(req, plan, req->ed_priv_path, copy, DK_ALG_ED25519, "", EXIM_GROUP, 0640,
+				 err) < 0)
+			return -1;
+	}
+
+	char *old = NULL;
+	if (mta_read(req->root, macros, &old, err) < 0)
+		return -1;
+	struct exim_dom doms[32];
+	size_t n = read_domains(old, doms, 31), i;
+	for (i = 0; i < n && strcmp(doms[i].domain, req->domain) != 0; i++)
+		;
+	if (i == n)
+		n++;
+	snprintf(doms[i].domain, sizeof doms[i].domain, "%s", req->domain);
+	if (ed)
+		snprintf(doms[i].sels, sizeof doms[i].sels, "%s %s", req->ed_selector, req->selector);
+	else
+		snprintf(doms[i].sels, sizeof doms[i].sels, "%s", req->selector);
+	char *block = exim_block(doms, n, req->strict);
+	char *new_text = block ? mta_put_block(old, block) : NULL;
+	free(block);
+	/* Debian creates neither macro file; 0644 root like the rest of /etc/exim4. */
+	if (mta_add_change(plan, macros, old, new_text, 0644, "", "", false, err) < 0)
+		return -1;
+
+	snprintf(plan->reload_cmd, sizeof plan->reload_cmd, "update-exim4.conf && systemctl reload exim4");
+	struct sbuf x = { 0 };
+	sb_printf(&x, "Exim signs through the DKIM_* macros of Debian's configuration, written as one "
+		      "block in %s (the file the %s layout reads). Exim cannot read keys in /etc/ssl/private "
+		      "(its delivery process drops supplementary groups), so the key is copied to "
+		      EXIM_KEYDIR "/ (0640 root:Debian-exim). Mail with From: @%s is signed with selector %s%s%s. ",
+		  macros, plan->info.flavor == MTA_FL_EXIM_SPLIT ? "split" : "unsplit", req->domain,
+		  req->selector, ed ? " and the Ed25519 selector " : "", ed ? req->ed_selector : "");
+	sb_add(&x, req->strict ? "Strict: if Exim cannot use the key, mail is held rather than sent unsigned."
+			       : "Not strict: if Exim cannot use the key, mail still goes out unsigned (and "
+				 "the log says why); dkim-setup checks the key is readable.");
+	sb_add(&x, note);
+	plan->explain = sb_take(&x);
+	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
+}
+
+static void tail_line(const char *out, char *dst, size_t dstlen)
+{
+	char pr[400];
+	size_t n = strlen(out);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		n--;
+	size_t start = n;
+	while (start > 0 && out[start - 1] != '\n')
+		start--;
+	char line[400];
+	snprintf(line, sizeof line, "%.*s", (int)(n - start), out + start);
+	snprintf(dst, dstlen, "%s", dk_printable(line, pr, sizeof pr));
+}
+
+int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan,
+		      struct mta_result *res, struct dk_err *err)
+{
+	/* Keys first: -bV accepts a missing or unreadable key file. */
+	struct sbuf acc = { 0 };
+	for (size_t i = 0; i < plan->n; i++) {
+		if (!plan->changes[i].is_key)
+			continue;
+		char what[400];
+		if (mta_check_key_access(req->root, plan->changes[i].path, "Debian-exim", what, sizeof what,
+					 err) < 0) {
+			free(sb_take(&acc));
+			return -1;
+		}
+		sb_printf(&acc, "%s%s", acc.len ? "; " : "", what);
+	}
+	char *a = sb_take(&acc);
+	snprintf(res->key_access, sizeof res->key_access, "%s", a ? a : "");
+	free(a);
+
+	if (req->root[0] != '\0') {
+		snprintf(res->validator, sizeof res->validator,
+			 "not run under --root (exim and update-exim4.conf read the real /etc)");
+		return 0;
+	}
+	if (plan->info.flavor == MTA_FL_EXIM_PLAIN) {
+		snprintf(res->validator, sizeof res->validator,
+			 "your configuration is unchanged; check it with exim -bV after adding the .include line");
+		return 0;
+	}
+	/* Generate the configuration from what we wrote into a scratch file and
+	 * ask Exim about it, before the live one is regenerated. */
+	char out[8192];
+	unlink(EXIM_CHECK_CONF);
+	const char *const gen[] = { UPDATE_EXIM, "-o", EXIM_CHECK_CONF, NULL };
+	int rc = mta_run(gen, out, sizeof out);
+	if (rc != 0) {
+		tail_line(out, res->validator, sizeof res->validator);
+		unlink(EXIM_CHECK_CONF);
+		return dk_fail(err, DK_SYSERR, "update-exim4.conf failed (%d): %s", rc, res->validator);
+	}
+	const char *const bv[] = { EXIM_BIN, "-C", EXIM_CHECK_CONF, "-bV", NULL };
+	rc = mta_run(bv, out, sizeof out);
+	if (rc != 0) {
+		tail_line(out, res->validator, sizeof res->validator);
+		unlink(EXIM_CHECK_CONF);
+		return dk_fail(err, DK_SYSERR, "exim -bV rejects the new configuration: %s", res->validator);
+	}
+	/* -bV does not show that our macros reached the transport (the other
+	 * layout's file is silently ignored): ask for the transport itself. */
+	const char *const bp[] = { EXIM_BIN, "-C", EXIM_CHECK_CONF, "-bP", "transport", "remote_smtp", NULL };
+	rc = mta_run(bp, out, sizeof out);
+	unlink(EXIM_CHECK_CONF);
+	if (rc != 0 || strstr(out, "dkim_private_key = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}") == NULL ||
+	    strstr(out, "dkim_canon = relaxed") == NULL) {
+		snprintf(res->validator, sizeof res->validator, "remote_smtp has no dkim_private_key from us");
+		return dk_fail(err, DK_SYSERR,
+			       "the generated Exim configuration does not use the DKIM macros (remote_smtp "
+			       "transport missing or changed?)");
+	}
+	snprintf(res->validator, sizeof res->validator,
+		 "exim -bV accepts the generated configuration; remote_smtp has dkim_canon = relaxed and "
+		 "the key path from dkim-setup");
+	return 0;
+}
+
+int mta_exim_activate(const struct mta_request *req, const struct mta_plan *plan, struct dk_err *err)
+{
+	if (req->root[0] != '\0' || plan->info.flavor == MTA_FL_EXIM_PLAIN)
+		return 0;
+	char out[4096], pr[300];
+	const char *const argv[] = { UPDATE_EXIM, NULL };
+	int rc = mta_run(argv, out, sizeof out);
+	if (rc != 0)
+		return dk_fail(err, DK_SYSERR, "update-exim4.conf failed (%d): %s", rc,
+			       dk_printable(out, pr, sizeof pr));
+	return 0;
+}

@@ -1,0 +1,130 @@
+#!/bin/bash
+# make demo: the whole flow on one machine, for newcomers and trainers.
+# Starts a real authoritative DNS server (Knot) on loopback, on a private
+# port, serving the demo zone example.test and accepting TSIG-signed updates;
+# runs the wizard in training mode in a sandbox root against it; stops the
+# server at the end (by pid) and leaves the sandbox in ./demo for inspection
+# (make demo-clean removes it).
+set -eu
+cd "$(dirname "$0")/../.."
+top=$PWD
+demo=$top/demo
+zone=${DEMO_ZONE:-example.test}
+prog=${DKIM_SETUP:-$top/build/dkim-setup}
+
+if [ ! -t 0 ] || [ ! -t 1 ]; then
+	echo "make demo runs the interactive wizard: start it from a terminal." >&2
+	exit 2
+fi
+
+rm -rf "$demo"
+mkdir -p "$demo/root/etc" "$demo/dns/db"
+chmod 0755 "$demo" "$demo/root" "$demo/root/etc"
+echo "$zone" >"$demo/root/etc/mailname"
+echo "mail.$zone" >"$demo/root/etc/hostname"
+
+port=$(/usr/bin/python3 -c '
+import socket
+for _ in range(100):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass')
+secret=$(head -c 32 /dev/urandom | base64)
+echo "hmac-sha256:demo-update:$secret" >"$demo/dns/tsig.key"
+chmod 0600 "$demo/dns/tsig.key"
+cat >"$demo/dns/$zone.zone" <<ZONE
+\$ORIGIN $zone.
+\$TTL 300
+@    IN SOA ns1.$zone. hostmaster.$zone. 1 3600 600 86400 300
+@    IN NS  ns1.$zone.
+@    IN MX  10 mail.$zone.
+ns1  IN A   127.0.0.1
+ns1  IN AAAA ::1
+mail IN A   127.0.0.1
+ZONE
+cat >"$demo/dns/knot.conf" <<CONF
+server:
+    listen: [ 127.0.0.1@$port, ::1@$port ]
+    rundir: "$demo/dns"
+    user: root:root
+    pidfile: "$demo/dns/knot.pid"
+log:
+  - target: "$demo/dns/knot.log"
+    any: info
+database:
+    storage: "$demo/dns/db"
+key:
+  - id: demo-update
+    algorithm: hmac-sha256
+    secret: $secret
+acl:
+  - id: update
+    key: demo-update
+    action: update
+template:
+  - id: default
+    storage: "$demo/dns"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: $zone
+    file: "$demo/dns/$zone.zone"
+    acl: update
+CONF
+
+knotd -c "$demo/dns/knot.conf" >"$demo/dns/knotd.out" 2>&1 &
+knot_pid=$!
+stop_dns() {
+	if kill -0 "$knot_pid" 2>/dev/null; then
+		kill "$knot_pid" 2>/dev/null || true
+		wait "$knot_pid" 2>/dev/null || true
+	fi
+}
+trap stop_dns EXIT
+trap 'exit 130' INT TERM HUP
+for _ in $(seq 1 100); do
+	[ -n "$(kdig +short +time=1 +retry=0 @127.0.0.1 -p "$port" "$zone" SOA 2>/dev/null)" ] && break
+	sleep 0.05
+done
+if [ -z "$(kdig +short +time=1 +retry=0 @127.0.0.1 -p "$port" "$zone" SOA 2>/dev/null)" ]; then
+	echo "demo: the DNS server did not start; see $demo/dns/knotd.out" >&2
+	exit 3
+fi
+
+clear 2>/dev/null || true
+cat <<INTRO
+dkim-setup demo
+===============
+A real DNS server (Knot) now serves the zone "$zone" on 127.0.0.1 and ::1,
+port $port, on this machine only. The wizard runs in training mode in the
+sandbox $demo/root, which it treats as "/": nothing outside it changes.
+
+In the "wait for DNS" step you can publish the record with one key press
+(an RFC 2136 update signed with the TSIG key in $demo/dns/tsig.key), or add
+it by hand from another terminal, as an admin would at a DNS panel:
+
+  knsupdate -y "\$(cat $demo/dns/tsig.key)" <<EOF
+  server 127.0.0.1 $port
+  zone $zone.
+  update add <selector>._domainkey.$zone. 300 TXT "v=DKIM1; k=rsa; p=..."
+  send
+  EOF
+
+Press Enter to start the wizard.
+INTRO
+read -r _
+set +e
+"$prog" --training --root "$demo/root" --nameserver "127.0.0.1@$port" \
+	--nameserver "[::1]@$port" --tsig-key "$demo/dns/tsig.key"
+rc=$?
+set -e
+stop_dns
+trap - EXIT
+echo
+echo "The DNS server is stopped. The sandbox is left in $demo for you to look at:"
+echo "  find $demo/root -type f | sort"
+echo "Remove it with: make demo-clean"
+exit $rc

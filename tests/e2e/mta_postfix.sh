@@ -1,0 +1,187 @@
+#!/bin/bash
+# The real Postfix + OpenDKIM of Debian 12, configured by the real tool:
+# mail submitted over SMTP (smtpd_milters, chrooted smtpd) and through
+# sendmail (non_smtpd_milters) reaches an SMTP sink on 127.0.0.2 signed, and
+# dkimpy verifies every signature against the record served by Knot.
+# Also: a milter already configured survives, a re-run is a no-op, a broken
+# opendkim.conf is rolled back, Ed25519 is refused with the reason.
+# The exim4/postfix packages are swapped for this and swapped back.
+. "$TOP/tests/lib/lib.sh"
+. "$TOP/tests/lib/mta.sh"
+need_root
+
+if [ "${MTA_INNER:-}" != 1 ]; then
+	command -v unshare >/dev/null || skip_all "needs unshare"
+	export MTA_APT_LOG=$(t_tmpdir)/apt.log
+	mta_save_state
+	mta_use postfix || { not_ok "install postfix opendkim: $(tail -3 "$MTA_APT_LOG")"; exit 1; }
+	# The packaged state right after installing, to reset to between cases.
+	export MTA_PF_SAVE=$(t_tmpdir)
+	tar -C / -cpf "$MTA_PF_SAVE/pf.tar" etc/postfix etc/opendkim.conf etc/dkimkeys
+	# dkim-setup registers /etc/dkimkeys with dpkg-statoverride: undo that
+	if ! dpkg-statoverride --list /etc/dkimkeys >/dev/null; then
+		at_exit "dpkg-statoverride --remove /etc/dkimkeys >/dev/null 2>&1"
+	fi
+	MTA_INNER=1 mta_in_netns "$0"
+	exit $?
+fi
+
+. "$TOP/tests/lib/knot.sh"
+DOM=dkim-e2e.test
+W=$(t_tmpdir)
+SINK=$W/sink
+mkdir -p "$SINK"
+at_exit "rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*"
+knot_start "$DOM" "$(knot_basic_zone "$DOM")" || { not_ok "knot starts"; exit 1; }
+mta_sink_start "$SINK" || { not_ok "SMTP sink starts on 127.0.0.2:25"; exit 1; }
+NS=127.0.0.1@$KNOT_PORT
+MASTER_PID= OPENDKIM_PID=
+
+reset_postfix() {
+	rm -rf /etc/postfix /etc/opendkim /etc/dkimkeys
+	tar -C / -xpf "$MTA_PF_SAVE/pf.tar"
+	# loopback only, and sink.test goes to the sink
+	postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
+		"transport_maps = inline:{ sink.test = smtp:[127.0.0.2]:25 }" \
+		"maillog_file_prefixes = /var, /dev/stdout, /tmp" "maillog_file = $W/maillog" "mydestination = localhost" "myhostname = mail.$DOM" \
+		"smtp_tls_security_level = none"
+}
+
+stop_daemons() {
+	local i
+	if [ -n "$MASTER_PID" ]; then
+		kill "$MASTER_PID" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do kill -0 "$MASTER_PID" 2>/dev/null || break; sleep 0.1; done
+		wait "$MASTER_PID" 2>/dev/null
+		MASTER_PID=
+	fi
+	if [ -n "$OPENDKIM_PID" ]; then
+		kill "$OPENDKIM_PID" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do kill -0 "$OPENDKIM_PID" 2>/dev/null || break; sleep 0.1; done
+		wait "$OPENDKIM_PID" 2>/dev/null
+		OPENDKIM_PID=
+	fi
+}
+at_exit stop_daemons
+
+start_daemons() {
+	stop_daemons
+	mkdir -p /run/opendkim && chown opendkim:opendkim /run/opendkim
+	/usr/sbin/opendkim -f -x /etc/opendkim.conf >"$W/opendkim.log" 2>&1 &
+	OPENDKIM_PID=$!
+	/usr/lib/postfix/sbin/master -d >"$W/master.log" 2>&1 &
+	MASTER_PID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>/dev/tcp/127.0.0.1/25) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/8891) 2>/dev/null && return 0
+		sleep 0.1
+	done
+	diag "daemons did not come up: $(tail -3 "$W/master.log" "$W/opendkim.log" "$W/maillog" 2>/dev/null)"
+	return 1
+}
+
+run_tool() {  # out-file args...
+	local out=$1; shift
+	"$DKIM_SETUP" --batch --json --mta postfix --nameserver "$NS" -d "$DOM" "$@" >"$out" 2>"$out.err"
+}
+
+publish() {  # json-file selector
+	mapfile -t strs < <(mta_json_strings <"$1")
+	knot_set_txt "$2._domainkey" "${strs[@]}"
+}
+
+wait_msg() {
+	local i f
+	for ((i = 0; i < 200; i++)); do
+		f=$(grep -l "$1@" "$SINK"/*.eml 2>/dev/null | head -n 1)
+		[ -n "$f" ] && { echo "$f"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+send_sendmail() {  # from
+	local id="t$(date +%s%N).$$"
+	printf 'From: Test <%s>\nTo: <rcpt@sink.test>\nSubject: dkim e2e %s\nMessage-ID: <%s@%s>\n\nHello %s.\n' \
+		"$1" "$id" "$id" "$DOM" "$id" | /usr/sbin/sendmail -f "$1" rcpt@sink.test
+	wait_msg "$id"
+}
+
+send_smtp() {  # from
+	local id="t$(date +%s%N).$$"
+	/usr/bin/python3 - "$1" "$id" "$DOM" <<'PY' || return 1
+import smtplib, sys
+frm, mid, dom = sys.argv[1:4]
+msg = ("From: Test <%s>\r\nTo: <rcpt@sink.test>\r\nSubject: smtp %s\r\nMessage-ID: <%s@%s>\r\n\r\nHello.\r\n"
+       % (frm, mid, mid, dom))
+with smtplib.SMTP("127.0.0.1", 25, timeout=20) as s:
+    s.sendmail(frm, ["rcpt@sink.test"], msg)
+PY
+	wait_msg "$id"
+}
+
+verify() {
+	/usr/bin/python3 "$TOP/tests/lib/dkim_verify.py" "$1" 127.0.0.1 "$KNOT_PORT"
+}
+
+snapshot() {
+	find /etc/postfix /etc/opendkim.conf /etc/opendkim /etc/dkimkeys /etc/ssl/private \
+		-printf '%p %m %u %g %s %T@\n' 2>/dev/null | sort
+}
+
+# ---- Postfix + OpenDKIM, with a milter already there ----
+reset_postfix
+postconf -e "smtpd_milters = { inet:127.0.0.1:9999, default_action = accept }"
+run_tool "$W/p1.json" -s rsa1
+check_eq "postfix: configured and validated" "true true" \
+	"$(mta_json_get mta.changed <"$W/p1.json") $(mta_json_get mta.validated <"$W/p1.json")"
+check_eq "postfix: signer's copy 0600 opendkim:opendkim" "600 opendkim opendkim" \
+	"$(stat -c '%a %U %G' /etc/dkimkeys/$DOM-rsa1.private 2>&1)"
+check_eq "postfix: /etc/dkimkeys root:opendkim 0750, kept by dpkg-statoverride" "750 root opendkim|root opendkim 0750 /etc/dkimkeys" \
+	"$(stat -c '%a %U %G' /etc/dkimkeys)|$(dpkg-statoverride --list /etc/dkimkeys)"
+check "postfix: opendkim can read the copy" su -s /bin/sh opendkim -c "test -r /etc/dkimkeys/$DOM-rsa1.private"
+check "postfix: nobody cannot read the copy" su -s /bin/sh nobody -c "! test -r /etc/dkimkeys/$DOM-rsa1.private"
+check_match "postfix: the milter already there survives, ours is added" \
+	'^\{ inet:127.0.0.1:9999, default_action = accept \}, \{ inet:127.0.0.1:8891, default_action = accept \}$' \
+	"$(postconf -h smtpd_milters)"
+check_eq "postfix: non_smtpd_milters has our milter" "{ inet:127.0.0.1:8891, default_action = accept }" \
+	"$(postconf -h non_smtpd_milters)"
+check_eq "postfix: milter_default_action left alone" "$(postconf -d -h milter_default_action)" \
+	"$(postconf -h milter_default_action)"
+check_eq "postfix: one KeyTable entry" "1" "$(grep -c "^rsa1._domainkey.$DOM " /etc/opendkim/key.table)"
+publish "$W/p1.json" rsa1
+start_daemons || { not_ok "postfix and opendkim start"; exit 1; }
+m=$(send_smtp "user@$DOM")
+check "postfix smtpd: the sink got the message" test -n "$m"
+v=$(verify "$m"); rc=$?
+check_eq "postfix smtpd (chrooted) RSA: dkimpy verifies the one signature" "0 pass d=$DOM s=rsa1 a=rsa-sha256" "$rc $v"
+m=$(send_sendmail "user@$DOM")
+v=$(verify "$m"); rc=$?
+check_eq "postfix sendmail RSA: dkimpy verifies the one signature" "0 pass d=$DOM s=rsa1 a=rsa-sha256" "$rc $v"
+m=$(send_sendmail "user@other.test")
+check "postfix: mail from another domain is not signed" bash -c "test -n '$m' && ! grep -qi '^DKIM-Signature' '$m'"
+
+# ---- re-run: a no-op ----
+before=$(snapshot)
+run_tool "$W/p2.json" -s rsa1; rc=$?
+check_eq "re-run: nothing to do, nothing changed" "true false" \
+	"$(mta_json_get mta.nothing_to_do <"$W/p2.json") $(mta_json_get mta.changed <"$W/p2.json")"
+check_eq "re-run: no file, mode or owner changed" "$before" "$(snapshot)"
+if ! grep -q 'not implemented' "$W/p2.json.err"; then
+	check_eq "re-run: exit 0 and the proof verifies against DNS" "0 true" "$rc $(mta_json_get proof.verified <"$W/p2.json")"
+fi
+
+# ---- Ed25519: refused for Postfix with the reason, RSA still signs ----
+run_tool "$W/p3.json" -s ed1 -a ed25519
+check_eq "ed25519: not configured for postfix" "false" "$(mta_json_get mta.ed25519 <"$W/p3.json")"
+check_match "ed25519: the reason is given" "SignatureAlgorithm is global" "$(mta_json_get mta.explain <"$W/p3.json")"
+check_eq "ed25519: still one KeyTable entry per selector" "1" "$(grep -c "^rsa1._domainkey.$DOM " /etc/opendkim/key.table)"
+
+# ---- a broken opendkim.conf is rolled back ----
+echo "BogusOption yes" >>/etc/opendkim.conf
+conf_before=$(md5sum /etc/opendkim.conf /etc/postfix/main.cf /etc/opendkim/key.table /etc/opendkim/signing.table)
+run_tool "$W/r1.json" -s rsa2; rc=$?
+check_eq "rollback: status 3, rolled back" "3 true" "$rc $(mta_json_get mta.rolled_back <"$W/r1.json")"
+check_eq "rollback: every file restored" "$conf_before" \
+	"$(md5sum /etc/opendkim.conf /etc/postfix/main.cf /etc/opendkim/key.table /etc/opendkim/signing.table)"
+check "rollback: the new key copy is removed" test ! -e /etc/dkimkeys/$DOM-rsa2.private

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "dns.h"
 #include "options.h"
 #include "record.h"
 #include "setup.h"
@@ -147,6 +148,62 @@ static void unreadable_key_reason_kept(void **state)
 	rmdir(root);
 }
 
+static int write_tmp(char *path, const char *data, size_t len)
+{
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, data, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* fuzz_tsig regress-nul-hang: a NUL byte in a BIND key file made the
+ * tokenizer return empty tokens without advancing: dns_tsig_load never
+ * returned. alarm() turns a regression into a failure, not a hang. */
+static void tsig_nul_byte_no_hang(void **state)
+{
+	(void)state;
+	static const char file[] = "key \"k\" { algorithm hma\0\0\x7f;c-sha512; secret \"AAAA\"; };";
+	char path[] = "/tmp/test_harden_tsig.XXXXXX";
+	assert_int_equal(write_tmp(path, file, sizeof file - 1), 0);
+	struct dns_tsig key;
+	struct dk_err err;
+	dk_err_clear(&err);
+	alarm(10);
+	int rc = dns_tsig_load(path, &key, &err);
+	alarm(0);
+	unlink(path);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.status, DK_USAGE);
+	assert_true(printable_line(err.msg));
+	dns_tsig_clear(&key);
+}
+
+/* fuzz_tsig regress-word-nonascii: "'%s' without a value" quoted the
+ * file's bytes raw. */
+static void tsig_reason_is_printable(void **state)
+{
+	(void)state;
+	static const char *files[] = {
+		"key \"k\" {\n\talgorit\xff\xff~\xfdJ\x8b""D\x0fsh2",
+		"key \"k\" { \x1b[2J",
+		"key \"k\" { \x1b]0;owned\x07 x",
+	};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[] = "/tmp/test_harden_tsig.XXXXXX";
+		assert_int_equal(write_tmp(path, files[i], strlen(files[i])), 0);
+		struct dns_tsig key;
+		struct dk_err err;
+		dk_err_clear(&err);
+		assert_int_equal(dns_tsig_load(path, &key, &err), -1);
+		unlink(path);
+		assert_true(err.msg[0] != '\0');
+		assert_true(printable_line(err.msg));
+		dns_tsig_clear(&key);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +212,8 @@ int main(void)
 		cmocka_unit_test(printable_tiny_buffer_terminated),
 		cmocka_unit_test(options_parse_twice),
 		cmocka_unit_test(unreadable_key_reason_kept),
+		cmocka_unit_test(tsig_nul_byte_no_hang),
+		cmocka_unit_test(tsig_reason_is_printable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

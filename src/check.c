@@ -435,6 +435,7 @@ int batch_step_dns(struct batch_ctx *b, struct dk_err *err)
 		json_int(j, "wait_seconds", secs);
 	}
 	if (w == 0) {
+		b->dns_confirmed = true;
 		double base = opt->publish ? info.acked_at : started;
 		long ms = (long)((confirmed - base) * 1000.0 + 0.5);
 		fprintf(out, "\nEvery server serves the record: confirmed %ld ms after %s.\n", ms,

@@ -477,6 +477,20 @@ int batch_step_proof(struct batch_ctx *b, struct dk_err *err)
 			json_null(b->json, "proof");
 		return 0;
 	}
+	if (!b->dns_confirmed) {
+		/* Verifying against DNS before every authoritative server serves
+		 * the record would only fail (and could make a resolver cache the
+		 * negative answer). */
+		fprintf(b->out, "\nProof: not run yet: the record is not confirmed in DNS. Once it is "
+			"published, run: dkim-setup check -d %s -s %s\n", k->domain, k->selector);
+		if (b->json != NULL) {
+			json_object_begin(b->json, "proof");
+			json_bool(b->json, "run", false);
+			json_string(b->json, "detail", "the record is not confirmed in DNS yet (use --wait or --publish)");
+			json_object_end(b->json);
+		}
+		return 0;
+	}
 	struct proof_request req = {
 		.root = o->root, .domain = k->domain, .selector = k->selector,
 		.priv_path = k->paths.priv, .ns = o->ns, .n_ns = o->n_ns,

@@ -99,21 +99,23 @@ int mta_read(const char *root, const char *path, char **text, struct dk_err *err
 	return 0;
 }
 
-/* The line starting at p that begins with `marker`, or NULL. */
-static const char *find_line(const char *text, const char *marker)
-{
-	size_t n = strlen(marker);
-	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strncmp(p, marker, n) == 0)
-			return p;
-	return NULL;
-}
-
 char *mta_put_block(const char *old, const char *block)
 {
 	struct sbuf b = { 0 };
-	const char *begin = old != NULL ? find_line(old, MTA_BEGIN) : NULL;
-	const char *end = begin != NULL ? find_line(begin, MTA_END) : NULL;
+	/* The first complete block: an END line and the nearest BEGIN line
+	 * above it. A stray BEGIN with no END (an END line deleted by hand)
+	 * must not swallow the admin's lines down to our block's END on the
+	 * next run. */
+	const char *begin = NULL, *end = NULL, *pending = NULL;
+	for (const char *p = old; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, MTA_BEGIN, strlen(MTA_BEGIN)) == 0) {
+			pending = p;
+		} else if (pending != NULL && strncmp(p, MTA_END, strlen(MTA_END)) == 0) {
+			begin = pending;
+			end = p;
+			break;
+		}
+	}
 	if (begin != NULL && end != NULL) {
 		const char *after = strchr(end, '\n');
 		after = after != NULL ? after + 1 : end + strlen(end);

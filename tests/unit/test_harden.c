@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "dns.h"
+#include "mta_int.h"
 #include "options.h"
 #include "record.h"
 #include "setup.h"
@@ -204,6 +205,35 @@ static void tsig_reason_is_printable(void **state)
 	}
 }
 
+/* fuzz_mta_config regress-stray-begin: a BEGIN line whose END was deleted
+ * by hand made the first run append our block and the second run replace
+ * everything from the stray BEGIN to our END: the admin's lines in between
+ * (here MAIN_TLS_ENABLE) were silently dropped. */
+static void put_block_stray_begin_keeps_lines(void **state)
+{
+	(void)state;
+	static const char block[] = MTA_BEGIN "\nDKIM_CANON = relaxed\n" MTA_END "\n";
+	static const char *olds[] = {
+		MTA_BEGIN "\nMAIN_TLS_ENABLE = yes\n",
+		"A = 1\n" MTA_END "\nB = 2\n",
+		MTA_BEGIN "\nX = 1\n" MTA_BEGIN "\nold\n" MTA_END "\nY = 2\n",
+		"",
+	};
+	for (size_t i = 0; i < sizeof olds / sizeof olds[0]; i++) {
+		char *once = mta_put_block(olds[i], block);
+		char *twice = mta_put_block(once, block);
+		assert_string_equal(once, twice);
+		assert_non_null(strstr(twice, block));
+		free(once);
+		free(twice);
+	}
+	char *once = mta_put_block(olds[0], block);
+	char *twice = mta_put_block(once, block);
+	assert_non_null(strstr(twice, "MAIN_TLS_ENABLE = yes"));
+	free(once);
+	free(twice);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +244,7 @@ int main(void)
 		cmocka_unit_test(unreadable_key_reason_kept),
 		cmocka_unit_test(tsig_nul_byte_no_hang),
 		cmocka_unit_test(tsig_reason_is_printable),
+		cmocka_unit_test(put_block_stray_begin_keeps_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

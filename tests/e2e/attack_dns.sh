@@ -137,7 +137,7 @@ for m in $MODES; do
 		--nameserver "127.0.0.1@$PORT" >"$T/out" 2>"$T/err" </dev/null
 	rc=$?
 	took=$((SECONDS - start))
-	diag "$m: exit $rc in ${took}s: $(cat "$T/out" "$T/err" | grep -v '^$' | head -c 300 | tr '\n' ' ')"
+	diag "$m: exit $rc in ${took}s: $(grep -m1 "127.0.0.1:$PORT" "$T/out" | tr -s ' ' | cut -d' ' -f4- | cut -c1-90)"
 	if [ "$m" = ok ]; then
 		check_eq "well-behaved answer: exit 0 (the harness works)" 0 "$rc"
 		continue

@@ -1,5 +1,5 @@
 #!/bin/bash
-# valgrind_batch: the batch mode (and record) of the plain build under
+# valgrind_batch: the batch mode (and record, check) of the plain build under
 # valgrind memcheck: no invalid read/write, no use of uninitialised memory,
 # no definitely-lost block, on the success paths and on the error paths
 # (bad input, an existing key, a symlinked key, an unsafe directory).
@@ -45,6 +45,14 @@ vg 2 "hostile domain" --batch --root "$SB" -d $'\e[2J../x' -s s1
 vg 2 "hostile option" "${B[@]}" -s s1 $'-\e'
 vg 2 "bad --nameserver" "${B[@]}" -s s1 --nameserver 'foo@99999'
 vg 2 "record of a missing key" --root "$SB" record -d example.com -s nosuch
+# check asks DNS: a loopback port where nothing listens (exit 3, refused).
+NS=(--nameserver 127.0.0.1@9)
+vg 3 "check with the installed key" --root "$SB" check -d example.com -s s1 "${NS[@]}"
+vg 3 "check --key a public PEM" --root "$SB" check -d example.com -s s2 "${NS[@]}" \
+	--key "$SB/etc/ssl/certs/example.com-s2-public.pem"
+vg 3 "check --key a private PEM" --root "$SB" check -d example.com -s s2 "${NS[@]}" \
+	--key "$SB/etc/ssl/private/example.com-s2-private.pem"
+vg 2 "check --key not a key" --root "$SB" check -d example.com -s s2 "${NS[@]}" --key /etc/hostname
 ln -s /etc/passwd "$SB/etc/ssl/private/example.com-s9-private.pem"
 vg 3 "a symlink at the key path" "${B[@]}" -s s9 -a ed25519
 chmod 0777 "$SB/etc/ssl/certs"

@@ -24,7 +24,7 @@
 #include "mta_int.h"
 #include "setup.h"
 
-static char root[] = "/tmp/fuzz_mta.XXXXXX";
+static char root[512];   /* $TMPDIR/fuzz_mta.XXXXXX (run.sh: build/fuzz/tmp) */
 static bool ready;
 
 static const char *const exim_files[] = {
@@ -63,6 +63,8 @@ static void rm_tree(void)
 
 static void setup_root(void)
 {
+	const char *tmp = getenv("TMPDIR");
+	snprintf(root, sizeof root, "%s/fuzz_mta.XXXXXX", tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
 	FUZZ_ASSERT(mkdtemp(root) != NULL);
 	atexit(rm_tree);
 	static const char *const dirs[] = {
@@ -90,6 +92,34 @@ static void setup_root(void)
 	FUZZ_ASSERT(setup_make_key(&job, &err) == 0);
 	setup_keyjob_clear(&job);
 	ready = true;
+}
+
+/* Does any smtpd_milters / non_smtpd_milters value (with its continuation
+ * lines, as Postfix reads them) have unbalanced braces? */
+static bool milters_unbalanced(const char *t, size_t len)
+{
+	const char *end = t + len;
+	for (const char *l = t; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		const char *le = nl != NULL ? nl : end;
+		bool ours = (size_t)(le - l) >= 13 && (strncmp(l, "smtpd_milters", 13) == 0 ||
+			    ((size_t)(le - l) >= 17 && strncmp(l, "non_smtpd_milters", 17) == 0));
+		long depth = 0;
+		const char *v = l;
+		for (;;) {
+			for (; v < le; v++)
+				depth += *v == '{' ? 1 : *v == '}' ? -1 : 0;
+			if (le >= end || !(le + 1 < end && (le[1] == ' ' || le[1] == '\t')))
+				break;
+			v = le + 1;
+			nl = memchr(v, '\n', (size_t)(end - v));
+			le = nl != NULL ? nl : end;
+		}
+		if (ours && depth != 0)
+			return true;
+		l = le < end ? le + 1 : end;
+	}
+	return false;
 }
 
 static void fuzz_put_block(const char *old)
@@ -126,12 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
 		size_t len = nul != NULL ? (size_t)(nul - p) : (size_t)(end - p);
 		put(files[i], p, len, 0644);
-		if (!exim && i == 0) {
-			long depth = 0;
-			for (size_t k = 0; k < len; k++)
-				depth += p[k] == '{' ? 1 : p[k] == '}' ? -1 : 0;
-			main_cf_braces_unbalanced = depth != 0;
-		}
+		if (!exim && i == 0)
+			main_cf_braces_unbalanced = milters_unbalanced(p, len);
 		if (i == 1)
 			first = strndup(p, len);
 		p += len + 1;

@@ -9,7 +9,7 @@
 #include "dns.h"
 #include "fuzz_check.h"
 
-static char path[] = "/tmp/fuzz_tsig.XXXXXX";
+static char path[512];   /* $TMPDIR/fuzz_tsig.XXXXXX (run.sh: build/fuzz/tmp) */
 static int fd = -1;
 
 static void remove_tmp(void)
@@ -26,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (fd < 0) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(path, sizeof path, "%s/fuzz_tsig.XXXXXX", tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
 		fd = mkstemp(path);
 		FUZZ_ASSERT(fd >= 0);
 		atexit(remove_tmp);

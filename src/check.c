@@ -204,7 +204,8 @@ static int load_key_file(const char *path, struct dk_keyjob *key, struct dk_err 
 	int rc = keygen_load_public(pem, len, &pk, &e2);
 	if (rc < 0)
 		rc = keygen_load_private(pem, len, &pk, &e2);
-	keygen_secret_free(pem, KEY_FILE_MAX + 1);
+	/* The buffer is KEY_FILE_MAX + 1 bytes; keygen_secret_free wipes len + 1. */
+	keygen_secret_free(pem, KEY_FILE_MAX);
 	if (rc < 0)
 		return dk_fail(err, DK_USAGE, "--key %s: not a PEM public or private key",
 			       dk_printable(path, pb, sizeof pb));

@@ -131,7 +131,10 @@ static int next_tok(struct tok *t)
 		if (t->p < t->end && *t->p == '"')
 			t->p++;
 	} else {
-		while (t->p < t->end && !isspace((unsigned char)*t->p) && strchr("{};\"", *t->p) == NULL &&
+		/* memchr, not strchr: a NUL byte in the file is not a delimiter
+		 * (strchr finds the terminator, the token stayed empty, and the
+		 * caller looped for ever). */
+		while (t->p < t->end && !isspace((unsigned char)*t->p) && memchr("{};\"", *t->p, 4) == NULL &&
 		       n < sizeof t->text - 1)
 			t->text[n++] = *t->p++;
 	}
@@ -163,10 +166,11 @@ static int parse_bind(const char *buf, size_t len, struct dns_tsig *key, struct 
 		}
 		if (strcmp(t.text, "}") == 0)
 			break;
-		char word[32];
+		char word[32], shown[64];   /* file text in messages: escaped */
 		snprintf(word, sizeof word, "%s", t.text);
 		if (next_tok(&t) < 0) {
-			dk_fail(err, DK_USAGE, "TSIG key: '%s' without a value", word);
+			dk_fail(err, DK_USAGE, "TSIG key: '%s' without a value",
+				dk_printable(word, shown, sizeof shown));
 			goto out;
 		}
 		if (strcmp(word, "algorithm") == 0)
@@ -176,7 +180,8 @@ static int parse_bind(const char *buf, size_t len, struct dns_tsig *key, struct 
 		/* other statements are ignored, up to their ';' */
 		while (strcmp(t.text, ";") != 0) {
 			if (next_tok(&t) < 0) {
-				dk_fail(err, DK_USAGE, "TSIG key: missing ';' after %s", word);
+				dk_fail(err, DK_USAGE, "TSIG key: missing ';' after %s",
+					dk_printable(word, shown, sizeof shown));
 				goto out;
 			}
 		}

@@ -87,8 +87,12 @@ static int load_private(const char *root, const char *path, EVP_PKEY **key, stru
 		return -1;
 	int rc = keygen_load_private(pem, len, key, err);
 	keygen_secret_free(pem, len);
-	if (rc < 0)
-		dk_fail(err, err->status, "%s: %s", path, err->msg[0] ? err->msg : "not a key");
+	if (rc < 0) {
+		/* Copy first: err->msg cannot be both source and target. */
+		char why[DK_ERRMSG_MAX];
+		snprintf(why, sizeof why, "%s", err->msg[0] ? err->msg : "not a key");
+		dk_fail(err, err->status, "%s: %s", path, why);
+	}
 	return rc;
 }
 

@@ -171,6 +171,31 @@ for w in '' -1 86401 1e3 ' 5' 5s 99999999999999999999 0x10 1.5 $'5\n' 'forever';
 	hostile '--wait' "${B[@]}" -d example.com -s s1 --wait "$w"
 done
 
+# ---- --tsig-key files (checked before anything is written) ---------------
+mkdir -p "$T/keys"
+printf 'hmac-md5:k.example.:c2VjcmV0c2VjcmV0\n' >"$T/keys/md5"
+printf 'HMAC-MD5.SIG-ALG.REG.INT:k.example.:c2VjcmV0\n' >"$T/keys/md5-long"
+printf 'this is not a key\n' >"$T/keys/garbage"
+printf 'hmac-sha256:k.example.:not base64!!\n' >"$T/keys/badsecret"
+printf 'hmac-sha224:k.example.:c2VjcmV0\n' >"$T/keys/sha224"
+printf 'hmac-\033[2Jevil:k.example.:c2VjcmV0\n' >"$T/keys/escape"
+printf 'key "k" { algorithm hma\0\0\177;c-sha512; secret "AAAA"; };' >"$T/keys/nul"
+printf 'key "k" {\n\talgorit\377\377~\375' >"$T/keys/nonascii"
+: >"$T/keys/empty"
+P=(--publish --nameserver 127.0.0.1@9)
+hostile 'TSIG key file' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/missing"
+hostile 'TSIG key' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys"
+hostile 'hmac-md5 is refused' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/md5"
+hostile 'TSIG key' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/md5-long"
+hostile 'TSIG key' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/garbage"
+hostile 'base64' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/badsecret"
+hostile 'not supported' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/sha224"
+hostile 'unknown algorithm' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/escape"
+hostile 'TSIG key' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/nul"
+hostile 'TSIG key' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/nonascii"
+hostile 'TSIG key' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key "$T/keys/empty"
+hostile 'TSIG key file' "${B[@]}" -d example.com -s s1 "${P[@]}" --tsig-key $'/tmp/\e[2J\e]0;x\a'
+
 # ---- --root --------------------------------------------------------------
 hostile 'empty' --batch --root '' -d example.com -s s1
 hostile 'absolute' --batch --root 'relative/dir' -d example.com -s s1

@@ -69,7 +69,7 @@ run "$SB" -a ed25519
 check "  ... a re-run after removing the link completes the pair (private + public)" \
 	eval '[ "$rc" = 0 ] && [ -f "$SB/$K" ] && [ -f "$SB/$P" ] && [ ! -L "$SB/$P" ]'
 
-# ---- symlinks at config paths (read and, once the MTA step lands, written) --
+# ---- symlinks at config paths --------------------------------------------------
 mk_sandbox "$SB"
 plant_target mailname
 printf 'evil.example\n' >"$T/target"; tsum=$(sum "$T/target")
@@ -78,30 +78,76 @@ ln -s "$T/target" "$SB/etc/mailname"
 rc=$?
 check "/etc/mailname as a symlink out of the sandbox is not followed (no domain: exit 2)" \
 	eval '[ "$rc" = 2 ] && ! grep -q evil "$T/out" "$T/err" && [ ! -e "$SB/$K" ]'
-# Every config file the MTA step may write (DESIGN.md "Files"); each a symlink
-# to the target. Whatever the MTA code does, the target must stay untouched.
-CONFIGS="etc/exim4/exim4.conf.localmacros etc/exim4/conf.d/main/000_localmacros
-	etc/exim4/exim4.conf etc/exim4/update-exim4.conf.conf
-	etc/exim4/dkim/example.com-s1-private.pem etc/opendkim.conf etc/opendkim/KeyTable
-	etc/opendkim/SigningTable etc/opendkim/TrustedHosts etc/dkimkeys/example.com-s1.private
-	etc/postfix/main.cf etc/default/opendkim"
-for mta in exim postfix; do
-	mk_sandbox "$SB"
-	mkdir -p "$SB/usr/sbin" "$SB/etc/exim4/conf.d/main" "$SB/etc/exim4/dkim" "$SB/etc/opendkim" \
-		"$SB/etc/dkimkeys" "$SB/etc/postfix" "$SB/etc/default"
-	printf '#!/bin/sh\nexit 0\n' >"$SB/usr/sbin/exim4"
-	cp "$SB/usr/sbin/exim4" "$SB/usr/sbin/postfix"
-	cp "$SB/usr/sbin/exim4" "$SB/usr/sbin/opendkim"
-	chmod 0755 "$SB"/usr/sbin/*
-	plant_target "$mta"
-	for c in $CONFIGS; do ln -s "$T/target" "$SB/$c"; done
-	run "$SB" -a ed25519 -m "$mta"
-	links=0
-	for c in $CONFIGS; do [ -L "$SB/$c" ] && links=$((links + 1)); done
-	diag "--mta $mta with symlinked configs: exit $rc: $(head -c 200 "$T/err" | tr '\n' ' ')"
-	check "symlinks at $(echo $CONFIGS | wc -w) config paths, --mta $mta: target untouched, all links intact" \
-		eval 'target_intact && [ "$links" = "$(echo $CONFIGS | wc -w)" ] && no_tmp "$SB"'
+# The MTA step, one planted symlink at a time (the others real), on fake but
+# complete Exim (unsplit and split config) and Postfix+OpenDKIM layouts: the
+# link's target (a file or a directory outside the sandbox) stays untouched
+# and the link stays a link, whatever the MTA code decides.
+mk_mta() {   # mk_mta SB exim|exim-split|postfix
+	mk_sandbox "$1"
+	mkdir -p "$1/usr/sbin"
+	case $2 in
+	exim*)
+		mkdir -p "$1/etc/exim4/conf.d/main"
+		printf '#!/bin/sh\nexit 0\n' >"$1/usr/sbin/exim4"
+		local split=false
+		[ "$2" = exim-split ] && split=true
+		printf "dc_eximconfig_configtype='internet'\ndc_use_split_config='%s'\n" "$split" \
+			>"$1/etc/exim4/update-exim4.conf.conf"
+		printf '# local macros\n' >"$1/etc/exim4/exim4.conf.localmacros"
+		printf '# split local macros\n' >"$1/etc/exim4/conf.d/main/000_localmacros"
+		;;
+	postfix)
+		mkdir -p "$1/etc/postfix" "$1/etc/opendkim" "$1/etc/default"
+		printf '#!/bin/sh\nexit 0\n' >"$1/usr/sbin/postfix"
+		cp "$1/usr/sbin/postfix" "$1/usr/sbin/opendkim"
+		printf 'smtpd_milters = inet:localhost:11332\n' >"$1/etc/postfix/main.cf"
+		printf 'Syslog yes\n' >"$1/etc/opendkim.conf"
+		printf 'RUNDIR=/run/opendkim\n' >"$1/etc/default/opendkim"
+		;;
+	esac
+	chmod 0755 "$1"/usr/sbin/*
+}
+# A layout without a planted link must work (so the refusals below are ours).
+for kind in exim exim-split postfix; do
+	mk_mta "$SB" "$kind"
+	run "$SB" -a rsa -b 1024 -m "${kind%-split}"
+	check_eq "--mta ${kind%-split} on the $kind layout works without planted links" 0 "$rc"
 done
+n_cfg=0
+plant_cfg() {   # plant_cfg KIND PATH
+	local kind=$1 c=$2
+	mk_mta "$SB" "$kind"
+	rm -rf "$T/tgt"
+	mkdir -p "$T/tgt"
+	if [ -d "$SB/$c" ]; then
+		cp -a "$SB/$c/." "$T/tgt/"
+		rm -rf "${SB:?}/$c"
+		ln -s "$T/tgt" "$SB/$c"
+	else
+		mkdir -p "$(dirname "$SB/$c")"
+		if [ -f "$SB/$c" ]; then cp -a "$SB/$c" "$T/tgt/file"; rm -f "$SB/$c"; else printf 'PLANTED\n' >"$T/tgt/file"; fi
+		ln -s "$T/tgt/file" "$SB/$c"
+	fi
+	local before after
+	before=$(cd "$T/tgt" && find . -printf '%p %m %s\n' | sort; cat "$T"/tgt/* 2>/dev/null | md5sum)
+	run "$SB" -a rsa -b 1024 -m "${kind%-split}"
+	after=$(cd "$T/tgt" && find . -printf '%p %m %s\n' | sort; cat "$T"/tgt/* 2>/dev/null | md5sum)
+	n_cfg=$((n_cfg + 1))
+	check "$kind: symlink at /$c: target untouched, link intact (exit $rc: $(grep -o 'refusing[^:]*' "$T/err" | head -n 1))" \
+		eval '[ "$before" = "$after" ] && [ -L "$SB/$c" ] && [ "$rc" != 0 ] && no_tmp "$SB"'
+}
+for c in etc/exim4/exim4.conf.localmacros etc/exim4/update-exim4.conf.conf etc/exim4/dkim \
+	etc/exim4/dkim/example.com-s1-private.pem etc/exim4; do
+	plant_cfg exim "$c"
+done
+for c in etc/exim4/conf.d/main/000_localmacros etc/exim4/conf.d/main etc/exim4/conf.d; do
+	plant_cfg exim-split "$c"
+done
+for c in etc/postfix/main.cf etc/postfix etc/opendkim.conf etc/opendkim etc/opendkim/key.table \
+	etc/opendkim/signing.table etc/dkimkeys etc/dkimkeys/example.com-s1.private; do
+	plant_cfg postfix "$c"
+done
+diag "$n_cfg config paths attacked one at a time"
 
 # ---- the temp path -----------------------------------------------------------
 # Its name is random; make it predictable (getrandom() of 6 bytes -> zeros)

@@ -110,6 +110,24 @@ else
 	diag "strace missing: injected-signal runs skipped"
 fi
 
+# ---- SIGKILL cannot be blocked: what it may leave ------------------------------------
+# Killed inside the write sequence, a temp file may stay behind; it must be
+# as private as the key (0600 root in /etc/ssl/private), never under the
+# final name, and a re-run must still complete the pair.
+if command -v strace >/dev/null; then
+	SB=$T/kill9
+	for sc in fchmod write fsync renameat2; do
+		mk_sandbox "$SB" new
+		strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=1" \
+			"$PLAIN" --batch --root "$SB" -d example.com -s s1 -a ed25519 >/dev/null 2>&1 </dev/null
+		left=$(find "$SB/etc/ssl/private" -name '.dkim-setup.*.tmp' -printf '%m %U\n' | sort -u)
+		check "SIGKILL on entry to $sc: any temp left is 0600 root (${left:-none}), no key under the final name" \
+			eval '{ [ -z "$left" ] || [ "$left" = "600 0" ]; } && [ ! -e "$SB/$K" ]'
+		find "$SB" -name '.dkim-setup.*.tmp' -delete
+		verify "$SB" "  ... then a re-run completes the pair"
+	done
+fi
+
 # ---- (2) signals at many delays ----------------------------------------------------
 run_killed() {   # run_killed SIG DELAY KIND ARGS...
 	local sig=$1 delay=$2 kind=$3; shift 3

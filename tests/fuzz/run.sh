@@ -13,7 +13,9 @@ mode=${1:-fuzz}
 if [ "$mode" = fuzz ]; then secs=${2:-60}; pattern=${3:-}; else pattern=${2:-}; fi
 export ASAN_OPTIONS=${FUZZ_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-mkdir -p build/fuzz/artifacts build/fuzz/logs
+mkdir -p build/fuzz/artifacts build/fuzz/logs build/fuzz/tmp
+# Harnesses that need files make them here (a crash leaves them in build/).
+export TMPDIR=$PWD/build/fuzz/tmp
 failed=0
 for h in build/fuzz/fuzz_*; do
 	[ -x "$h" ] || continue

@@ -10,8 +10,15 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "dns.h"
+#include "mta_int.h"
 #include "options.h"
 #include "record.h"
+#include "setup.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int printable_line(const char *s)
 {
@@ -100,6 +107,133 @@ static void options_parse_twice(void **state)
 	free(a0);
 }
 
+/* valgrind_batch "an unreadable existing key": load_private() formatted
+ * err->msg into itself, so `record` printed "PATH: PATH: " and lost the
+ * reason (and read uninitialised bytes). */
+static void unreadable_key_reason_kept(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/test_harden.XXXXXX", path[256];
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof path, "%s/etc", root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/etc/ssl", root);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/etc/ssl/private", root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/etc/ssl/private/example.com-s7-private.pem", root);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a key\n", f);
+	fclose(f);
+
+	struct dk_keyjob job;
+	struct dk_err err;
+	memset(&job, 0, sizeof job);
+	memset(&err, 'U', sizeof err);   /* as uninitialised as a stack struct */
+	dk_err_clear(&err);
+	job.root = root;
+	snprintf(job.domain, sizeof job.domain, "example.com");
+	snprintf(job.selector, sizeof job.selector, "s7");
+	assert_int_equal(setup_load_key(&job, &err), -1);
+	assert_non_null(strstr(err.msg, "not a PEM private key"));
+	assert_null(strstr(err.msg, "pem: /etc"));
+	setup_keyjob_clear(&job);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/etc/ssl/private", root);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/etc/ssl", root);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/etc", root);
+	rmdir(path);
+	rmdir(root);
+}
+
+static int write_tmp(char *path, const char *data, size_t len)
+{
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, data, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* fuzz_tsig regress-nul-hang: a NUL byte in a BIND key file made the
+ * tokenizer return empty tokens without advancing: dns_tsig_load never
+ * returned. alarm() turns a regression into a failure, not a hang. */
+static void tsig_nul_byte_no_hang(void **state)
+{
+	(void)state;
+	static const char file[] = "key \"k\" { algorithm hma\0\0\x7f;c-sha512; secret \"AAAA\"; };";
+	char path[] = "/tmp/test_harden_tsig.XXXXXX";
+	assert_int_equal(write_tmp(path, file, sizeof file - 1), 0);
+	struct dns_tsig key;
+	struct dk_err err;
+	dk_err_clear(&err);
+	alarm(10);
+	int rc = dns_tsig_load(path, &key, &err);
+	alarm(0);
+	unlink(path);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.status, DK_USAGE);
+	assert_true(printable_line(err.msg));
+	dns_tsig_clear(&key);
+}
+
+/* fuzz_tsig regress-word-nonascii: "'%s' without a value" quoted the
+ * file's bytes raw. */
+static void tsig_reason_is_printable(void **state)
+{
+	(void)state;
+	static const char *files[] = {
+		"key \"k\" {\n\talgorit\xff\xff~\xfdJ\x8b""D\x0fsh2",
+		"key \"k\" { \x1b[2J",
+		"key \"k\" { \x1b]0;owned\x07 x",
+	};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[] = "/tmp/test_harden_tsig.XXXXXX";
+		assert_int_equal(write_tmp(path, files[i], strlen(files[i])), 0);
+		struct dns_tsig key;
+		struct dk_err err;
+		dk_err_clear(&err);
+		assert_int_equal(dns_tsig_load(path, &key, &err), -1);
+		unlink(path);
+		assert_true(err.msg[0] != '\0');
+		assert_true(printable_line(err.msg));
+		dns_tsig_clear(&key);
+	}
+}
+
+/* fuzz_mta_config regress-stray-begin: a BEGIN line whose END was deleted
+ * by hand made the first run append our block and the second run replace
+ * everything from the stray BEGIN to our END: the admin's lines in between
+ * (here MAIN_TLS_ENABLE) were silently dropped. */
+static void put_block_stray_begin_keeps_lines(void **state)
+{
+	(void)state;
+	static const char block[] = MTA_BEGIN "\nDKIM_CANON = relaxed\n" MTA_END "\n";
+	static const char *olds[] = {
+		MTA_BEGIN "\nMAIN_TLS_ENABLE = yes\n",
+		"A = 1\n" MTA_END "\nB = 2\n",
+		MTA_BEGIN "\nX = 1\n" MTA_BEGIN "\nold\n" MTA_END "\nY = 2\n",
+		"",
+	};
+	for (size_t i = 0; i < sizeof olds / sizeof olds[0]; i++) {
+		char *once = mta_put_block(olds[i], block);
+		char *twice = mta_put_block(once, block);
+		assert_string_equal(once, twice);
+		assert_non_null(strstr(twice, block));
+		free(once);
+		free(twice);
+	}
+	char *once = mta_put_block(olds[0], block);
+	char *twice = mta_put_block(once, block);
+	assert_non_null(strstr(twice, "MAIN_TLS_ENABLE = yes"));
+	free(once);
+	free(twice);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +241,10 @@ int main(void)
 		cmocka_unit_test(unknown_short_option_is_escaped),
 		cmocka_unit_test(printable_tiny_buffer_terminated),
 		cmocka_unit_test(options_parse_twice),
+		cmocka_unit_test(unreadable_key_reason_kept),
+		cmocka_unit_test(tsig_nul_byte_no_hang),
+		cmocka_unit_test(tsig_reason_is_printable),
+		cmocka_unit_test(put_block_stray_begin_keeps_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,6 +165,7 @@ struct wizard {
 
 	/* --training explanations, loaded at run time from assets/training:
 	 * "Title\nbody..." per step, and the welcome shown before step one */
+	bool welcome_has_survey;
 	char *training[WS_COUNT];
 	char *welcome;
 };

@@ -1033,7 +1033,7 @@ static void training_dirs(struct wizard *w)
 			wiz_training_load(w, dir);
 		}
 	}
-	wiz_training_load(w, "assets/training");
+	/* Not the current directory: as root, texts come from places root owns. */
 	wiz_training_load(w, DK_DATADIR "/training");
 }
 

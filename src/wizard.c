@@ -1009,10 +1009,38 @@ static char *read_text(const char *dir, const char *name)
 	return buf;
 }
 
+/* all + t as one text: t's title stands alone, a paragraph of its own.
+ * Takes both; returns the joined text (or all when t is NULL). */
+static char *join_text(char *all, char *t)
+{
+	if (t == NULL)
+		return all;
+	if (all == NULL)
+		return t;
+	size_t al = strlen(all);
+	while (al > 0 && all[al - 1] == '\n')
+		all[--al] = '\0';
+	char *nl = strchr(t, '\n'), *joined = NULL;
+	if (asprintf(&joined, "%s\n\n%.*s\n\n%s", all, nl ? (int)(nl - t) : (int)strlen(t), t,
+		     nl ? nl + 1 : "") < 0)
+		joined = NULL;
+	free(t);
+	if (joined == NULL)
+		return all;
+	free(all);
+	return joined;
+}
+
 void wiz_training_load(struct wizard *w, const char *dir)
 {
+	/* The welcome also says what "look around" did: that step has a screen
+	 * of its own only when an earlier run left keys. */
 	if (w->welcome == NULL)
 		w->welcome = read_text(dir, "welcome");
+	if (w->welcome != NULL && !w->welcome_has_survey) {
+		w->welcome = join_text(w->welcome, read_text(dir, "survey"));
+		w->welcome_has_survey = true;
+	}
 	for (int i = 0; i < WS_COUNT; i++) {
 		if (w->training[i] != NULL || wiz_steps[i].asset == NULL)
 			continue;
@@ -1020,25 +1048,8 @@ void wiz_training_load(struct wizard *w, const char *dir)
 		snprintf(names, sizeof names, "%s", wiz_steps[i].asset);
 		char *save = NULL, *all = NULL;
 		for (char *name = strtok_r(names, " ", &save); name != NULL;
-		     name = strtok_r(NULL, " ", &save)) {
-			char *t = read_text(dir, name), *joined = NULL;
-			if (t == NULL)
-				continue;
-			if (all == NULL) {
-				all = t;
-				continue;
-			}
-			/* the second title stands alone: a paragraph of its own */
-			char *nl = strchr(t, '\n');
-			if (asprintf(&joined, "%s\n\n%.*s\n\n%s", all, nl ? (int)(nl - t) : (int)strlen(t), t,
-				     nl ? nl + 1 : "") < 0)
-				joined = NULL;
-			free(t);
-			if (joined != NULL) {
-				free(all);
-				all = joined;
-			}
-		}
+		     name = strtok_r(NULL, " ", &save))
+			all = join_text(all, read_text(dir, name));
 		w->training[i] = all;
 	}
 }

@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 top=$PWD
-demo=$top/demo
+demo=${DEMO_DIR:-$top/demo}
 zone=${DEMO_ZONE:-example.test}
 prog=${DKIM_SETUP:-$top/build/dkim-setup}
 
@@ -98,13 +98,14 @@ clear 2>/dev/null || true
 cat <<INTRO
 dkim-setup demo
 ===============
-A real DNS server (Knot) now serves the zone "$zone" on 127.0.0.1 and ::1,
-port $port, on this machine only. The wizard runs in training mode in the
-sandbox $demo/root, which it treats as "/": nothing outside it changes.
+A real DNS server (Knot) now serves the zone $zone on 127.0.0.1 and ::1,
+port $port, on this machine only. The wizard runs in training mode in a
+sandbox that it treats as "/", so nothing outside it changes:
+  $demo/root
 
-In the "wait for DNS" step you can publish the record with one key press
-(an RFC 2136 update signed with the TSIG key in $demo/dns/tsig.key), or add
-it by hand from another terminal, as an admin would at a DNS panel:
+In the "wait for DNS" step, press u to publish the record (an RFC 2136
+update signed with the demo's TSIG key), or add it by hand from another
+terminal, as an admin would at a DNS panel:
 
   knsupdate -y "\$(cat $demo/dns/tsig.key)" <<EOF
   server 127.0.0.1 $port

@@ -1,0 +1,68 @@
+# make demo end to end in a real terminal (tmux, 80x24): the DNS server comes
+# up, the wizard goes through every step in training mode with the record
+# published by the key press (RFC 2136 + TSIG), every training text is shown
+# by some step, the server is stopped and nothing is left running, and the
+# sandbox is left for inspection.
+. "$TOP/tests/lib/lib.sh"
+. "$TOP/tests/lib/tui.sh"
+command -v knotd >/dev/null || skip_all "knotd missing"
+
+tui_start 80 24 || { not_ok "tmux starts"; exit 1; }
+D=$(t_tmpdir)/demo
+SEL=$(date -u +%Y%m)
+SEEN=$D.screens
+mkdir -p "$(dirname "$SEEN")"
+: >"$SEEN"
+# Wait for a screen, keep what it showed (for the asset check).
+see() { tui_wait "$@"; local rc=$?; tui_screen >>"$SEEN"; return $rc; }
+
+tmux_ send-keys -t t "clear; DEMO_DIR='$D' DKIM_SETUP='$DKIM_SETUP' ASAN_OPTIONS=log_path=$TUI_DIR/asan UBSAN_OPTIONS=log_path=$TUI_DIR/ubsan bash '$TOP/tests/demo/demo.sh'; echo \$? >'$TUI_DIR/status'" Enter
+see 'Press Enter to start the wizard' 20 && ok "the demo starts and explains itself" || not_ok "demo intro"
+port=$(sed -n 's/.*listen: \[ 127\.0\.0\.1@\([0-9]*\),.*/\1/p' "$D/dns/knot.conf")
+kpid=$(cat "$D/dns/knot.pid" 2>/dev/null)
+check "the demo's DNS server runs (pid $kpid)" kill -0 "$kpid"
+check_eq "it serves the demo zone on loopback" "ns1.example.test." \
+	"$(kdig +short +time=1 +retry=0 @127.0.0.1 -p "$port" example.test NS)"
+
+tui_keys Enter
+see 'What DKIM proves' && ok "training: the welcome" || not_ok "welcome"
+tui_keys x
+see 'The signing domain' && tui_keys x
+see '^  example\.test' && ok "domain prefilled from the sandbox's /etc/mailname" || not_ok "domain default"
+tui_keys Enter
+see 'Selectors and key rotation' && tui_keys x
+tui_keys Enter
+see 'Why 2048 bits' && tui_keys x
+tui_keys Enter
+see "What a TXT record is" 20 && tui_keys x
+see 'Step 5 of 8' && ok "record step" || not_ok "record step"
+tui_keys Enter
+see 'Authoritative servers, resolvers' && tui_keys x
+see 'missing' 10 && ok "the wait step shows the servers: missing" || not_ok "missing"
+tui_keys u
+see 'Every server serves the new key' 15 && ok "published with one key press; every server OK" || not_ok "publish"
+check_match "the update was TSIG-signed and accepted" 'accepted the update' "$(tui_screen | tr -s '\n ' '  ')"
+check_contains "Knot serves the record" "v=DKIM1; k=rsa; p=" \
+	"$(kdig +short +time=1 +retry=0 @127.0.0.1 -p "$port" "$SEL._domainkey.example.test" TXT | tr -d '" \n' | sed 's/;/; /g')"
+tui_keys Enter
+see 'What the mail server change does' && tui_keys x
+tui_keys Enter
+see 'Proving it works' 30 && tui_keys x
+see 'Press Enter to finish' 30 && ok "summary" || not_ok "summary"
+check_match "the proof verified against the published record" 'verifies against the' "$(tui_screen | tr -s '\n ' '  ')"
+tui_keys Enter
+see 'make demo-clean' 20 && ok "the demo ends and says how to clean up" || not_ok "demo end"
+tui_wait_exit 10
+check_eq "demo exit status" 0 "$TUI_STATUS"
+check "the DNS server is stopped" bash -c "! kill -0 $kpid 2>/dev/null"
+# (the [d]/[-] brackets keep pgrep from finding the bash -c running it)
+check "no process of the demo left" bash -c "! pgrep -f 'knot[d] -c $D' && ! pgrep -f 'dkim[-]setup.*$D'"
+check "the sandbox is left: the key" test -f "$D/root/etc/ssl/private/example.test-$SEL-private.pem"
+check "the key did not leave the sandbox" test ! -e "/etc/ssl/private/example.test-$SEL-private.pem"
+check "no sanitizer report" tui_no_asan
+
+# Every training text was on screen (its title line, as the popup shows it).
+for f in "$TOP"/assets/training/*.txt; do
+	title=$(head -n 1 "$f")
+	check "asset $(basename "$f") shown by some step" grep -qF -- "$title" "$SEEN"
+done

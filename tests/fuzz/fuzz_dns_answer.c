@@ -52,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int depth = 0, hops = 0;
 	char next[256];
 	/* The same packet answers every hop: a worst case for CNAME chains. */
-	while (judge_txt(&st, &d, pkt, qname, &depth, next) == 1) {
+	/* bit 3: judged as a recursive resolver's answer (no AA expected) */
+	while (judge_txt(&st, &d, pkt, qname, &depth, next, (how & 8) != 0) == 1) {
 		FUZZ_ASSERT(++hops <= DNS_CNAME_DEPTH + 1);
 		FUZZ_ASSERT(memchr(next, '\0', 256) != NULL);
 		snprintf(qname, sizeof qname, "%s", next);

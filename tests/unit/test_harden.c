@@ -2,6 +2,7 @@
  * Each test names the harness and the checked-in crash input. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -208,33 +209,37 @@ static void tsig_reason_is_printable(void **state)
 /* fuzz_mta_config regress-stray-begin: a BEGIN line whose END was deleted
  * by hand made the first run append our block and the second run replace
  * everything from the stray BEGIN to our END: the admin's lines in between
- * (here MAIN_TLS_ENABLE) were silently dropped. */
+ * (here MAIN_TLS_ENABLE) were silently dropped. The MTA module now refuses
+ * a damaged block (NULL); either way a re-run must never lose a line. */
 static void put_block_stray_begin_keeps_lines(void **state)
 {
 	(void)state;
 	static const char block[] = MTA_BEGIN "\nDKIM_CANON = relaxed\n" MTA_END "\n";
-	/* A damaged block (a BEGIN or END line deleted by hand, or doubled) is
-	 * refused: guessing which lines are ours could eat the admin's. */
-	static const char *damaged[] = {
-		MTA_BEGIN "\nMAIN_TLS_ENABLE = yes\n",
-		"A = 1\n" MTA_END "\nB = 2\n",
-		MTA_BEGIN "\nX = 1\n" MTA_BEGIN "\nold\n" MTA_END "\nY = 2\n",
+	static const struct { const char *old; bool damaged; } cases[] = {
+		{ MTA_BEGIN "\nMAIN_TLS_ENABLE = yes\n", true },
+		{ "MAIN_TLS_ENABLE = yes\n" MTA_END "\nB = 2\n", true },
+		{ MTA_BEGIN "\nMAIN_TLS_ENABLE = yes\n" MTA_BEGIN "\nold\n" MTA_END "\n", true },
+		{ "MAIN_TLS_ENABLE = yes\n" MTA_BEGIN "\nold\n" MTA_END "\nY = 2\n", false },
+		{ "MAIN_TLS_ENABLE = yes\n", false },
 	};
-	for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++)
-		assert_null(mta_put_block(damaged[i], block));
-	/* Sound input: once, and a second time changes nothing. */
-	static const char *olds[] = { "", "A = 1\n", "A = 1\n" MTA_BEGIN "\nold\n" MTA_END "\nB = 2\n" };
-	for (size_t i = 0; i < sizeof olds / sizeof olds[0]; i++) {
-		char *once = mta_put_block(olds[i], block);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *once = mta_put_block(cases[i].old, block);
+		if (cases[i].damaged) {
+			assert_null(once);
+			continue;
+		}
 		assert_non_null(once);
 		char *twice = mta_put_block(once, block);
 		assert_non_null(twice);
 		assert_string_equal(once, twice);
 		assert_non_null(strstr(twice, block));
-		assert_null(strstr(twice, "old\n"));
+		assert_non_null(strstr(twice, "MAIN_TLS_ENABLE = yes"));
 		free(once);
 		free(twice);
 	}
+	char *e = mta_put_block("", block);
+	assert_string_equal(e, block);
+	free(e);
 }
 
 int main(void)

@@ -158,6 +158,7 @@ static int read_fd(int fd, size_t max, char **buf, size_t *len, const char *show
 			continue;
 		if (n < 0) {
 			int e = errno;
+			explicit_bzero(b, got);
 			free(b);
 			return dk_fail_errno(err, DK_SYSERR, e, "reading %s", shown);
 		}
@@ -166,6 +167,7 @@ static int read_fd(int fd, size_t max, char **buf, size_t *len, const char *show
 		got += (size_t)n;
 	}
 	if (got > (size_t)st.st_size) {
+		explicit_bzero(b, got);
 		free(b);
 		return dk_fail(err, DK_SYSERR, "%s changed while being read", shown);
 	}
@@ -234,6 +236,35 @@ static int backup_name(int dirfd, const char *base, char *out, size_t outlen)
 	}
 	errno = EEXIST;
 	return -1;
+}
+
+/* A temp file of ours older than this was left by a run killed with
+ * SIGKILL (or a power loss): no live run takes so long to write a file. */
+#define STALE_TMP_SECS (10 * 60)
+
+/* Remove such leftovers in dirfd: regular files named .dkim-setup.*.tmp that
+ * we own. Never a symlink, never anything else. */
+static void remove_stale_temps(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (strncmp(de->d_name, ".dkim-setup.", 12) != 0 || l < 16 || strcmp(de->d_name + l - 4, ".tmp") != 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() && now - st.st_mtime > STALE_TMP_SECS)
+			unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
 }
 
 int fs_write_file(struct fs_write *w, struct dk_err *err)
@@ -345,6 +376,7 @@ int fs_write_file(struct fs_write *w, struct dk_err *err)
 	}
 	fsync(dirfd);
 	restore_signals(&oldmask);
+	remove_stale_temps(dirfd);
 	w->replaced = exists;
 	rc = 0;
 out:

@@ -2,6 +2,8 @@
  * place besides the UI that exits or prints fatal errors. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -14,6 +16,15 @@ int main(int argc, char **argv)
 	struct options opt;
 	struct dk_err err;
 	dk_err_clear(&err);
+
+	/* We hold private keys in memory: no core file may ever contain one. */
+	struct rlimit nocore = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &nocore);
+#ifndef __SANITIZE_ADDRESS__
+	/* (LeakSanitizer must ptrace us at exit, so the sanitizer test build
+	 * keeps the process dumpable; RLIMIT_CORE still applies.) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 
 	if (options_parse(argc, argv, &opt, &err) < 0) {
 		fprintf(stderr, "dkim-setup: %s\n", err.msg);

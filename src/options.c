@@ -159,7 +159,7 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 	o->mta = MTA_AUTO;
 	const char *domain = NULL, *selector = NULL, *root = NULL;
 	bool batch = false;
-	char why[256];
+	char why[DK_ERRMSG_MAX];
 	long v;
 
 	/* 0, not 1: glibc then forgets the state of an earlier parse (a

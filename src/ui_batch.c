@@ -82,7 +82,7 @@ int batch_run(const struct options *opt)
 	struct dk_keyjob key;
 	struct dk_err err;
 	struct json json, *j = NULL;
-	char why[256];
+	char why[DK_ERRMSG_MAX];
 
 	dk_err_clear(&err);
 	memset(&key, 0, sizeof key);

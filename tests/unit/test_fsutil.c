@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -169,12 +171,42 @@ static void test_list(void **state)
 	assert_int_equal(fs_list(root, "/nokeys", "-private.pem", names, 4), 0);
 }
 
+/* Temp files left by a run killed with SIGKILL are cleaned up by the next
+ * write in that directory, once they are old; nothing else is touched. */
+static void test_stale_temps(void **state)
+{
+	(void)state;
+	struct dk_err err;
+	char p[512];
+	assert_int_equal(fs_mkdir(root, "/d", 0755, FS_KEEP_ID, (gid_t)FS_KEEP_ID, 0, &err), 0);
+	const char *names[] = { ".dkim-setup.000000000001.tmp", ".dkim-setup.000000000002.tmp" };
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof p, "%s/d/%s", root, names[i]);
+		FILE *f = fopen(p, "w");
+		fputs("half a key", f);
+		fclose(f);
+	}
+	/* the first is an hour old, the second fresh (a run writing right now) */
+	snprintf(p, sizeof p, "%s/d/%s", root, names[0]);
+	struct timespec old[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	char link[512];
+	snprintf(link, sizeof link, "%s/d/.dkim-setup.000000000003.tmp", root);
+	assert_int_equal(symlink("/etc/passwd", link), 0);
+	struct fs_write w = wr("/d/f", "x", 0644, 0);
+	assert_int_equal(fs_write_file(&w, &err), 0);
+	assert_int_equal(fs_exists(root, "/d/.dkim-setup.000000000001.tmp"), 0);
+	assert_int_equal(fs_exists(root, "/d/.dkim-setup.000000000002.tmp"), 1);
+	assert_int_equal(fs_exists(root, "/d/.dkim-setup.000000000003.tmp"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_and_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_temps, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1131,9 +1131,20 @@ int wizard_run(const struct options *opt)
 	endwin();
 	wiz_free(&u->w);
 	free(u);
-	if (had_key)
-		printf("dkim-setup: key %s%s, record %s TXT; `dkim-setup record -d %s -s %s` prints it "
-		       "again, `dkim-setup check -d %s -s %s` checks DNS.\n", opt->root, priv, fqdn,
-		       domain, sel, domain, sel);
+	if (had_key) {
+		/* The commands as they must be typed for this run: with its sandbox
+		 * root and the servers it was told to ask. */
+		char rootopt[PATH_MAX + 16] = "", nsopt[DK_MAX_NAMESERVERS * (DK_ADDR_MAX + 24)] = "";
+		if (opt->root[0] != '\0')
+			snprintf(rootopt, sizeof rootopt, " --root %s", opt->root);
+		for (size_t i = 0; i < opt->n_ns; i++) {
+			size_t l = strlen(nsopt);
+			snprintf(nsopt + l, sizeof nsopt - l, strchr(opt->ns[i].addr, ':') ? " --nameserver [%s]@%u"
+				 : " --nameserver %s@%u", opt->ns[i].addr, (unsigned)opt->ns[i].port);
+		}
+		printf("dkim-setup: key %s%s, record %s TXT; `dkim-setup record -d %s -s %s%s` prints it "
+		       "again, `dkim-setup check -d %s -s %s%s%s` checks DNS.\n", opt->root, priv, fqdn,
+		       domain, sel, rootopt, domain, sel, rootopt, nsopt);
+	}
 	return status;
 }

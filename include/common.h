@@ -8,7 +8,9 @@
 #ifndef DKIM_COMMON_H
 #define DKIM_COMMON_H
 
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Exit statuses, as DESIGN.md defines them. */
@@ -41,5 +43,11 @@ void dk_err_clear(struct dk_err *err);
 /* A printable, bounded rendering of untrusted text for messages: control
  * and non-ASCII bytes become \xNN, and long input is cut with "...". */
 const char *dk_printable(const char *in, char *out, size_t outlen);
+
+/* Block, in the calling thread, the signals that end us (SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT), and SIGWINCH too when asked; the old mask goes to *old.
+ * fsutil holds them off while a file is half made; threads the wizard starts
+ * block them for good so that only the UI loop sees them. */
+void dk_block_signals(sigset_t *old, bool and_winch);
 
 #endif

@@ -1,5 +1,6 @@
 /* common.c: the error record. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,4 +75,17 @@ const char *dk_printable(const char *in, char *out, size_t outlen)
 	if (outlen > 0)
 		out[o] = '\0';
 	return out;
+}
+
+void dk_block_signals(sigset_t *old, bool and_winch)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	if (and_winch)
+		sigaddset(&set, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &set, old);
 }

@@ -119,19 +119,6 @@ static int split_path(const char *path, char *dir, size_t dirlen, const char **b
 	return 0;
 }
 
-/* Hold off the signals that end us (Ctrl-C, kill, a dropped SSH session)
- * while a file is half made: they take effect the moment it is done. */
-static void block_signals(sigset_t *old)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &set, old);
-}
-
 static void restore_signals(const sigset_t *old)
 {
 	pthread_sigmask(SIG_SETMASK, old, NULL);
@@ -326,7 +313,8 @@ int fs_write_file(struct fs_write *w, struct dk_err *err)
 		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 
 	sigset_t oldmask;
-	block_signals(&oldmask);
+	/* Ctrl-C, kill or a dropped SSH session take effect once the file is whole. */
+	dk_block_signals(&oldmask, false);
 	/* Created with at most the final mode (umask can only take bits away),
 	 * so the key is never readable by others, not even empty. */
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, w->mode & 0777);

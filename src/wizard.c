@@ -49,19 +49,6 @@ static void *job_main(void *arg)
 	return NULL;
 }
 
-/* Threads we start never take the signals meant for the UI loop. */
-static void block_signals(sigset_t *old)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGWINCH);
-	pthread_sigmask(SIG_BLOCK, &set, old);
-}
-
 /* Stopping a watcher joins its thread, which may be inside a DNS query:
  * hand that to a short-lived thread so the screen never waits for it.
  * wiz_free() joins them all. */
@@ -79,7 +66,7 @@ static void watch_stop_async(struct wizard *w, struct dns_watch **which)
 		return;
 	if (w->n_stoppers < WIZ_MAX_STOPPERS) {
 		sigset_t old;
-		block_signals(&old);
+		dk_block_signals(&old, true);
 		int rc = pthread_create(&w->stoppers[w->n_stoppers], NULL, stopper_main, dw);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (rc == 0) {
@@ -103,7 +90,7 @@ static int job_start(struct wizard *w, enum wiz_job_kind kind, wiz_job_fn fn)
 	w->job.rc = -1;
 	w->job.started = time(NULL);
 	sigset_t old;
-	block_signals(&old);
+	dk_block_signals(&old, true);
 	int rc = pthread_create(&w->job.thread, NULL, job_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
@@ -378,7 +365,7 @@ static enum wiz_result selector_handle(struct wizard *w, const struct wiz_event 
 static struct dns_watch *watch_start(const struct dns_watch_cfg *cfg, struct dk_err *err)
 {
 	sigset_t old;
-	block_signals(&old);
+	dk_block_signals(&old, true);
 	struct dns_watch *dw = dns_watch_start(cfg, err);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return dw;

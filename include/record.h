@@ -55,4 +55,8 @@ struct dkim_keyrec {
 int record_parse(const char *txt, size_t len, struct dkim_keyrec *rec, char *why, size_t whylen);
 void record_keyrec_clear(struct dkim_keyrec *rec);
 
+/* Does the h= tag allow `hash` ("sha256")? An empty h= allows every hash
+ * (RFC 6376 3.6.1); otherwise it is a colon-separated list. */
+bool record_allows_hash(const struct dkim_keyrec *rec, const char *hash);
+
 #endif

@@ -351,6 +351,12 @@ static void set_status(struct dns_srv *d, enum dns_status st, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(d->v.detail, sizeof d->v.detail, fmt, ap);
 	va_end(ap);
+	/* The detail reaches the admin's terminal; callers escape what came
+	 * from the wire with dk_printable(), and anything they missed is
+	 * never sent raw. */
+	for (char *c = d->v.detail; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
 }
 
 static void take_soa(struct dns_srv *d, const ldns_rr *soa)
@@ -402,23 +408,6 @@ static char *txt_join(const ldns_rr *rr, size_t *len)
 	return out;
 }
 
-/* Is `want` in the colon-separated h= list? */
-static bool hash_allowed(const char *list, const char *want)
-{
-	size_t wl = strlen(want);
-	for (const char *p = list; *p != '\0';) {
-		while (*p == ' ' || *p == '\t' || *p == ':')
-			p++;
-		const char *e = p;
-		while (*e != '\0' && *e != ':' && *e != ' ' && *e != '\t')
-			e++;
-		if ((size_t)(e - p) == wl && strncasecmp(p, want, wl) == 0)
-			return true;
-		p = e;
-	}
-	return false;
-}
-
 /* Judge one key record (the only TXT at the name). */
 static void judge_record(const struct dns_state *s, struct dns_srv *d, const char *txt, size_t len,
 			 const char *via)
@@ -447,13 +436,14 @@ static void judge_record(const struct dns_state *s, struct dns_srv *d, const cha
 					  "as unsigned)" : "";
 	if (rec.revoked)
 		set_status(d, DNS_REVOKED, "%sp= is empty: this selector's key is revoked", via);
-	else if (rec.h[0] != '\0' && !hash_allowed(rec.h, "sha256"))
+	else if (!record_allows_hash(&rec, "sha256"))
 		set_status(d, DNS_INVALID, "%sh=%s: the record does not allow sha256, which the "
-			   "signatures use", via, rec.h);
+			   "signatures use", via, dk_printable(rec.h, why, sizeof why));
 	else if (s->expect_p == NULL)
 		set_status(d, DNS_MATCH, "%sa valid key record (no local key to compare)%s", via, tflag);
 	else if (strcmp(rec.k, local_k) != 0)
-		set_status(d, DNS_WRONG_KEY, "%sk=%s, but the local key is %s", via, rec.k, local_k);
+		set_status(d, DNS_WRONG_KEY, "%sk=%s, but the local key is %s", via,
+			   dk_printable(rec.k, why, sizeof why), local_k);
 	else if (strcmp(rec.p, s->expect_p) != 0)
 		set_status(d, DNS_WRONG_KEY, "%sp= is a different key than the local one", via);
 	else {

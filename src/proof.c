@@ -355,13 +355,14 @@ int proof_verify_message(const char *msg, const char *record, char *detail, size
 		goto out;
 	}
 	if (strcasecmp(rec.k, ed ? "ed25519" : "rsa") != 0) {
-		snprintf(detail, dlen, "the published record is for a %s key, the local key is %s", rec.k,
-			 ed ? "ed25519" : "rsa");
+		snprintf(detail, dlen, "the published record is for a %s key, the local key is %s",
+			 dk_printable(rec.k, why, sizeof why), ed ? "ed25519" : "rsa");
 		dk_fail(err, DK_MISMATCH, "%s", detail);
 		goto out;
 	}
-	if (rec.h[0] && strstr(rec.h, "sha256") == NULL) {
-		snprintf(detail, dlen, "the published record allows only h=%s, not sha256", rec.h);
+	if (!record_allows_hash(&rec, "sha256")) {
+		snprintf(detail, dlen, "the published record allows only h=%s, not sha256",
+			 dk_printable(rec.h, why, sizeof why));
 		dk_fail(err, DK_MISMATCH, "%s", detail);
 		goto out;
 	}

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "record.h"
 
@@ -254,4 +255,23 @@ void record_keyrec_clear(struct dkim_keyrec *rec)
 {
 	free(rec->p);
 	rec->p = NULL;
+}
+
+bool record_allows_hash(const struct dkim_keyrec *rec, const char *hash)
+{
+	const char *list = rec->h;
+	if (list[0] == '\0')
+		return true;
+	size_t wl = strlen(hash);
+	for (const char *p = list; *p != '\0';) {
+		while (*p == ' ' || *p == '\t' || *p == ':')
+			p++;
+		const char *e = p;
+		while (*e != '\0' && *e != ':' && *e != ' ' && *e != '\t')
+			e++;
+		if ((size_t)(e - p) == wl && strncasecmp(p, hash, wl) == 0)
+			return true;
+		p = e;
+	}
+	return false;
 }

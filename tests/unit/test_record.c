@@ -222,6 +222,27 @@ static void test_split(void **state)
 	assert_string_equal(name, "s1._domainkey");
 }
 
+static void test_allows_hash(void **state)
+{
+	(void)state;
+	static const struct { const char *txt; bool ok; } cases[] = {
+		{ "v=DKIM1; p=AAAA", true },                  /* no h=: every hash */
+		{ "v=DKIM1; h=sha256; p=AAAA", true },
+		{ "v=DKIM1; h=sha1 : SHA256; p=AAAA", true },  /* list, spaces, case */
+		{ "v=DKIM1; h=sha1; p=AAAA", false },
+		{ "v=DKIM1; h=xsha256y; p=AAAA", false },      /* a word, not a substring */
+		{ "v=DKIM1; h=sha2566; p=AAAA", false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct dkim_keyrec rec;
+		char why[256];
+		assert_int_equal(record_parse(cases[i].txt, strlen(cases[i].txt), &rec, why, sizeof why), 0);
+		if (record_allows_hash(&rec, "sha256") != cases[i].ok)
+			fail_msg("%s: expected %s", cases[i].txt, cases[i].ok ? "allowed" : "refused");
+		record_keyrec_clear(&rec);
+	}
+}
+
 static void test_keygen_sizes(void **state)
 {
 	(void)state;
@@ -256,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_parse_variants),
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_allows_hash),
 		cmocka_unit_test(test_keygen_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,6 +81,15 @@ echo
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "Failed:"
 	printf '  %s\n' "${failures[@]}"
+	# The end of each failed test's log, so a CI transcript that keeps only
+	# its last lines still says what went wrong.
+	for f in "${failures[@]}"; do
+		echo
+		echo "--- last lines of ${f%% *} ---"
+		tail -n 25 "$logdir/${f%% *}.log" | cut -c 1-300
+	done
+	echo
+	printf 'Failed: %s\n' "${failures[@]%% *}"
 fi
 [ "$skipped" != 0 ] && echo "($skipped test files skipped)"
 echo "$passed passed, $failed failed"

@@ -4,6 +4,7 @@
 #   tests/fuzz/run.sh replay [PATTERN]          run each checked-in seed once
 # Prints one summary line per harness:
 #   fuzz_<name>: <execs> execs in <s> s, cov <edges>, ft <features>, corpus <n>
+# FUZZ_SEED=N fixes the random seed (reproducible runs; default: random).
 # FUZZ_CORPUS_DIR (default build/fuzz/corpus) receives what the fuzzer finds,
 # and exits non-zero when a harness crashed, leaked or hit UB (the log and the
 # crashing input are kept under build/fuzz/).
@@ -27,6 +28,9 @@ for h in build/fuzz/fuzz_*; do
 	log=build/fuzz/logs/$n.$mode.log
 	dict=()
 	[ -f "tests/fuzz/$n.dict" ] && dict=(-dict="tests/fuzz/$n.dict")
+	# FUZZ_SEED fixes libFuzzer's random seed: the same mutations in the
+	# same order, so a finding is reproducible (make check sets it).
+	[ -n "${FUZZ_SEED:-}" ] && dict+=(-seed="$FUZZ_SEED")
 	if [ "$mode" = fuzz ]; then
 		# The first directory receives new inputs; the seeds stay as checked in.
 		"$h" "${dict[@]}" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
@@ -46,7 +50,17 @@ for h in build/fuzz/fuzz_*; do
 	echo "fuzz_$n: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?} ($mode, rc $rc, log $log)"
 	if [ "$rc" != 0 ]; then
 		failed=1
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' "$log" | head -n 5
+		# What went wrong, the first frames, and the input itself (hex), so
+		# a CI transcript alone is enough to reproduce it.
+		grep -m 1 -A 14 -E '^(==[0-9]+==ERROR|.*runtime error|.*ERROR: libFuzzer)' "$log" |
+			grep -vE '^ *$' | cut -c 1-200
+		grep -E '^(SUMMARY|Test unit written)' "$log" | head -n 3
+		art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+		if [ -n "$art" ] && [ -f "$art" ]; then
+			echo "input ($(stat -c %s "$art") bytes, hex, first 512):"
+			head -c 512 "$art" | od -An -tx1 -v | tr -d ' \n' | fold -w 128
+			echo
+		fi
 	fi
 done
 exit $failed

@@ -179,6 +179,10 @@ int setup_make_key(struct dk_keyjob *job, struct dk_err *err)
 		int e = errno;
 		/* fs_exists gives no reason; the directory walk does (a symlink,
 		 * a directory writable by others, ...). */
+		if (e == EACCES && geteuid() != 0)
+			return dk_fail(err, DK_SYSERR, "cannot look into %s%s as this user, so cannot "
+				       "tell whether %s exists: run it with sudo (a dry run writes nothing)",
+				       job->root, DK_PRIV_DIR, job->paths.priv);
 		if (fs_mkdir(job->root, DK_PRIV_DIR, 0710, 0, 0, FS_DRY_RUN, err) < 0)
 			return -1;
 		return dk_fail_errno(err, DK_SYSERR, e, "%s", job->paths.priv);

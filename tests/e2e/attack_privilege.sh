@@ -51,3 +51,7 @@ rc=$?
 diag "nobody --dry-run on the real system: exit $rc: $(head -n 1 "$T/err")"
 check "nobody --dry-run: exit 0 or 3, and the system's key directory gained nothing" \
 	eval '{ [ "$rc" = 0 ] || [ "$rc" = 3 ]; } && [ ! -e /etc/ssl/private/example.com-s1-private.pem ]'
+if [ "$rc" = 3 ]; then
+	check_match "  ... and when it cannot look, it says why and that sudo is the way" \
+		'^dkim-setup: cannot look into /etc/ssl/private as this user.*run it with sudo' "$(head -n 1 "$T/err")"
+fi

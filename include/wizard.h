@@ -157,9 +157,11 @@ struct wizard {
 	enum wiz_mta_phase mta_phase;
 	char reload_what[256];
 	bool reloaded;
+	const char *no_reload;              /* NULL, or why Enter will not reload */
 
 	/* proof */
 	struct proof_result proof;
+	struct proof_result proof_ed;       /* the Ed25519 key's, when there is one */
 	bool proof_done;
 	char proof_error[512];
 

@@ -86,8 +86,12 @@ static attr_t att(const struct ui *u, int pair)
 
 static const char *mta_names(const struct dk_survey *sv, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s", sv->has_exim ? "Exim " : "", sv->has_postfix ? "Postfix " : "",
-		 sv->has_opendkim ? "OpenDKIM " : "", sv->has_rspamd ? "rspamd " : "");
+	const char *names[] = { sv->has_exim ? "Exim" : NULL, sv->has_postfix ? "Postfix" : NULL,
+				sv->has_opendkim ? "OpenDKIM" : NULL, sv->has_rspamd ? "rspamd" : NULL };
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i] != NULL)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", names[i]);
 	if (buf[0] == '\0')
 		snprintf(buf, len, "no mail server found");
 	return buf;
@@ -118,6 +122,14 @@ static void record_doc(struct ui *u, struct doc *d, const struct dk_keyjob *k)
 }
 
 /* The per-server table of one watched record; returns when it was last asked. */
+/* "Proof: ..." in plain words, green when the signature verified. */
+static void proof_line(const struct ui *u, struct doc *pre, const char *label, const struct proof_result *p)
+{
+	doc_para(pre, 2, att(u, p->verified ? PAIR_OK : PAIR_ERR), "%s: %s", label,
+		 p->detail[0] ? p->detail : p->verified ? "a test message signed with the key verifies against DNS"
+							: "the test signature did not verify");
+}
+
 static time_t dns_table(struct ui *u, struct doc *pre, const struct dns_view *v)
 {
 	char buf[512];
@@ -288,8 +300,16 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			for (size_t i = 0; i < w->mres.n_backups && i < 8; i++)
 				doc_para(pre, 2, A_NORMAL, "Backup: %s", w->mres.backups[i]);
 			doc_blank(pre);
-			doc_para(pre, 0, A_BOLD, "Enter reloads the mail server so that it starts "
-				 "signing; n goes on without reloading.");
+			if (w->no_reload != NULL) {
+				doc_para(pre, 0, A_NORMAL, "Nothing is reloaded: %s. On the server, the "
+					 "change takes effect with:", w->no_reload);
+				doc_para(pre, 2, A_BOLD, "%s", w->plan.reload_cmd);
+				doc_blank(pre);
+				doc_para(pre, 0, A_BOLD, "Enter goes on.");
+			} else {
+				doc_para(pre, 0, A_BOLD, "Enter reloads the mail server so that it starts "
+					 "signing; n goes on without reloading.");
+			}
 			break;
 		case MTA_FAILED:
 			doc_para(pre, 0, att(u, PAIR_ERR), "Not configured: %s", w->mta_error);
@@ -317,7 +337,8 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		if (w->have_edkey)
 			doc_para(pre, 2, A_NORMAL, "Second key: %s (Ed25519).", w->edkey.paths.priv);
 		if (w->dns_ok)
-			doc_para(pre, 2, att(u, PAIR_OK), "DNS: every authoritative server serves %s.", k->fqdn);
+			doc_para(pre, 2, att(u, PAIR_OK), "DNS: every authoritative server serves %s%s%s.",
+				 k->fqdn, w->have_edkey ? " and " : "", w->have_edkey ? w->edkey.fqdn : "");
 		else {
 			char ns[256] = "";
 			for (size_t i = 0; i < w->opt->n_ns && strlen(ns) < 200; i++)
@@ -348,10 +369,9 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		} else if (w->proof_error[0]) {
 			doc_para(pre, 2, att(u, PAIR_WARN), "Proof: %s", w->proof_error);
 		} else {
-			doc_para(pre, 2, att(u, w->proof.verified ? PAIR_OK : PAIR_ERR), "Proof: %s",
-				 w->proof.detail[0] ? w->proof.detail : w->proof.verified ?
-				 "a test message signed with the key verifies against DNS" :
-				 "the test signature did not verify");
+			proof_line(u, pre, w->have_edkey ? "Proof (RSA)" : "Proof", &w->proof);
+			if (w->have_edkey)
+				proof_line(u, pre, "Proof (Ed25519)", &w->proof_ed);
 		}
 		doc_blank(pre);
 		doc_para(pre, 0, A_BOLD, "Next steps: SPF and DMARC records for %s", k->domain);

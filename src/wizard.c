@@ -763,6 +763,9 @@ static enum wiz_result mta_handle(struct wizard *w, const struct wiz_event *ev)
 			snprintf(w->mta_error, sizeof w->mta_error, "%s", w->job.err.msg);
 			w->mta_phase = MTA_FAILED;
 		} else {
+			struct mta_request req;
+			mta_req(w, &req);
+			w->no_reload = mta_no_reload_reason(&req);
 			w->mta_phase = MTA_APPLIED;
 		}
 		return WR_STAY;
@@ -781,7 +784,7 @@ static size_t mta_actions(const struct wizard *w, struct wiz_action *out, size_t
 		out[0] = (struct wiz_action){ 's', "skip", ACT_SKIP };
 		return 1;
 	}
-	if (w->mta_phase == MTA_APPLIED) {
+	if (w->mta_phase == MTA_APPLIED && w->no_reload == NULL) {
 		out[0] = (struct wiz_action){ 'n', "no reload", ACT_NO_RELOAD };
 		return 1;
 	}
@@ -790,13 +793,32 @@ static size_t mta_actions(const struct wizard *w, struct wiz_action *out, size_t
 
 /* ---- step 8: proof and summary ---------------------------------------- */
 
-static int proof_job(struct wizard *w, struct dk_err *err)
+static int proof_one(const struct wizard *w, const struct dk_keyjob *k, struct proof_result *res,
+		     struct dk_err *err)
 {
 	struct proof_request req = {
-		.root = w->opt->root, .domain = w->key.domain, .selector = w->key.selector,
-		.priv_path = w->key.paths.priv, .ns = w->opt->ns, .n_ns = w->opt->n_ns,
+		.root = w->opt->root, .domain = k->domain, .selector = k->selector,
+		.priv_path = k->paths.priv, .ns = w->opt->ns, .n_ns = w->opt->n_ns,
 	};
-	return proof_run(&req, &w->proof, err);
+	return proof_run(&req, res, err);
+}
+
+/* Every key made is proven: the RSA one, then the Ed25519 one if any; with
+ * two, a failure says which key it was. */
+static int proof_job(struct wizard *w, struct dk_err *err)
+{
+	const struct dk_keyjob *k = &w->key;
+	int rc = proof_one(w, k, &w->proof, err);
+	if (rc == 0 && w->have_edkey) {
+		k = &w->edkey;
+		rc = proof_one(w, k, &w->proof_ed, err);
+	}
+	if (rc == 0 || !w->have_edkey)
+		return rc;
+	char why[sizeof err->msg];
+	snprintf(why, sizeof why, "%s", err->msg);
+	return dk_fail(err, err->status, "%s key (%s): %s", k == &w->edkey ? "Ed25519" : "RSA",
+		       k->selector, why);
 }
 
 static void summary_enter(struct wizard *w)
@@ -804,6 +826,7 @@ static void summary_enter(struct wizard *w)
 	w->proof_done = false;
 	w->proof_error[0] = '\0';
 	memset(&w->proof, 0, sizeof w->proof);
+	memset(&w->proof_ed, 0, sizeof w->proof_ed);
 	if (w->opt->dry_run || !w->dns_ok) {
 		w->proof_done = true;
 		snprintf(w->proof_error, sizeof w->proof_error, "%s",
@@ -832,7 +855,8 @@ static enum wiz_result summary_handle(struct wizard *w, const struct wiz_event *
 		else if (w->proof_error[0] != '\0')
 			w->status = w->job.err.status ? w->job.err.status : DK_SYSERR;
 		else
-			w->status = w->proof.verified ? DK_OK : DK_MISMATCH;
+			w->status = w->proof.verified && (!w->have_edkey || w->proof_ed.verified)
+					    ? DK_OK : DK_MISMATCH;
 		return WR_FINISH;
 	case EV_BACK:
 		return w->proof_done ? WR_BACK : WR_STAY;
@@ -934,7 +958,8 @@ const char *wiz_enter_label(const struct wizard *w)
 	case WS_KEY:
 		return "create";
 	case WS_MTA:
-		return w->mta_phase == MTA_PREVIEW ? "apply" : w->mta_phase == MTA_APPLIED ? "reload" : "next";
+		return w->mta_phase == MTA_PREVIEW ? "apply"
+		       : w->mta_phase == MTA_APPLIED && w->no_reload == NULL ? "reload" : "next";
 	case WS_SUMMARY:
 		return "finish";
 	default:

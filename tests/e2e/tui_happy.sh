@@ -175,9 +175,16 @@ if [ "$DNS_REAL" = 1 ]; then
 	publish "$ROOT3" pair1-ed
 	tmux_ send-keys -t t r
 	tui_wait 'Every server serves the new keys' 15 && ok "both records seen: go on" || not_ok "both records"
-	tui_keys F10
-	tui_wait 'Quit\?' && tui_keys y
+	# on to the proof: both keys sign a test message verified against DNS
+	tui_keys Enter
+	tui_wait 'Step 7 of 8' && tui_keys Enter
+	tui_wait 'Press Enter to finish' 30
+	scr=$(tui_screen | tr -s '\n ' '  ')
+	check_match "the proof covers the RSA key" 'Proof \(RSA\): a test message signed with the local key verifies' "$scr"
+	check_match "the proof covers the Ed25519 key" 'Proof \(Ed25519\): a test message signed with the local key verifies' "$scr"
+	tui_keys Enter
 	tui_wait_exit 10
+	check_eq "both keys proven: exit 0" 0 "$TUI_STATUS"
 fi
 
 # ---- a record already published at the selector is pointed out -----------

@@ -108,6 +108,10 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char *what,
 	       size_t whatlen, struct dk_err *err);
 
+/* Whether mta_reload() would really reload: NULL when it would, otherwise
+ * the reason it will only print the command ("a sandbox (--root)", ...). */
+const char *mta_no_reload_reason(const struct mta_request *req);
+
 void mta_plan_clear(struct mta_plan *plan);
 
 /* The selectors dkim-setup configured for `domain` in this MTA so far

@@ -489,6 +489,17 @@ int mta_run(const char *const argv[], char *out, size_t outlen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+const char *mta_no_reload_reason(const struct mta_request *req)
+{
+	if (req->root[0] != '\0')
+		return "this is a sandbox (--root)";
+	if (req->dry_run)
+		return "this is a dry run";
+	if (!mta_have_systemd(req->root))
+		return "systemd is not running here";
+	return NULL;
+}
+
 bool mta_have_systemd(const char *root)
 {
 	/* sd_booted(): systemd is PID 1 when this directory exists. */
@@ -751,11 +762,9 @@ int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char 
 		snprintf(what, whatlen, "nothing to reload");
 		return 0;
 	}
-	if (req->root[0] != '\0' || req->dry_run || !mta_have_systemd(req->root)) {
-		snprintf(what, whatlen, "%s; to make it take effect run: %s",
-			 req->root[0] ? "not reloading under --root"
-			 : req->dry_run ? "dry run: not reloading"
-					: "systemd is not running here: not reloading",
+	const char *why = mta_no_reload_reason(req);
+	if (why != NULL) {
+		snprintf(what, whatlen, "%s, so not reloading; to make it take effect run: %s", why,
 			 plan->reload_cmd);
 		return 0;
 	}

@@ -22,6 +22,33 @@ mkdir -p "$demo/root/etc" "$demo/dns/db"
 chmod 0755 "$demo" "$demo/root" "$demo/root/etc"
 echo "$zone" >"$demo/root/etc/mailname"
 echo "mail.$zone" >"$demo/root/etc/hostname"
+# A mail server for the mail step to configure: the files of a Debian Exim
+# set up as an "internet site" with the one-file layout (what debconf writes
+# on a fresh install), and a stand-in for the binary that the survey looks
+# for. DEMO_MTA=none leaves it out. Under a sandbox root nothing is checked
+# with the real exim or reloaded; the step shows and writes the change.
+if [ "${DEMO_MTA:-exim}" = exim ]; then
+	mkdir -p "$demo/root/etc/exim4" "$demo/root/usr/sbin"
+	chmod 0755 "$demo/root/etc/exim4" "$demo/root/usr" "$demo/root/usr/sbin"
+	cat >"$demo/root/etc/exim4/update-exim4.conf.conf" <<EXIM
+# /etc/exim4/update-exim4.conf.conf, as debconf writes it for an internet site
+dc_eximconfig_configtype='internet'
+dc_other_hostnames='$zone'
+dc_local_interfaces='127.0.0.1 ; ::1'
+dc_readhost=''
+dc_relay_domains=''
+dc_minimaldns='false'
+dc_relay_nets=''
+dc_smarthost=''
+CFILEMODE='644'
+dc_use_split_config='false'
+dc_hide_mailname=''
+dc_mailname_in_oh='true'
+dc_localdelivery='mail_spool'
+EXIM
+	printf '#!/bin/sh\necho "demo sandbox: a stand-in for exim4" >&2\nexit 1\n' >"$demo/root/usr/sbin/exim4"
+	chmod 0755 "$demo/root/usr/sbin/exim4"
+fi
 
 port=$(/usr/bin/python3 -c '
 import socket
@@ -102,6 +129,9 @@ A real DNS server (Knot) now serves the zone $zone on 127.0.0.1 and ::1,
 port $port, on this machine only. The wizard runs in training mode in a
 sandbox that it treats as "/", so nothing outside it changes:
   $demo/root
+
+The sandbox holds the configuration of a Debian Exim, so the mail step
+shows the change it makes (nothing is reloaded in a sandbox).
 
 In the "wait for DNS" step, press u to publish the record (an RFC 2136
 update signed with the demo's TSIG key), or add it by hand from another

@@ -46,6 +46,18 @@ check_contains "Knot serves the record" "v=DKIM1; k=rsa; p=" \
 	"$(kdig +short +time=1 +retry=0 @127.0.0.1 -p "$port" "$SEL._domainkey.example.test" TXT | tr -d '" \n' | sed 's/;/; /g')"
 tui_keys Enter
 see 'What the mail server change does' && tui_keys x
+see 'Step 7 of 8' && ok "mail step" || not_ok "mail step"
+scr=$(tui_screen | tr -s '\n ' '  ')
+check_match "the sandbox's Debian Exim is found" 'Mail server: Exim 4 \(Debian, unsplit config, internet\)' "$scr"
+check_match "the change is shown as a diff first" '\+\+\+ /etc/exim4/exim4\.conf\.localmacros' "$scr"
+tui_keys Enter
+see 'Applied' 30 && ok "applied in the sandbox" || not_ok "applied"
+check_match "a sandbox reloads nothing and says what the server would run" \
+	'Nothing is reloaded: this is a sandbox \(--root\).*update-exim4\.conf && invoke-rc\.d exim4 reload' \
+	"$(tui_screen | tr -s '\n ' '  ')"
+check "the macros block is written in the sandbox" grep -q '^# BEGIN dkim-setup' "$D/root/etc/exim4/exim4.conf.localmacros"
+check_eq "the signer's copy of the key: 0640 in the sandbox" 640 \
+	"$(stat -c %a "$D/root/etc/exim4/dkim/example.test-$SEL-private.pem" 2>/dev/null)"
 tui_keys Enter
 see 'Proving it works' 30 && tui_keys x
 see 'Press Enter to finish' 30 && ok "summary" || not_ok "summary"
@@ -59,6 +71,8 @@ check "the DNS server is stopped" bash -c "! kill -0 $kpid 2>/dev/null"
 check "no process of the demo left" bash -c "! pgrep -f 'knot[d] -c $D' && ! pgrep -f 'dkim[-]setup.*$D'"
 check "the sandbox is left: the key" test -f "$D/root/etc/ssl/private/example.test-$SEL-private.pem"
 check "the key did not leave the sandbox" test ! -e "/etc/ssl/private/example.test-$SEL-private.pem"
+check "the machine's own Exim config was not touched" \
+	bash -c "! grep -qs 'example\.test' /etc/exim4/exim4.conf.localmacros /etc/exim4/conf.d/main/000_localmacros"
 check "no sanitizer report" tui_no_asan
 
 # Every training text was on screen (its title line, as the popup shows it).

@@ -68,6 +68,13 @@ int mta_check_safe_key(const char *root, const char *path, const char *user, str
 
 bool mta_have_systemd(const char *root);
 
+/* The master key at root+master, read and checked to be a `want` key;
+ * *pem is a secret (keygen_secret_free(*pem, *len)). In a dry run whose
+ * key was not saved (no file), *pem is a stand-in text instead: the copy
+ * is shown as a new file, and nothing is written. 0 or -1 + err. */
+int mta_master_key(const struct mta_request *req, const char *master, enum dk_alg want, char **pem,
+		   size_t *len, struct dk_err *err);
+
 /* Per-MTA parts. */
 void mta_exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
 			size_t outlen);

@@ -98,7 +98,8 @@ struct wiz_job {
 	struct dk_err err;
 };
 
-enum wiz_mta_phase { MTA_PREVIEW, MTA_APPLYING, MTA_APPLIED, MTA_FAILED, MTA_SKIPPED, MTA_DONE };
+enum wiz_mta_phase { MTA_PREVIEW, MTA_APPLYING, MTA_APPLIED, MTA_FAILED, MTA_SKIPPED, MTA_DONE,
+		    MTA_SHOWN /* dry run: the change was shown, not written */ };
 
 struct wizard {
 	const struct options *opt;

@@ -113,13 +113,6 @@ int batch_step_mta(struct batch_ctx *b, struct dk_err *err)
 		return 0;
 	}
 	fprintf(out, "\nMail server: %s.\n", plan.info.summary);
-	if (k->outcome == KEYJOB_DRY_RUN) {
-		fprintf(out, "Dry run with a key that was not saved: the mail server plan needs the key on "
-			"disk, so it is not shown.\n");
-		if (b->json != NULL)
-			json_result(b->json, &plan, NULL, NULL, NULL);
-		return 0;
-	}
 
 	char rsa_sel[DK_LABEL_MAX + 1] = "", ed_sel[DK_LABEL_MAX + 1] = "";
 	if (k->alg == DK_ALG_RSA) {

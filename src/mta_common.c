@@ -489,6 +489,35 @@ int mta_run(const char *const argv[], char *out, size_t outlen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+int mta_master_key(const struct mta_request *req, const char *master, enum dk_alg want, char **pem,
+		   size_t *len, struct dk_err *err)
+{
+	*pem = NULL;
+	*len = 0;
+	if (req->dry_run && fs_exists(req->root, master) == 0) {
+		static const char standin[] = "(dry run: the key that would be made)\n";
+		if ((*pem = strdup(standin)) == NULL)
+			return dk_fail_errno(err, DK_SYSERR, ENOMEM, "key copy");
+		*len = sizeof standin - 1;
+		return 0;
+	}
+	if (fs_read_file(req->root, master, 1u << 16, pem, len, err) < 0)
+		return -1;
+	EVP_PKEY *k = NULL;
+	enum dk_alg alg;
+	int bits;
+	int rc = keygen_load_private(*pem, *len, &k, err) < 0 || keygen_describe(k, &alg, &bits, err) < 0 ? -1
+		 : alg != want ? dk_fail(err, DK_USAGE, "%s is not an %s key", master, keygen_alg_name(want))
+			       : 0;
+	EVP_PKEY_free(k);
+	if (rc < 0) {
+		keygen_secret_free(*pem, *len);
+		*pem = NULL;
+		*len = 0;
+	}
+	return rc;
+}
+
 const char *mta_no_reload_reason(const struct mta_request *req)
 {
 	if (req->root[0] != '\0')

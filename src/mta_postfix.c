@@ -282,19 +282,12 @@ static int add_key(const struct mta_request *req, struct mta_plan *plan, const c
 {
 	char *pem = NULL, *old = NULL;
 	size_t len;
-	EVP_PKEY *k = NULL;
-	enum dk_alg alg;
-	int bits;
-	if (fs_read_file(req->root, master, 1u << 16, &pem, &len, err) < 0)
+	if (mta_master_key(req, master, want, &pem, &len, err) < 0)
 		return -1;
-	if (keygen_load_private(pem, len, &k, err) < 0 || keygen_describe(k, &alg, &bits, err) < 0 ||
-	    (alg != want && dk_fail(err, DK_USAGE, "%s is not an %s key", master, keygen_alg_name(want))) ||
-	    (dir_is_roots(req->root, OPENDKIM_KEYDIR) && mta_read(req->root, copy, &old, err) < 0)) {
-		EVP_PKEY_free(k);
+	if (dir_is_roots(req->root, OPENDKIM_KEYDIR) && mta_read(req->root, copy, &old, err) < 0) {
 		keygen_secret_free(pem, len);
 		return -1;
 	}
-	EVP_PKEY_free(k);
 	return mta_add_change(plan, copy, old, pem, 0600, "opendkim", "opendkim", true, err);
 }
 

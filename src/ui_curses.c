@@ -269,8 +269,12 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 		doc_blank(pre);
 		switch (w->mta_phase) {
 		case MTA_PREVIEW:
-			doc_para(pre, 0, A_BOLD, "Enter applies the changes below and checks them; "
-				 "s skips this step.");
+			if (w->opt->dry_run)
+				doc_para(pre, 0, A_BOLD, "Dry run: this is the change a real run would make; "
+					 "nothing is written. Enter goes on.");
+			else
+				doc_para(pre, 0, A_BOLD, "Enter applies the changes below and checks them; "
+					 "s skips this step.");
 			doc_blank(pre);
 			if (w->plan.explain)
 				doc_para(pre, 0, A_NORMAL, "%s", w->plan.explain);
@@ -327,6 +331,9 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			doc_para(pre, 0, att(u, PAIR_OK), "The mail server is configured for this key "
 				 "already. Enter goes on.");
 			break;
+		case MTA_SHOWN:
+			doc_para(pre, 0, A_NORMAL, "Dry run: nothing written. Enter goes on.");
+			break;
 		}
 		return 0;
 	case WS_SUMMARY: {
@@ -349,6 +356,9 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			doc_para(pre, 4, A_BOLD, "dkim-setup check -d %s -s %s%s", k->domain, k->selector, ns);
 		}
 		switch (w->mta_phase) {
+		case MTA_SHOWN:
+			doc_para(pre, 2, A_NORMAL, "Mail server: dry run, the change shown was not written.");
+			break;
 		case MTA_DONE:
 			doc_para(pre, 2, A_NORMAL, "Mail server: configured%s%s", w->reloaded &&
 				 w->reload_what[0] ? "; " : ".", w->reloaded ? w->reload_what : "");

@@ -729,6 +729,10 @@ static enum wiz_result mta_handle(struct wizard *w, const struct wiz_event *ev)
 	case EV_NEXT:
 		switch (w->mta_phase) {
 		case MTA_PREVIEW:
+			if (w->opt->dry_run) {
+				w->mta_phase = MTA_SHOWN;
+				return WR_NEXT;
+			}
 			if (job_start(w, JOB_MTA_APPLY, apply_job) == 0)
 				w->mta_phase = MTA_APPLYING;
 			return WR_STAY;
@@ -958,7 +962,7 @@ const char *wiz_enter_label(const struct wizard *w)
 	case WS_KEY:
 		return "create";
 	case WS_MTA:
-		return w->mta_phase == MTA_PREVIEW ? "apply"
+		return w->mta_phase == MTA_PREVIEW && !w->opt->dry_run ? "apply"
 		       : w->mta_phase == MTA_APPLIED && w->no_reload == NULL ? "reload" : "next";
 	case WS_SUMMARY:
 		return "finish";

@@ -98,6 +98,19 @@ $B --batch --root "$R2" -d example.com -s s1 --mta none --dry-run >/dev/null 2>&
 check_eq "dry run exits 0" 0 "$rc"
 check_eq "dry run wrote nothing" "" "$(find "$R2" -mindepth 1)"
 
+# --dry-run with a mail server: the change is shown (the key copy as a new
+# file), and still nothing is written.
+R3=$(t_tmpdir)
+mkdir -p "$R3/etc/exim4" "$R3/usr/sbin"
+printf "dc_eximconfig_configtype='internet'\ndc_use_split_config='false'\n" >"$R3/etc/exim4/update-exim4.conf.conf"
+: >"$R3/usr/sbin/exim4"
+before=$(find "$R3" | sort)
+out=$($B --batch --root "$R3" -d example.com -s s1 --mta exim --dry-run 2>&1); rc=$?
+check_eq "dry run with Exim exits 0" 0 "$rc"
+check_match "  ... shows the macros block as a diff" '\+DKIM_SELECTOR = .*\{s1\}' "$out"
+check_match "  ... and the signer's copy as a new file" '# new file /etc/exim4/dkim/example\.com-s1-private\.pem' "$out"
+check_eq "  ... and writes nothing" "$before" "$(find "$R3" | sort)"
+
 # Default domain from /etc/mailname, default selector YYYYMM.
 mkdir -p "$R2/etc" && echo "Shop.Example.NET" >"$R2/etc/mailname"
 js=$($B --batch --root "$R2" --mta none --json 2>/dev/null)

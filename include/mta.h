@@ -109,7 +109,8 @@ int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char 
 	       size_t whatlen, struct dk_err *err);
 
 /* Whether mta_reload() would really reload: NULL when it would, otherwise
- * the reason it will only print the command ("a sandbox (--root)", ...). */
+ * the reason it will only print the command ("this is a sandbox (--root)",
+ * "systemd is not running here", ...). */
 const char *mta_no_reload_reason(const struct mta_request *req);
 
 void mta_plan_clear(struct mta_plan *plan);

@@ -506,9 +506,13 @@ int mta_master_key(const struct mta_request *req, const char *master, enum dk_al
 	EVP_PKEY *k = NULL;
 	enum dk_alg alg;
 	int bits;
-	int rc = keygen_load_private(*pem, *len, &k, err) < 0 || keygen_describe(k, &alg, &bits, err) < 0 ? -1
-		 : alg != want ? dk_fail(err, DK_USAGE, "%s is not an %s key", master, keygen_alg_name(want))
-			       : 0;
+	int rc = -1;
+	if (keygen_load_private(*pem, *len, &k, err) == 0 && keygen_describe(k, &alg, &bits, err) == 0) {
+		if (alg == want)
+			rc = 0;
+		else
+			dk_fail(err, DK_USAGE, "%s is not an %s key", master, keygen_alg_name(want));
+	}
 	EVP_PKEY_free(k);
 	if (rc < 0) {
 		keygen_secret_free(*pem, *len);

@@ -76,7 +76,7 @@ cat >"$demo/dns/knot.conf" <<CONF
 server:
     listen: [ 127.0.0.1@$port, ::1@$port ]
     rundir: "$demo/dns"
-    user: root:root
+    user: $(id -un):$(id -gn)
     pidfile: "$demo/dns/knot.pid"
 log:
   - target: "$demo/dns/knot.log"
@@ -113,11 +113,13 @@ stop_dns() {
 trap stop_dns EXIT
 trap 'exit 130' INT TERM HUP
 for _ in $(seq 1 100); do
+	kill -0 "$knot_pid" 2>/dev/null || break
 	[ -n "$(kdig +short +time=1 +retry=0 @127.0.0.1 -p "$port" "$zone" SOA 2>/dev/null)" ] && break
 	sleep 0.05
 done
 if [ -z "$(kdig +short +time=1 +retry=0 @127.0.0.1 -p "$port" "$zone" SOA 2>/dev/null)" ]; then
-	echo "demo: the DNS server did not start; see $demo/dns/knotd.out" >&2
+	echo "demo: the DNS server did not start; its log ($demo/dns/knot.log) ends:" >&2
+	tail -n 5 "$demo/dns/knot.log" "$demo/dns/knotd.out" 2>/dev/null | sed 's/^/  /' >&2
 	exit 3
 fi
 
@@ -157,5 +159,9 @@ trap - EXIT
 echo
 echo "The DNS server is stopped. The sandbox is left in $demo for you to look at:"
 echo "  find $demo/root -type f | sort"
-echo "Remove it with: make demo-clean"
+if [ "$demo" = "$top/demo" ]; then
+	echo "Remove it with: make demo-clean"
+else
+	echo "Remove it with: rm -rf $demo"
+fi
 exit $rc

@@ -63,7 +63,7 @@ see 'Proving it works' 30 && tui_keys x
 see 'Press Enter to finish' 30 && ok "summary" || not_ok "summary"
 check_match "the proof verified against the published record" 'verifies against the' "$(tui_screen | tr -s '\n ' '  ')"
 tui_keys Enter
-see 'make demo-clean' 20 && ok "the demo ends and says how to clean up" || not_ok "demo end"
+see "Remove it with: rm -rf $D" 20 && ok "the demo ends and says how to clean up" || not_ok "demo end"
 tui_wait_exit 10
 check_eq "demo exit status" 0 "$TUI_STATUS"
 check "the DNS server is stopped" bash -c "! kill -0 $kpid 2>/dev/null"
@@ -80,3 +80,26 @@ for f in "$TOP"/assets/training/*.txt; do
 	title=$(head -n 1 "$f")
 	check "asset $(basename "$f") shown by some step" grep -qF -- "$title" "$SEEN"
 done
+
+# ---- a trainee without root: the same demo as an ordinary user ------------
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+if ! command -v setpriv >/dev/null || ! as_nobody test -x "$DKIM_SETUP" -a -r "$TOP/tests/demo/demo.sh"; then
+	diag "skipped the ordinary-user demo: nobody cannot run $DKIM_SETUP here"
+else
+	U=$(t_tmpdir)/user
+	mkdir -p "$U" && chown nobody:nogroup "$U"
+	rm -f "$TUI_DIR/status"
+	tmux_ send-keys -t t "clear; setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME='$U' DEMO_DIR='$U/demo' DKIM_SETUP='$DKIM_SETUP' ASAN_OPTIONS=log_path=$U/asan UBSAN_OPTIONS=log_path=$U/ubsan bash '$TOP/tests/demo/demo.sh'; echo \$? >'$TUI_DIR/status'" Enter
+	tui_wait 'Press Enter to start the wizard' 20 && ok "as an ordinary user: the demo's DNS server starts" ||
+		not_ok "ordinary user: demo intro ($(tail -n 3 "$U/demo/dns/knot.log" 2>/dev/null | tr '\n' ' '))"
+	upid=$(cat "$U/demo/dns/knot.pid" 2>/dev/null)
+	check_eq "  ... it runs as that user" nobody "$(ps -o user= -p "${upid:-0}" 2>/dev/null | tr -d ' ')"
+	tui_keys Enter
+	tui_wait 'What DKIM proves' && tui_keys x
+	tui_wait 'The signing domain' && tui_keys x
+	tui_wait 'Step 2 of 8' && ok "  ... and the wizard runs in its sandbox" || not_ok "ordinary user: wizard"
+	tui_keys F10
+	tui_wait_exit 15 && check_eq "  ... quits (status 1: not finished)" 1 "$TUI_STATUS" || not_ok "ordinary user: quit"
+	check "  ... and its DNS server is stopped" bash -c "! kill -0 ${upid:-0} 2>/dev/null"
+	check "  ... no sanitizer report" bash -c "! ls '$U'/asan.* '$U'/ubsan.* 2>/dev/null | grep -q ."
+fi

@@ -249,7 +249,7 @@ static void if_chain(struct sbuf *b, const struct exim_dom *d, size_t n, size_t 
 static char *exim_block(const struct exim_dom *d, size_t n, bool strict)
 {
 	struct sbuf b = { 0 };
-	sb_add(&b, MTA_BEGIN ": DKIM signing (managed by dkim-setup; replaced on every run)\n");
+	sb_add(&b, MTA_BEGIN ": DKIM signing (rewritten by dkim-setup on each run)\n");
 	for (size_t i = 0; i < n; i++)
 		sb_printf(&b, "# domain: %s %s\n", d[i].domain, d[i].sels);
 	sb_add(&b, "# Mail whose From: domain is listed above is signed with the keys in\n"

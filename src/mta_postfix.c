@@ -550,7 +550,7 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 		snprintf(pf_sock, sizeof pf_sock, OUR_SOCKET_PF);
 	}
 	struct sbuf blk = { 0 };
-	sb_add(&blk, MTA_BEGIN ": OpenDKIM signing (managed by dkim-setup; replaced on every run)\n");
+	sb_add(&blk, MTA_BEGIN ": OpenDKIM signing (rewritten by dkim-setup on each run)\n");
 	if (!c.keytable[0])
 		sb_add(&blk, "KeyTable\t\tfile:" DEF_KEYTABLE "\n");
 	if (!c.signtable[0])

@@ -284,7 +284,11 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 				size_t len = nl ? (size_t)(nl - l) : strlen(l);
 				char *one = strndup(l, len);
 				int pair = l[0] == '+' ? PAIR_ADD : l[0] == '-' ? PAIR_DEL : 0;
-				if (one != NULL)
+				/* "# new file ..." notes are prose; file lines are cut
+				 * exactly, so no character of them is lost */
+				if (one != NULL && one[0] == '#')
+					doc_para(pre, 2, A_NORMAL, "%s", one);
+				else if (one != NULL)
 					doc_hard(pre, 0, pair ? att(u, pair) : A_NORMAL, one[0] ? one : " ");
 				free(one);
 				l = nl ? nl + 1 : NULL;

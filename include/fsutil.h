@@ -79,4 +79,8 @@ int fs_restore(const char *root, const char *path, const char *backup, struct dk
 /* Remove a file we created (rollback of a new file). Missing is fine. */
 int fs_remove(const char *root, const char *path, struct dk_err *err);
 
+/* Remove an empty directory (nothing happens when it is not empty or not
+ * there). For undoing a directory this run created. */
+int fs_remove_dir(const char *root, const char *path, struct dk_err *err);
+
 #endif

@@ -518,6 +518,25 @@ int fs_remove(const char *root, const char *path, struct dk_err *err)
 	return rc;
 }
 
+int fs_remove_dir(const char *root, const char *path, struct dk_err *err)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	if (split_path(path, dir, sizeof dir, &base, err) < 0)
+		return -1;
+	int dirfd = open_dir(root, dir, false, 0, err);
+	if (dirfd < 0)
+		return errno == ENOENT ? 0 : -1;
+	int rc = 0;
+	if (unlinkat(dirfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+	    errno != EEXIST)
+		rc = dk_fail_errno(err, DK_SYSERR, errno, "removing %s", path);
+	else
+		fsync(dirfd);
+	close(dirfd);
+	return rc;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(a, b);

@@ -686,9 +686,17 @@ int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err
 	return rc;
 }
 
-/* Undo what apply wrote, newest first. */
+/* A plan directory as it was before apply. */
+struct dir_before {
+	bool touched;     /* apply got as far as this one */
+	bool existed;
+	struct stat st;
+};
+
+/* Undo what apply wrote, newest first: files, then the directories it
+ * created (when empty again) or whose owner and mode it changed. */
 static void rollback(const struct mta_request *req, struct mta_plan *plan, bool *written,
-		     char (*backup)[PATH_MAX], struct mta_result *res)
+		     char (*backup)[PATH_MAX], const struct dir_before *dirs, struct mta_result *res)
 {
 	struct dk_err e2;
 	for (size_t i = plan->n; i-- > 0;) {
@@ -698,6 +706,18 @@ static void rollback(const struct mta_request *req, struct mta_plan *plan, bool 
 			fs_restore(req->root, plan->changes[i].path, backup[i], &e2);
 		else
 			fs_remove(req->root, plan->changes[i].path, &e2);
+	}
+	for (size_t i = plan->n_dirs; i-- > 0;) {
+		const struct mta_dir *d = &plan->dirs[i];
+		if (!dirs[i].touched)
+			continue;
+		if (!dirs[i].existed)
+			fs_remove_dir(req->root, d->path, &e2);
+		else if (d->enforce)
+			/* the old owner may be the signer's user, which fs_mkdir
+			 * then reports as unsafe: that is how it was */
+			fs_mkdir(req->root, d->path, dirs[i].st.st_mode & 07777, dirs[i].st.st_uid,
+				 dirs[i].st.st_gid, FS_ENFORCE, &e2);
 	}
 	res->rolled_back = true;
 }
@@ -709,23 +729,28 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 	if (req->dry_run)
 		return 0;
 	unsigned flags = FS_REPLACE | FS_BACKUP;
-	for (size_t i = 0; i < plan->n_dirs; i++) {
-		struct mta_dir *d = &plan->dirs[i];
-		uid_t uid;
-		gid_t gid;
-		if (lookup_ids(req->root, d->owner, d->group, &uid, &gid, err) < 0)
-			return -1;
-		if (fs_mkdir(req->root, d->path, d->mode, uid, gid, d->enforce ? FS_ENFORCE : 0, err) < 0)
-			return -1;
-	}
 	bool *written = calloc(plan->n + 1, sizeof *written);
 	char (*backup)[PATH_MAX] = calloc(plan->n + 1, sizeof *backup);
+	struct dir_before dirs[sizeof plan->dirs / sizeof plan->dirs[0]];
+	memset(dirs, 0, sizeof dirs);
 	if (written == NULL || backup == NULL) {
 		free(written);
 		free(backup);
 		return dk_fail(err, DK_SYSERR, "out of memory");
 	}
 	int rc = 0;
+	for (size_t i = 0; i < plan->n_dirs && rc == 0; i++) {
+		struct mta_dir *d = &plan->dirs[i];
+		char full[PATH_MAX];
+		uid_t uid;
+		gid_t gid;
+		dirs[i].touched = true;
+		dirs[i].existed = fs_join(req->root, d->path, full, sizeof full) == 0 &&
+				  lstat(full, &dirs[i].st) == 0 && S_ISDIR(dirs[i].st.st_mode);
+		if (lookup_ids(req->root, d->owner, d->group, &uid, &gid, err) < 0 ||
+		    fs_mkdir(req->root, d->path, d->mode, uid, gid, d->enforce ? FS_ENFORCE : 0, err) < 0)
+			rc = -1;
+	}
 	for (size_t i = 0; i < plan->n && rc == 0; i++) {
 		struct mta_change *c = &plan->changes[i];
 		struct fs_write w = {
@@ -760,7 +785,7 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 	if (rc == 0 && plan->info.kind == MTA_POSTFIX)
 		rc = mta_postfix_activate(req, plan, err);
 	if (rc < 0)
-		rollback(req, plan, written, backup, res);
+		rollback(req, plan, written, backup, dirs, res);
 	free(written);
 	free(backup);
 	return rc;

@@ -213,8 +213,14 @@ stop_daemons
 echo "BogusOption yes" >>/etc/opendkim.conf
 files="/etc/opendkim.conf /etc/postfix/main.cf /etc/opendkim/key.table /etc/opendkim/signing.table /etc/opendkim-ed25519.conf"
 conf_before=$(md5sum $files)
+# /etc/dkimkeys as the package makes it (opendkim:opendkim 0700): the run
+# makes it root:opendkim 0750, and the rollback must put that back too.
+chown opendkim:opendkim /etc/dkimkeys && chmod 0700 /etc/dkimkeys
 run_tool "$W/r1.json" -s rsa2; rc=$?
 check_eq "rollback: status 3, rolled back" "3 true" "$rc $(mta_json_get mta.rolled_back <"$W/r1.json")"
 check_eq "rollback: every file restored" "$conf_before" \
 	"$(md5sum $files)"
+check_eq "rollback: /etc/dkimkeys owner and mode restored" "opendkim:opendkim 700" \
+	"$(stat -c '%U:%G %a' /etc/dkimkeys)"
+chown root:opendkim /etc/dkimkeys && chmod 0750 /etc/dkimkeys
 check "rollback: the new key copy is removed" test ! -e /etc/dkimkeys/$DOM-rsa2.private

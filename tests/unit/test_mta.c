@@ -162,6 +162,32 @@ static void test_exim_unsplit(void **state)
 	free(m);
 }
 
+/* A write that fails halfway: the key copy already written is removed,
+ * and so is the key directory apply created; the admin's file is intact. */
+static void test_rollback_dirs(void **state)
+{
+	(void)state;
+	put("/etc/exim4/update-exim4.conf.conf", debconf("internet", "false"), 0644);
+	/* the macros file cannot be written: a directory stands in its place */
+	mkdirs("/etc/exim4/exim4.conf.localmacros/x");
+	struct mta_request r = req_for("example.com", false);
+	struct mta_plan plan;
+	struct mta_result res;
+	struct dk_err err;
+	if (mta_plan(&r, &plan, &err) < 0)
+		fail_msg("plan: %s", err.msg);
+	assert_int_equal(mta_apply(&r, &plan, &res, &err), -1);
+	assert_true(res.rolled_back);
+	char path[1024];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/etc/exim4/dkim", root);
+	assert_int_equal(lstat(path, &st), -1);
+	snprintf(path, sizeof path, "%s/etc/exim4/exim4.conf.localmacros", root);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	mta_plan_clear(&plan);
+}
+
 static void test_exim_split(void **state)
 {
 	(void)state;
@@ -347,6 +373,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_exim_unsplit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_smarthost_split, setup, teardown),

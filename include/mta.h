@@ -115,6 +115,20 @@ const char *mta_no_reload_reason(const struct mta_request *req);
 
 void mta_plan_clear(struct mta_plan *plan);
 
+/* A signer's copy of a key (Exim's or OpenDKIM's), compared with the master. */
+struct mta_copy {
+	char path[PATH_MAX];
+	enum { MTA_COPY_SAME, MTA_COPY_DIFFERENT, MTA_COPY_UNREADABLE } state;
+	char detail[256];            /* plain words when not the same */
+};
+
+/* The signer's copies of domain/selector that exist under root, each
+ * compared with the key whose p= value is `p`. Returns how many were found
+ * (at most max). Reading a copy needs root; one that cannot be read is
+ * reported as such, not as different. */
+int mta_compare_copies(const char *root, const char *domain, const char *selector, const char *p,
+		       struct mta_copy *out, int max);
+
 /* The selectors dkim-setup configured for `domain` in this MTA so far
  * (space-separated into out, "" if none): Exim's block, OpenDKIM's
  * signing tables. Lets a new key be paired with the one already in use. */

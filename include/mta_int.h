@@ -10,6 +10,13 @@
 #include "common.h"
 #include "mta.h"
 
+/* Where each signer reads its copy of a key (DESIGN.md, "the signer's copy"):
+ * printf formats taking the domain and the selector. */
+#define EXIM_KEYDIR "/etc/exim4/dkim"
+#define EXIM_COPY_FMT EXIM_KEYDIR "/%s-%s-private.pem"
+#define OPENDKIM_KEYDIR "/etc/dkimkeys"
+#define OPENDKIM_COPY_FMT OPENDKIM_KEYDIR "/%s-%s.private"
+
 #define MTA_BEGIN "# BEGIN dkim-setup"
 #define MTA_END "# END dkim-setup"
 #define MTA_FILE_MAX (4u << 20)

@@ -21,6 +21,7 @@
 
 #include "batch.h"
 #include "dns.h"
+#include "mta.h"
 #include "record.h"
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -298,6 +299,49 @@ static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs
 	return v->all_match ? 0 : 1;
 }
 
+/* The signers' copies must be the key the record was made from
+ * (DESIGN.md): a stale copy signs mail that the record does not verify.
+ * Prints (or adds to the JSON) each copy found; returns the worst status. */
+static int check_copies(const struct options *opt, const struct dk_keyjob *key, struct json *j, int status)
+{
+	struct mta_copy copies[2];
+	int n = mta_compare_copies(opt->root, key->domain, key->selector, key->p, copies, 2);
+	if (j != NULL)
+		json_array_begin(j, "signer_copies");
+	else
+		printf("\n");
+	for (int i = 0; i < n; i++) {
+		const struct mta_copy *c = &copies[i];
+		if (c->state == MTA_COPY_DIFFERENT && status == DK_OK)
+			status = DK_MISMATCH;
+		if (j != NULL) {
+			json_object_begin(j, NULL);
+			json_string(j, "path", c->path);
+			if (c->state == MTA_COPY_UNREADABLE)
+				json_null(j, "same");
+			else
+				json_bool(j, "same", c->state == MTA_COPY_SAME);
+			json_string(j, "detail", c->detail[0] ? c->detail : NULL);
+			json_object_end(j);
+		} else {
+			printf("Signer's copy %s: %s.\n", c->path,
+			       c->state == MTA_COPY_SAME ? "the same key" : c->detail);
+		}
+	}
+	if (j != NULL)
+		json_array_end(j);
+	else if (n == 0)
+		printf("Signer's copy: none (no mail server was set up for this key by dkim-setup).\n");
+	if (j == NULL && status == DK_MISMATCH && n > 0)
+		for (int i = 0; i < n; i++)
+			if (copies[i].state == MTA_COPY_DIFFERENT) {
+				printf("Run dkim-setup --batch -d %s -s %s again to refresh the copy.\n",
+				       key->domain, key->selector);
+				break;
+			}
+	return status;
+}
+
 int cmd_check(const struct options *opt)
 {
 	struct dk_keyjob key;
@@ -390,6 +434,7 @@ int cmd_check(const struct options *opt)
 			       ok, v.n);
 	}
 	dns_view_clear(&v);
+	status = check_copies(opt, &key, j, status);
 out:
 	if (j != NULL) {
 		json_int(j, "status", status);

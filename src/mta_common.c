@@ -522,6 +522,64 @@ int mta_master_key(const struct mta_request *req, const char *master, enum dk_al
 	return rc;
 }
 
+/* One copy against the master's p= value. */
+static void compare_copy(const char *root, struct mta_copy *c, const char *p)
+{
+	char *pem = NULL, *cp = NULL;
+	size_t len = 0;
+	EVP_PKEY *k = NULL;
+	struct dk_err e;
+	dk_err_clear(&e);
+	if (fs_read_file(root, c->path, 1u << 16, &pem, &len, &e) < 0) {
+		c->state = MTA_COPY_UNREADABLE;
+		snprintf(c->detail, sizeof c->detail, "cannot be read%s: %s",
+			 geteuid() != 0 ? " as this user (run check with sudo to compare it)" : "", e.msg);
+		return;
+	}
+	if (keygen_load_private(pem, len, &k, &e) < 0 || keygen_p_value(k, &cp, &e) < 0) {
+		c->state = MTA_COPY_DIFFERENT;
+		snprintf(c->detail, sizeof c->detail, "not a key this tool can read: %s", e.msg);
+	} else if (strcmp(cp, p) != 0) {
+		c->state = MTA_COPY_DIFFERENT;
+		snprintf(c->detail, sizeof c->detail, "a different key than the master: the mail server "
+			 "signs with a key that does not match the record");
+	} else {
+		c->state = MTA_COPY_SAME;
+	}
+	free(cp);
+	EVP_PKEY_free(k);
+	keygen_secret_free(pem, len);
+}
+
+int mta_compare_copies(const char *root, const char *domain, const char *selector, const char *p,
+		       struct mta_copy *out, int max)
+{
+	int n = 0;
+	for (int i = 0; i < 2 && n < max; i++) {
+		struct mta_copy *c = &out[n];
+		memset(c, 0, sizeof *c);
+		int len = i == 0 ? snprintf(c->path, sizeof c->path, EXIM_COPY_FMT, domain, selector)
+				 : snprintf(c->path, sizeof c->path, OPENDKIM_COPY_FMT, domain, selector);
+		if (len < 0 || (size_t)len >= sizeof c->path)
+			continue;
+		int there = fs_exists(root, c->path);
+		if (there == 1) {
+			compare_copy(root, c, p);
+		} else if (there < 0 && errno == EACCES) {
+			/* a key directory this user cannot search */
+			c->state = MTA_COPY_UNREADABLE;
+			snprintf(c->detail, sizeof c->detail, "cannot be looked at as this user (run check "
+				 "with sudo to compare it)");
+		} else {
+			/* absent, or in a directory dkim-setup does not manage (Debian's
+			 * own /etc/dkimkeys belongs to opendkim until our first copy) */
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
 const char *mta_no_reload_reason(const struct mta_request *req)
 {
 	if (req->root[0] != '\0')

@@ -12,7 +12,6 @@
 #include "keygen.h"
 #include "mta_int.h"
 
-#define EXIM_KEYDIR "/etc/exim4/dkim"
 #define EXIM_GROUP "Debian-exim"
 #define EXIM_UNSPLIT_MACROS "/etc/exim4/exim4.conf.localmacros"
 #define EXIM_SPLIT_MACROS "/etc/exim4/conf.d/main/000_localmacros"
@@ -293,7 +292,7 @@ static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan,
 {
 	char copy[PATH_MAX];
 	mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true);
-	snprintf(copy, sizeof copy, EXIM_KEYDIR "/%s-%s-private.pem", req->domain, req->selector);
+	snprintf(copy, sizeof copy, EXIM_COPY_FMT, req->domain, req->selector);
 	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)
 		return -1;
 	struct sbuf b = { 0 };
@@ -427,11 +426,11 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	if (plan->info.flavor == MTA_FL_EXIM_SPLIT)
 		mta_add_dir(plan, "/etc/exim4/conf.d/main", 0755, "", "", false);
 	char copy[PATH_MAX];
-	snprintf(copy, sizeof copy, EXIM_KEYDIR "/%s-%s-private.pem", req->domain, req->selector);
+	snprintf(copy, sizeof copy, EXIM_COPY_FMT, req->domain, req->selector);
 	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)
 		return -1;
 	if (ed) {
-		snprintf(copy, sizeof copy, EXIM_KEYDIR "/%s-%s-private.pem", req->domain, req->ed_selector);
+		snprintf(copy, sizeof copy, EXIM_COPY_FMT, req->domain, req->ed_selector);
 		if (add_key_copy(req, plan, req->ed_priv_path, copy, DK_ALG_ED25519, "", EXIM_GROUP, 0640,
 				 err) < 0)
 			return -1;

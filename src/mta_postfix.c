@@ -29,7 +29,6 @@
 #include "mta_int.h"
 
 #define OPENDKIM_CONF "/etc/opendkim.conf"
-#define OPENDKIM_KEYDIR "/etc/dkimkeys"
 #define OPENDKIM_TABLEDIR "/etc/opendkim"
 #define DEF_KEYTABLE "/etc/opendkim/key.table"
 #define DEF_SIGNTABLE "/etc/opendkim/signing.table"
@@ -319,7 +318,7 @@ static int plan_ed25519(const struct mta_request *req, struct mta_plan *plan, st
 {
 	char copy[PATH_MAX], keyname[DK_DOMAIN_MAX + DK_LABEL_MAX + 16], line[PATH_MAX + 600],
 		key[DK_DOMAIN_MAX + 4];
-	snprintf(copy, sizeof copy, OPENDKIM_KEYDIR "/%s-%s.private", req->domain, req->ed_selector);
+	snprintf(copy, sizeof copy, OPENDKIM_COPY_FMT, req->domain, req->ed_selector);
 	snprintf(keyname, sizeof keyname, "%s._domainkey.%s", req->ed_selector, req->domain);
 	if (add_key(req, plan, req->ed_priv_path, copy, DK_ALG_ED25519, err) < 0)
 		return -1;
@@ -506,7 +505,7 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	 * just the same, and dpkg-statoverride keeps it so on upgrades. */
 	mta_add_dir(plan, OPENDKIM_KEYDIR, 0750, "", "opendkim", true);
 	char copy[PATH_MAX], keyname[DK_DOMAIN_MAX + DK_LABEL_MAX + 16];
-	snprintf(copy, sizeof copy, OPENDKIM_KEYDIR "/%s-%s.private", req->domain, req->selector);
+	snprintf(copy, sizeof copy, OPENDKIM_COPY_FMT, req->domain, req->selector);
 	snprintf(keyname, sizeof keyname, "%s._domainkey.%s", req->selector, req->domain);
 	if (add_key(req, plan, req->priv_path, copy, DK_ALG_RSA, err) < 0)
 		goto fail;

@@ -154,3 +154,28 @@ out=$("$DKIM_SETUP" check -d example.test -s s1 $(NS4) --key "$R4/etc/ssl/certs/
 check_eq "--key another public PEM: exit 1" 1 "$rc"
 "$DKIM_SETUP" check -d example.test -s s1 $(NS4) --key /nonexistent >/dev/null 2>&1; rc=$?
 check_eq "--key missing file: exit 2" 2 "$rc"
+
+# The signers' copies (DESIGN.md): check compares each with the master key.
+knot_set_txt s1._domainkey "$V"
+out=$(chk); rc=$?
+check_eq "no copy yet: exit 0" 0 "$rc"
+check_match "  ... and says there is none" "Signer's copy: none" "$out"
+mkdir -p "$R/etc/exim4/dkim" "$R/etc/dkimkeys"
+chmod 0750 "$R/etc/exim4/dkim" "$R/etc/dkimkeys"
+install -m 0640 "$R/etc/ssl/private/example.test-s1-private.pem" "$R/etc/exim4/dkim/example.test-s1-private.pem"
+install -m 0600 "$R/etc/ssl/private/example.test-s1-private.pem" "$R/etc/dkimkeys/example.test-s1.private"
+out=$(chk); rc=$?
+check_eq "both copies the same key: exit 0" 0 "$rc"
+check_match "  ... Exim's copy: the same key" "Signer's copy /etc/exim4/dkim/example\.test-s1-private\.pem: the same key" "$out"
+check_match "  ... OpenDKIM's copy: the same key" "Signer's copy /etc/dkimkeys/example\.test-s1\.private: the same key" "$out"
+R5=$(t_tmpdir)
+make_key "$R5" s1 >/dev/null
+install -m 0640 "$R5/etc/ssl/private/example.test-s1-private.pem" "$R/etc/exim4/dkim/example.test-s1-private.pem"
+out=$(chk --json); rc=$?
+check_eq "a stale Exim copy: exit 1 although DNS matches" "1 match match" "$rc $(echo "$out" | json_statuses)"
+check_eq "  ... JSON: same false for Exim's, true for OpenDKIM's" "False True" \
+	"$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(" ".join(str(c["same"]) for c in json.load(sys.stdin)["signer_copies"]))')"
+out=$(chk); rc=$?
+check_match "  ... text: says the mail server signs with another key, and what to run" \
+	"example\.test-s1-private\.pem: a different key than the master.*Run dkim-setup --batch -d example\.test -s s1 again" \
+	"$(tr '\n' ' ' <<<"$out")"

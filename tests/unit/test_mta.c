@@ -152,6 +152,14 @@ static void test_exim_unsplit(void **state)
 	free(m);
 	/* again: nothing to do */
 	plan_apply(&r, false);
+	/* a stale copy (another key) is replaced by a re-run, as check says */
+	copy_key("ed25519.pem", "/etc/exim4/dkim/example.com-rsa1-private.pem");
+	plan_apply(&r, true);
+	char *master = get("/etc/ssl/private/example.com-rsa1-private.pem");
+	char *fresh = get("/etc/exim4/dkim/example.com-rsa1-private.pem");
+	assert_string_equal(master, fresh);
+	free(master);
+	free(fresh);
 	/* a second domain: both signed, one block */
 	copy_key("rsa2048.pem", "/etc/ssl/private/other.org-rsa1-private.pem");
 	struct mta_request r2 = req_for("other.org", false);

@@ -91,12 +91,14 @@ NS_SAVED=$NS
 NS=127.0.0.1@$SILENT
 goto_step 6 "$root" slow1 || not_ok "reach the wait step with a silent server"
 ms() { date +%s%3N; }
+# Not a speed measurement: a UI that waited on DNS would take the whole 2 s
+# query timeout; the bound sits below that, with room for a loaded machine.
 for i in 1 2 3; do
 	t0=$(ms)
 	tmux_ send-keys -t t r F1
 	tui_wait 'asks the domain.s authoritative name servers' 5
 	t1=$(ms)
-	check "silent server, try $i: keys answered within a second ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 1000
+	check "silent server, try $i: keys answered before a DNS timeout could pass ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 1900
 	tmux_ send-keys -t t x
 	sleep 0.2
 done
@@ -104,7 +106,7 @@ t0=$(ms)
 tmux_ send-keys -t t Escape
 tui_wait 'Step 5 of 8' 5
 t1=$(ms)
-check "leaving the wait step does not wait for DNS ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 1000
+check "leaving the wait step does not wait for DNS ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 1900
 tui_keys q
 tui_wait 'Quit\?' && tui_keys y
 tui_wait_exit 10

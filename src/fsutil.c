@@ -500,7 +500,10 @@ int fs_restore(const char *root, const char *path, const char *backup, struct dk
 	return rc;
 }
 
-int fs_remove(const char *root, const char *path, struct dk_err *err)
+/* unlinkat() of path's last component, through the no-follow directory
+ * walk; `flags` 0 for a file, AT_REMOVEDIR for an empty directory. Missing
+ * is fine, and so is a directory that is not empty. */
+static int remove_at(const char *root, const char *path, int flags, struct dk_err *err)
 {
 	char dir[PATH_MAX];
 	const char *base;
@@ -510,7 +513,8 @@ int fs_remove(const char *root, const char *path, struct dk_err *err)
 	if (dirfd < 0)
 		return errno == ENOENT ? 0 : -1;
 	int rc = 0;
-	if (unlinkat(dirfd, base, 0) < 0 && errno != ENOENT)
+	if (unlinkat(dirfd, base, flags) < 0 && errno != ENOENT &&
+	    !(flags == AT_REMOVEDIR && (errno == ENOTEMPTY || errno == EEXIST)))
 		rc = dk_fail_errno(err, DK_SYSERR, errno, "removing %s", path);
 	else
 		fsync(dirfd);
@@ -518,23 +522,14 @@ int fs_remove(const char *root, const char *path, struct dk_err *err)
 	return rc;
 }
 
+int fs_remove(const char *root, const char *path, struct dk_err *err)
+{
+	return remove_at(root, path, 0, err);
+}
+
 int fs_remove_dir(const char *root, const char *path, struct dk_err *err)
 {
-	char dir[PATH_MAX];
-	const char *base;
-	if (split_path(path, dir, sizeof dir, &base, err) < 0)
-		return -1;
-	int dirfd = open_dir(root, dir, false, 0, err);
-	if (dirfd < 0)
-		return errno == ENOENT ? 0 : -1;
-	int rc = 0;
-	if (unlinkat(dirfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
-	    errno != EEXIST)
-		rc = dk_fail_errno(err, DK_SYSERR, errno, "removing %s", path);
-	else
-		fsync(dirfd);
-	close(dirfd);
-	return rc;
+	return remove_at(root, path, AT_REMOVEDIR, err);
 }
 
 static int cmp_names(const void *a, const void *b)

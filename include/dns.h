@@ -126,6 +126,12 @@ void dns_watch_stop(struct dns_watch *w);
 
 void dns_view_clear(struct dns_view *v);
 
+/* Recursive resolvers to use instead of /etc/resolv.conf's (--resolver):
+ * for finding the zone's servers, for a CNAME that leaves the zone, and for
+ * the "does your resolver see it" question. Call once, before any lookup
+ * starts; 0 when every address is usable, -1 + err otherwise. */
+int dns_set_resolvers(const struct dk_nameserver *r, size_t n, struct dk_err *err);
+
 /* A TSIG key for RFC 2136 UPDATE. */
 struct dns_tsig {
 	char name[256];

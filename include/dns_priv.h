@@ -88,8 +88,8 @@ double dns_watch_interval(double since_start, bool all_match);
 /* Monotonic seconds. */
 double dns_now(void);
 
-/* The system's recursive resolvers (resolv.conf), for finding the zone's
- * servers when no --nameserver is given. Returns the count (0: none). */
+/* The recursive resolvers (--resolver, else resolv.conf's), for finding the
+ * zone's servers when no --nameserver is given. Returns the count (0: none). */
 size_t dns_system_resolvers(struct dns_addr *out, size_t max);
 
 /* One server as the state machine sees it; `v` is what views copy. */

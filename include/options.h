@@ -51,6 +51,8 @@ struct options {
 	char root[4096];                   /* "" means the real / */
 	struct dk_nameserver ns[DK_MAX_NAMESERVERS];
 	size_t n_ns;
+	struct dk_nameserver resolvers[DK_MAX_NAMESERVERS];  /* --resolver; none: resolv.conf */
+	size_t n_resolvers;
 	long wait_secs;                    /* --wait; 0: don't wait */
 	bool publish;
 	const char *tsig_key_file;         /* --tsig-key, NULL if not given */
@@ -68,5 +70,10 @@ void options_usage(FILE *out);
 
 /* "exim", "postfix", "none", "auto" */
 const char *options_mta_name(enum dk_mta m);
+
+/* The DNS options of this run (--nameserver, --resolver) as they must be
+ * typed again, e.g. " --nameserver 127.0.0.1@5300"; "" when none. For the
+ * commands the wizard tells the admin to run later. */
+void options_dns_args(const struct options *o, char *buf, size_t len);
 
 #endif

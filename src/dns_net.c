@@ -463,8 +463,28 @@ void dns_xfer_describe(const struct dns_xfer *x, char *out, size_t outlen)
 	}
 }
 
+/* --resolver, set once at start-up before any thread asks. */
+static struct dns_addr given_res[DK_MAX_NAMESERVERS];
+static size_t n_given_res;
+
+int dns_set_resolvers(const struct dk_nameserver *r, size_t n, struct dk_err *err)
+{
+	n_given_res = 0;
+	for (size_t i = 0; i < n && i < DK_MAX_NAMESERVERS; i++) {
+		if (dns_addr_set(&given_res[i], r[i].addr, r[i].port) < 0)
+			return dk_fail(err, DK_USAGE, "--resolver '%s': not a usable address", r[i].addr);
+		n_given_res++;
+	}
+	return 0;
+}
+
 size_t dns_system_resolvers(struct dns_addr *out, size_t max)
 {
+	if (n_given_res > 0) {
+		size_t n = n_given_res < max ? n_given_res : max;
+		memcpy(out, given_res, n * sizeof *out);
+		return n;
+	}
 	ldns_resolver *r = NULL;
 	if (ldns_resolver_new_frm_file(&r, NULL) != LDNS_STATUS_OK || r == NULL)
 		return 0;

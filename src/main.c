@@ -8,6 +8,7 @@
 
 #include "batch.h"
 #include "common.h"
+#include "dns.h"
 #include "options.h"
 #include "wizard.h"
 
@@ -29,6 +30,10 @@ int main(int argc, char **argv)
 	if (options_parse(argc, argv, &opt, &err) < 0) {
 		fprintf(stderr, "dkim-setup: %s\n", err.msg);
 		return err.status;
+	}
+	if (dns_set_resolvers(opt.resolvers, opt.n_resolvers, &err) < 0) {
+		fprintf(stderr, "dkim-setup: %s\n", err.msg);
+		return DK_USAGE;
 	}
 	switch (opt.mode) {
 	case MODE_HELP:

@@ -16,7 +16,7 @@ static char qbuf[96];
 #define P(s) dk_printable((s), qbuf, sizeof qbuf)
 
 enum {
-	OPT_BATCH = 256, OPT_ROOT, OPT_NAMESERVER, OPT_WAIT, OPT_PUBLISH, OPT_TSIG_KEY,
+	OPT_BATCH = 256, OPT_ROOT, OPT_NAMESERVER, OPT_RESOLVER, OPT_WAIT, OPT_PUBLISH, OPT_TSIG_KEY,
 	OPT_FORCE, OPT_DRY_RUN, OPT_JSON, OPT_TRAINING, OPT_KEY,
 };
 
@@ -29,6 +29,7 @@ static const struct option long_opts[] = {
 	{ "batch", no_argument, NULL, OPT_BATCH },
 	{ "root", required_argument, NULL, OPT_ROOT },
 	{ "nameserver", required_argument, NULL, OPT_NAMESERVER },
+	{ "resolver", required_argument, NULL, OPT_RESOLVER },
 	{ "wait", required_argument, NULL, OPT_WAIT },
 	{ "publish", no_argument, NULL, OPT_PUBLISH },
 	{ "tsig-key", required_argument, NULL, OPT_TSIG_KEY },
@@ -58,6 +59,8 @@ void options_usage(FILE *out)
 	      "  -m, --mta exim|postfix|none  MTA to configure (default: detected)\n"
 	      "      --root DIR             treat DIR as / for every file; change nothing outside\n"
 	      "      --nameserver ADDR[@PORT]  ask this server instead (repeatable)\n"
+	      "      --resolver ADDR[@PORT]  find the zone's servers through this resolver, not\n"
+	      "                             /etc/resolv.conf's (repeatable)\n"
 	      "      --wait SECONDS         batch: wait up to SECONDS for the record (default 0)\n"
 	      "      --publish              publish the record by RFC 2136 UPDATE, then wait\n"
 	      "      --tsig-key FILE        TSIG key: algorithm:name:secret, or a BIND key file\n"
@@ -101,18 +104,18 @@ static int parse_long(const char *s, long min, long max, long *out)
 
 /* ADDR or ADDR@PORT, numeric addresses only (a name would need the very
  * resolver the tests must never reach). IPv6 may be written [::1]@53. */
-static int parse_nameserver(const char *arg, struct dk_nameserver *ns, struct dk_err *err)
+static int parse_server(const char *opt, const char *arg, struct dk_nameserver *ns, struct dk_err *err)
 {
 	char buf[DK_ADDR_MAX + 16];
 	if (strlen(arg) >= sizeof buf)
-		return dk_fail(err, DK_USAGE, "--nameserver '%s': too long", P(arg));
+		return dk_fail(err, DK_USAGE, "%s '%s': too long", opt, P(arg));
 	strcpy(buf, arg);
 	ns->port = 53;
 	char *at = strrchr(buf, '@');
 	if (at != NULL) {
 		long port;
 		if (parse_long(at + 1, 1, 65535, &port) < 0)
-			return dk_fail(err, DK_USAGE, "--nameserver '%s': port must be 1-65535", P(arg));
+			return dk_fail(err, DK_USAGE, "%s '%s': port must be 1-65535", opt, P(arg));
 		ns->port = (uint16_t)port;
 		*at = '\0';
 	}
@@ -125,7 +128,8 @@ static int parse_nameserver(const char *arg, struct dk_nameserver *ns, struct dk
 	unsigned char tmp[16];
 	if (inet_pton(AF_INET, addr, tmp) != 1 && inet_pton(AF_INET6, addr, tmp) != 1)
 		return dk_fail(err, DK_USAGE,
-			       "--nameserver '%s': give a numeric IPv4 or IPv6 address, optionally @PORT", P(arg));
+			       "%s '%s': give a numeric IPv4 or IPv6 address, optionally @PORT", opt,
+			       P(arg));
 	snprintf(ns->addr, sizeof ns->addr, "%s", addr);
 	return 0;
 }
@@ -198,9 +202,16 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 		case OPT_NAMESERVER:
 			if (o->n_ns == DK_MAX_NAMESERVERS)
 				return dk_fail(err, DK_USAGE, "--nameserver: at most %d servers", DK_MAX_NAMESERVERS);
-			if (parse_nameserver(optarg, &o->ns[o->n_ns], err) < 0)
+			if (parse_server("--nameserver", optarg, &o->ns[o->n_ns], err) < 0)
 				return -1;
 			o->n_ns++;
+			break;
+		case OPT_RESOLVER:
+			if (o->n_resolvers == DK_MAX_NAMESERVERS)
+				return dk_fail(err, DK_USAGE, "--resolver: at most %d resolvers", DK_MAX_NAMESERVERS);
+			if (parse_server("--resolver", optarg, &o->resolvers[o->n_resolvers], err) < 0)
+				return -1;
+			o->n_resolvers++;
 			break;
 		case OPT_WAIT:
 			if (parse_long(optarg, 0, 86400, &v) < 0)
@@ -274,4 +285,22 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 	if (o->key_file != NULL && o->mode != MODE_CHECK)
 		return dk_fail(err, DK_USAGE, "--key goes with check");
 	return 0;
+}
+
+static void add_servers(char *buf, size_t len, const char *opt, const struct dk_nameserver *ns, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, len - l, strchr(ns[i].addr, ':') ? " %s [%s]@%u" : " %s %s@%u", opt, ns[i].addr,
+			 (unsigned)ns[i].port);
+	}
+}
+
+void options_dns_args(const struct options *o, char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	add_servers(buf, len, "--nameserver", o->ns, o->n_ns);
+	add_servers(buf, len, "--resolver", o->resolvers, o->n_resolvers);
 }

@@ -351,10 +351,8 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			doc_para(pre, 2, att(u, PAIR_OK), "DNS: every authoritative server serves %s%s%s.",
 				 k->fqdn, w->have_edkey ? " and " : "", w->have_edkey ? w->edkey.fqdn : "");
 		else {
-			char ns[256] = "";
-			for (size_t i = 0; i < w->opt->n_ns && strlen(ns) < 200; i++)
-				snprintf(ns + strlen(ns), sizeof ns - strlen(ns), " --nameserver %s@%u",
-					 w->opt->ns[i].addr, w->opt->ns[i].port);
+			char ns[2 * DK_MAX_NAMESERVERS * (DK_ADDR_MAX + 24)];
+			options_dns_args(w->opt, ns, sizeof ns);
 			doc_para(pre, 2, att(u, PAIR_WARN), "DNS: not confirmed yet. When the record is "
 				 "published, run:");
 			doc_para(pre, 4, A_BOLD, "dkim-setup check -d %s -s %s%s", k->domain, k->selector, ns);
@@ -1168,14 +1166,10 @@ int wizard_run(const struct options *opt)
 	if (had_key) {
 		/* The commands as they must be typed for this run: with its sandbox
 		 * root and the servers it was told to ask. */
-		char rootopt[PATH_MAX + 16] = "", nsopt[DK_MAX_NAMESERVERS * (DK_ADDR_MAX + 24)] = "";
+		char rootopt[PATH_MAX + 16] = "", nsopt[2 * DK_MAX_NAMESERVERS * (DK_ADDR_MAX + 24)];
 		if (opt->root[0] != '\0')
 			snprintf(rootopt, sizeof rootopt, " --root %s", opt->root);
-		for (size_t i = 0; i < opt->n_ns; i++) {
-			size_t l = strlen(nsopt);
-			snprintf(nsopt + l, sizeof nsopt - l, strchr(opt->ns[i].addr, ':') ? " --nameserver [%s]@%u"
-				 : " --nameserver %s@%u", opt->ns[i].addr, (unsigned)opt->ns[i].port);
-		}
+		options_dns_args(opt, nsopt, sizeof nsopt);
 		printf("dkim-setup: key %s%s, record %s TXT; `dkim-setup record -d %s -s %s%s` prints it "
 		       "again, `dkim-setup check -d %s -s %s%s%s` checks DNS.\n", opt->root, priv, fqdn,
 		       domain, sel, rootopt, domain, sel, rootopt, nsopt);

@@ -163,10 +163,12 @@ for ns in '' foo localhost dns.example.com '1.2.3.4@0' '1.2.3.4@65536' '1.2.3.4@
 	'1.2.3.4@ 53' ' 1.2.3.4' '1.2.3.4 ' "$(printf '1%.0s' {1..200})" $'127.0.0.1\e[2J' \
 	'127.0.0.1;id' 'fe80::1%eth0'; do
 	hostile 'nameserver' "${B[@]}" -d example.com -s s1 --nameserver "$ns"
+	hostile 'resolver' "${B[@]}" -d example.com -s s1 --resolver "$ns"
 done
 many=()
 for i in $(seq 17); do many+=(--nameserver "127.0.0.$i"); done
 hostile 'at most 16' "${B[@]}" -d example.com -s s1 "${many[@]}"
+hostile 'at most 16' "${B[@]}" -d example.com -s s1 "${many[@]//--nameserver/--resolver}"
 for w in '' -1 86401 1e3 ' 5' 5s 99999999999999999999 0x10 1.5 $'5\n' 'forever'; do
 	hostile '--wait' "${B[@]}" -d example.com -s s1 --wait "$w"
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Verify every DKIM-Signature of a message with dkimpy, answering the key
-lookups from a DNS server on loopback (never /etc/resolv.conf).
+lookups from a DNS server on loopback (never the system resolver).
 Usage: dkim_verify.py MESSAGE DNS_ADDR DNS_PORT
 Prints one line per signature: "pass d=... s=... a=..." or "fail ...";
 exits 0 only when there is at least one signature and all pass."""

@@ -110,6 +110,18 @@ static void test_options(void **state)
 	assert_string_equal(o.ns[0].addr, "127.0.0.1");
 	assert_int_equal(o.ns[0].port, 5353);
 	assert_string_equal(o.ns[1].addr, "::1");
+	char args[256];
+	options_dns_args(&o, args, sizeof args);
+	assert_string_equal(args, " --nameserver 127.0.0.1@5353 --nameserver [::1]@53");
+
+	/* --resolver: the same address forms, kept apart from --nameserver */
+	assert_int_equal(parse(&o, &err, "check", "-d", "example.com", "-s", "s1", "--resolver", "127.0.0.53",
+			       NULL), 0);
+	assert_int_equal(o.n_ns, 0);
+	assert_int_equal(o.n_resolvers, 1);
+	assert_int_equal(o.resolvers[0].port, 53);
+	options_dns_args(&o, args, sizeof args);
+	assert_string_equal(args, " --resolver 127.0.0.53@53");
 
 	/* The command word may stand anywhere. */
 	assert_int_equal(parse(&o, &err, "-d", "example.com", "record", "-s", "s1", NULL), 0);

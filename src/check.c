@@ -306,14 +306,14 @@ static int check_copies(const struct options *opt, const struct dk_keyjob *key, 
 {
 	struct mta_copy copies[2];
 	int n = mta_compare_copies(opt->root, key->domain, key->selector, key->p, copies, 2);
+	bool stale = false;
 	if (j != NULL)
 		json_array_begin(j, "signer_copies");
 	else
 		printf("\n");
 	for (int i = 0; i < n; i++) {
 		const struct mta_copy *c = &copies[i];
-		if (c->state == MTA_COPY_DIFFERENT && status == DK_OK)
-			status = DK_MISMATCH;
+		stale |= c->state == MTA_COPY_DIFFERENT;
 		if (j != NULL) {
 			json_object_begin(j, NULL);
 			json_string(j, "path", c->path);
@@ -332,14 +332,10 @@ static int check_copies(const struct options *opt, const struct dk_keyjob *key, 
 		json_array_end(j);
 	else if (n == 0)
 		printf("Signer's copy: none (no mail server was set up for this key by dkim-setup).\n");
-	if (j == NULL && status == DK_MISMATCH && n > 0)
-		for (int i = 0; i < n; i++)
-			if (copies[i].state == MTA_COPY_DIFFERENT) {
-				printf("Run dkim-setup --batch -d %s -s %s again to refresh the copy.\n",
-				       key->domain, key->selector);
-				break;
-			}
-	return status;
+	else if (stale)
+		printf("Run dkim-setup --batch -d %s -s %s again to refresh the copy.\n", key->domain,
+		       key->selector);
+	return stale && status == DK_OK ? DK_MISMATCH : status;
 }
 
 int cmd_check(const struct options *opt)

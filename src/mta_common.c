@@ -554,14 +554,14 @@ static void compare_copy(const char *root, struct mta_copy *c, const char *p)
 int mta_compare_copies(const char *root, const char *domain, const char *selector, const char *p,
 		       struct mta_copy *out, int max)
 {
+	char paths[2][PATH_MAX];
+	snprintf(paths[0], sizeof paths[0], EXIM_COPY_FMT, domain, selector);
+	snprintf(paths[1], sizeof paths[1], OPENDKIM_COPY_FMT, domain, selector);
 	int n = 0;
-	for (int i = 0; i < 2 && n < max; i++) {
+	for (size_t i = 0; i < 2 && n < max; i++) {
 		struct mta_copy *c = &out[n];
 		memset(c, 0, sizeof *c);
-		int len = i == 0 ? snprintf(c->path, sizeof c->path, EXIM_COPY_FMT, domain, selector)
-				 : snprintf(c->path, sizeof c->path, OPENDKIM_COPY_FMT, domain, selector);
-		if (len < 0 || (size_t)len >= sizeof c->path)
-			continue;
+		snprintf(c->path, sizeof c->path, "%s", paths[i]);
 		int there = fs_exists(root, c->path);
 		if (there == 1) {
 			compare_copy(root, c, p);

@@ -121,7 +121,6 @@ static void record_doc(struct ui *u, struct doc *d, const struct dk_keyjob *k)
 	free(zone);
 }
 
-/* The per-server table of one watched record; returns when it was last asked. */
 /* "Proof: ..." in plain words, green when the signature verified. */
 static void proof_line(const struct ui *u, struct doc *pre, const char *label, const struct proof_result *p)
 {
@@ -130,6 +129,7 @@ static void proof_line(const struct ui *u, struct doc *pre, const char *label, c
 							: "the test signature did not verify");
 }
 
+/* The per-server table of one watched record; returns when it was last asked. */
 static time_t dns_table(struct ui *u, struct doc *pre, const struct dns_view *v)
 {
 	char buf[512];

@@ -26,14 +26,14 @@ for h in build/fuzz/fuzz_*; do
 	work=${FUZZ_CORPUS_DIR:-build/fuzz/corpus}/$n
 	mkdir -p "$seeds" "$work"
 	log=build/fuzz/logs/$n.$mode.log
-	dict=()
-	[ -f "tests/fuzz/$n.dict" ] && dict=(-dict="tests/fuzz/$n.dict")
+	opts=()   # per-harness libFuzzer options
+	[ -f "tests/fuzz/$n.dict" ] && opts=(-dict="tests/fuzz/$n.dict")
 	# FUZZ_SEED fixes libFuzzer's random seed: the same mutations in the
 	# same order, so a finding is reproducible (make check sets it).
-	[ -n "${FUZZ_SEED:-}" ] && dict+=(-seed="$FUZZ_SEED")
+	[ -n "${FUZZ_SEED:-}" ] && opts+=(-seed="$FUZZ_SEED")
 	if [ "$mode" = fuzz ]; then
 		# The first directory receives new inputs; the seeds stay as checked in.
-		"$h" "${dict[@]}" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
+		"$h" "${opts[@]}" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
 			-rss_limit_mb=2048 -artifact_prefix="build/fuzz/artifacts/$n-" \
 			"$work" "$seeds" >"$log" 2>&1
 	else

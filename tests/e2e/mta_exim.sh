@@ -22,15 +22,7 @@ if [ "${MTA_INNER:-}" != 1 ]; then
 fi
 
 . "$TOP/tests/lib/knot.sh"
-DOM=dkim-e2e.test
-W=$(t_tmpdir)
-SINK=$W/sink
-mkdir -p "$SINK"
-rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*   # a run that was killed
-at_exit "rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*"
-knot_start "$DOM" "$(knot_basic_zone "$DOM")" || { not_ok "knot starts"; exit 1; }
-mta_sink_start "$SINK" || { not_ok "SMTP sink starts on 127.0.0.2:25"; exit 1; }
-NS=127.0.0.1@$KNOT_PORT
+mta_mail_env dkim-e2e.test
 # Messages this test leaves in Exim's queue are removed at exit.
 queue_ids() { exim4 -bp 2>/dev/null | awk '/^ *[0-9]+[smhd] /{print $3}' | sort; }
 queue_ids >"$W/queue.before"

@@ -119,6 +119,21 @@ mta_sink_start() {
 	mta_wait_file "$dir/ready" 10
 }
 
+# Inside the namespace, for a test that sends mail: the domain's keys left
+# by a killed run removed (and again at exit), a Knot serving the domain and
+# an SMTP sink on 127.0.0.2:25. Needs knot.sh. Sets DOM, W, SINK and NS.
+mta_mail_env() {
+	DOM=$1
+	W=$(t_tmpdir)
+	SINK=$W/sink
+	mkdir -p "$SINK"
+	rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*
+	at_exit "rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*"
+	knot_start "$DOM" "$(knot_basic_zone "$DOM")" || { not_ok "knot starts"; exit 1; }
+	mta_sink_start "$SINK" || { not_ok "SMTP sink starts on 127.0.0.2:25"; exit 1; }
+	NS=127.0.0.1@$KNOT_PORT
+}
+
 # The record strings of `dkim-setup --json` output on stdin, one per line.
 mta_json_strings() {
 	/usr/bin/python3 -c 'import json,sys; [print(s) for s in json.load(sys.stdin)["record"]["strings"]]'

@@ -21,9 +21,16 @@
 
 #define FS_KEEP_ID ((uid_t)-1)   /* leave owner (or group) as the creator's */
 
+/* FS_BACKUP copies the replaced file to FS_BACKUP_DIR + its path +
+ * ".YYYYmmdd-HHMMSS" (under root), with the original's mode and owner, in
+ * root-only directories (the top is 0700). Only the FS_BACKUPS_KEPT newest
+ * backups of one file are kept; older ones are removed. */
+#define FS_BACKUP_DIR "/var/backups/dkim-setup"
+#define FS_BACKUPS_KEPT 5
+
 enum fs_write_flags {
 	FS_REPLACE = 1 << 0,   /* an existing file may be replaced ... */
-	FS_BACKUP = 1 << 1,    /* ... after being kept as <name>.bak-<stamp> */
+	FS_BACKUP = 1 << 1,    /* ... after a copy is kept in FS_BACKUP_DIR (below) */
 	FS_DRY_RUN = 1 << 2,   /* check everything, write nothing */
 	FS_ENFORCE = 1 << 3,   /* fs_mkdir: fix mode and owner of an existing directory */
 };

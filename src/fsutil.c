@@ -202,27 +202,180 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* Pick a backup name next to base that does not exist yet. */
-static int backup_name(int dirfd, const char *base, char *out, size_t outlen)
+/* Backups live under FS_BACKUP_DIR in a tree that mirrors the original
+ * paths, as Debian's own tools keep theirs in /var/backups: never next to
+ * the file, where they would pile up in /etc (and where a directory such as
+ * conf.d would read them as configuration). */
+
+/* Is name base + "." + YYYYmmdd-HHMMSS [+ "-N"], a backup of base? */
+static bool is_backup_of(const char *name, const char *base)
 {
-	char stamp[32];
+	size_t bl = strlen(base);
+	if (strncmp(name, base, bl) != 0 || name[bl] != '.')
+		return false;
+	const char *s = name + bl + 1;
+	for (int i = 0; i < 15; i++)
+		if (i == 8 ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+			return false;
+	s += 15;
+	if (*s == '\0')
+		return true;
+	return *s == '-' && s[1] != '\0' && strspn(s + 1, "0123456789") == strlen(s + 1);
+}
+
+/* By time, then by the "-N" of backups made within the same second. */
+static int cmp_backups(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keep the FS_BACKUPS_KEPT newest backups of base in bfd, remove older ones. Best effort: a backup left over is harmless. */
+static void prune_backups(int bfd, const char *base)
+{
+	int fd = openat(bfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_backup_of(de->d_name, base))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **nn = realloc(names, nc * sizeof *nn);
+			if (nn == NULL)
+				break;
+			names = nn;
+			cap = nc;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (names != NULL)
+		qsort(names, n, sizeof *names, cmp_backups);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (i + FS_BACKUPS_KEPT < n && fstatat(bfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			unlinkat(bfd, names[i], 0);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* The first "-N" for a new backup of base made at stamp: above every one
+ * already there, so that names keep sorting by age after pruning. */
+static int next_suffix(int bfd, const char *base, const char *stamp)
+{
+	char prefix[NAME_MAX + 40];
+	snprintf(prefix, sizeof prefix, "%s.%s", base, stamp);
+	size_t pl = strlen(prefix);
+	int next = 0;
+	int fd = openat(bfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, pl) != 0 || !is_backup_of(de->d_name, base))
+			continue;
+		int i = de->d_name[pl] == '-' ? atoi(de->d_name + pl + 1) : 0;
+		if (i >= next)
+			next = i + 1;
+	}
+	closedir(d);
+	return next;
+}
+
+/* Copy the file base in dirfd (the directory `dir` below root) to
+ * FS_BACKUP_DIR/dir/base.<stamp>, with its mode and owner, through a
+ * temporary name; the backup path (without root) into out. 0 or an errno. */
+static int backup_copy(const char *root, const char *dir, int dirfd, const char *base, char *out,
+		       size_t outlen)
+{
+	char bdir[PATH_MAX], name[NAME_MAX + 1], tmp[64], stamp[32];
+	if (snprintf(bdir, sizeof bdir, FS_BACKUP_DIR "%s", dir) >= (int)sizeof bdir)
+		return ENAMETOOLONG;
+	int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int e = 0;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (read_fd(fd, 64u << 20, &buf, &len, base, NULL) < 0)
+		e = errno ? errno : EIO;
+	close(fd);
+	if (e != 0)
+		return e;
+	/* The top is root's alone: backups of keys are kept there too. */
+	int top = open_dir(root, "/var/backups", true, 0755, NULL);
+	if (top >= 0) {
+		if (mkdirat(top, "dkim-setup", 0700) < 0 && errno != EEXIST)
+			e = errno;
+		close(top);
+	} else {
+		e = errno ? errno : EIO;
+	}
+	int bfd = e == 0 ? open_dir(root, bdir, true, 0700, NULL) : -1;
+	if (e == 0 && bfd < 0)
+		e = errno ? errno : EIO;
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-	for (int i = 0; i < 100; i++) {
-		int n = i == 0 ? snprintf(out, outlen, "%s.bak-%s", base, stamp)
-			       : snprintf(out, outlen, "%s.bak-%s-%d", base, stamp, i);
-		if (n < 0 || (size_t)n >= outlen || (size_t)n > NAME_MAX) {
-			errno = ENAMETOOLONG;
-			return -1;
+	unsigned char rnd[6] = { 0 };
+	if (e == 0 && getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		e = errno;
+	snprintf(tmp, sizeof tmp, ".dkim-setup.%02x%02x%02x%02x%02x%02x.tmp", rnd[0], rnd[1], rnd[2],
+		 rnd[3], rnd[4], rnd[5]);
+	int tfd = -1;
+	if (e == 0 && (tfd = openat(bfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    st.st_mode & 0700)) < 0)
+		e = errno;
+	if (e == 0 && ((geteuid() == 0 && fchown(tfd, st.st_uid, st.st_gid) < 0) ||
+		       fchmod(tfd, st.st_mode & 07777) < 0 || write_all(tfd, buf, len) < 0 || fsync(tfd) < 0))
+		e = errno;
+	if (tfd >= 0 && close(tfd) < 0 && e == 0)
+		e = errno;
+	for (int i = e == 0 ? next_suffix(bfd, base, stamp) : 0; e == 0; i++) {
+		int n = i == 0 ? snprintf(name, sizeof name, "%s.%s", base, stamp)
+			       : snprintf(name, sizeof name, "%s.%s-%d", base, stamp, i);
+		if (n < 0 || (size_t)n >= sizeof name) {
+			e = ENAMETOOLONG;
+			break;
 		}
-		struct stat st;
-		if (fstatat(dirfd, out, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-			return 0;
+		if (renameat2(bfd, tmp, bfd, name, RENAME_NOREPLACE) == 0)
+			break;
+		if (errno != EEXIST || i >= 100000)
+			e = errno;
 	}
-	errno = EEXIST;
-	return -1;
+	if (e != 0 && bfd >= 0)
+		unlinkat(bfd, tmp, 0);
+	if (buf != NULL) {
+		explicit_bzero(buf, len);   /* it may have been a key */
+		free(buf);
+	}
+	if (e == 0) {
+		fsync(bfd);
+		prune_backups(bfd, base);
+		snprintf(out, outlen, "%s/%s", bdir, name);
+	}
+	if (bfd >= 0)
+		close(bfd);
+	return e;
 }
 
 /* A temp file of ours older than this was left by a run killed with
@@ -256,7 +409,7 @@ static void remove_stale_temps(int dirfd)
 
 int fs_write_file(struct fs_write *w, struct dk_err *err)
 {
-	char dir[PATH_MAX], shown[PATH_MAX], tmp[64], bak[NAME_MAX + 1];
+	char dir[PATH_MAX], shown[PATH_MAX], tmp[64];
 	const char *base;
 	w->unchanged = w->replaced = false;
 	w->backup[0] = '\0';
@@ -338,11 +491,7 @@ int fs_write_file(struct fs_write *w, struct dk_err *err)
 		e = errno;
 	if (e == 0 && exists && (w->flags & FS_BACKUP)) {
 		step = "backing up";
-		/* A hard link keeps the old file whole under the backup name. */
-		if (backup_name(dirfd, base, bak, sizeof bak) < 0 || linkat(dirfd, base, dirfd, bak, 0) < 0)
-			e = errno;
-		else
-			snprintf(w->backup, sizeof w->backup, "%s/%s", dir, bak);
+		e = backup_copy(w->root, dir, dirfd, base, w->backup, sizeof w->backup);
 	}
 	if (e == 0) {
 		step = "renaming into place";
@@ -355,7 +504,7 @@ int fs_write_file(struct fs_write *w, struct dk_err *err)
 	if (e != 0) {
 		unlinkat(dirfd, tmp, 0);
 		if (w->backup[0] != '\0') {
-			unlinkat(dirfd, bak, 0);
+			fs_remove(w->root, w->backup, NULL);
 			w->backup[0] = '\0';
 		}
 		restore_signals(&oldmask);
@@ -471,8 +620,6 @@ int fs_restore(const char *root, const char *path, const char *backup, struct dk
 {
 	char *buf;
 	size_t len;
-	/* Backups are hard links of the replaced file until the original name
-	 * moves on, so they may have two links: read them through the dir. */
 	char dir[PATH_MAX];
 	const char *base;
 	if (split_path(backup, dir, sizeof dir, &base, err) < 0)

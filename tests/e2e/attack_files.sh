@@ -260,24 +260,25 @@ run "$SB" -a ed25519
 check "same request again: exit 0, key unchanged" eval '[ "$rc" = 0 ] && [ "$(sum "$SB/$K")" = "$old" ] && grep -q unchanged "$T/out"'
 run "$SB" -a rsa -b 1024
 check "another key type without --force: exit 2, key unchanged, says --force" \
-	eval '[ "$rc" = 2 ] && [ "$(sum "$SB/$K")" = "$old" ] && grep -q -- --force "$T/err" && [ -z "$(ls "$SB/etc/ssl/private" | grep bak)" ]'
+	eval '[ "$rc" = 2 ] && [ "$(sum "$SB/$K")" = "$old" ] && grep -q -- --force "$T/err" && [ ! -e "$SB/var/backups/dkim-setup" ]'
 run "$SB" -a ed25519 --force
-bak=$(ls "$SB/etc/ssl/private" | grep -- '-private.pem.bak-' | head -n 1)
-pbak=$(ls "$SB/etc/ssl/certs" | grep -- '-public.pem.bak-' | head -n 1)
+bak=$(ls "$SB/var/backups/dkim-setup/etc/ssl/private" | grep -- '-private.pem.2' | head -n 1)
+pbak=$(ls "$SB/var/backups/dkim-setup/etc/ssl/certs" | grep -- '-public.pem.2' | head -n 1)
 check "--force: exit 0, a new key" eval '[ "$rc" = 0 ] && [ "$(sum "$SB/$K")" != "$old" ]'
 check "  ... the old private key kept as $bak: same bytes, 0600 root" \
-	eval '[ -n "$bak" ] && [ "$(sum "$SB/etc/ssl/private/$bak")" = "$old" ] &&
-	      [ "$(stat -c %a:%U "$SB/etc/ssl/private/$bak")" = 600:root ]'
+	eval '[ -n "$bak" ] && [ "$(sum "$SB/var/backups/dkim-setup/etc/ssl/private/$bak")" = "$old" ] &&
+	      [ "$(stat -c %a:%U "$SB/var/backups/dkim-setup/etc/ssl/private/$bak")" = 600:root ] &&
+	      [ "$(stat -c %a "$SB/var/backups/dkim-setup")" = 700 ] && [ -z "$(ls "$SB/etc/ssl/private" | grep -v -- -private.pem$)" ]'
 check "  ... the old public key kept as $pbak: same bytes, 0644" \
-	eval '[ -n "$pbak" ] && [ "$(sum "$SB/etc/ssl/certs/$pbak")" = "$oldpub" ] &&
-	      [ "$(stat -c %a "$SB/etc/ssl/certs/$pbak")" = 644 ]'
+	eval '[ -n "$pbak" ] && [ "$(sum "$SB/var/backups/dkim-setup/etc/ssl/certs/$pbak")" = "$oldpub" ] &&
+	      [ "$(stat -c %a "$SB/var/backups/dkim-setup/etc/ssl/certs/$pbak")" = 644 ]'
 check "  ... new key 0600 root, public matches it" \
 	eval '[ "$(stat -c %a:%U "$SB/$K")" = 600:root ] &&
 	      [ "$(openssl pkey -in "$SB/$K" -pubout)" = "$(cat "$SB/$P")" ]'
 sleep 1
 run "$SB" -a ed25519 --force
 check "a second --force keeps both backups (distinct names)" \
-	eval '[ "$rc" = 0 ] && [ "$(ls "$SB/etc/ssl/private" | grep -c -- "-private.pem.bak-")" = 2 ]'
+	eval '[ "$rc" = 0 ] && [ "$(ls "$SB/var/backups/dkim-setup/etc/ssl/private" | grep -c -- "-private.pem.2")" = 2 ]'
 
 # ---- read-only and full file systems (a private mount namespace) ----------------------
 # Everything mounted here stays inside `unshare -m`: nothing reaches the
@@ -301,7 +302,7 @@ else
 		"$DKIM_SETUP" --batch --root $sb -d example.com -s s1 -a rsa -b 1024 --force >/dev/null 2>$T/ro.err
 		echo $? >$T/ro.rc
 		md5sum <$sb/$K >$T/ro.after
-		find $sb -name ".dkim-setup.*" -o -name "*.bak-*" >$T/ro.left
+		{ find $sb -name ".dkim-setup.*"; find $sb/var/backups/dkim-setup -type f 2>/dev/null; } >$T/ro.left
 		"$DKIM_SETUP" --batch --root $sb -d example.com -s s2 -a ed25519 >/dev/null 2>$T/ro2.err
 		echo $? >$T/ro2.rc
 		ls $sb/etc/ssl/private >$T/ro2.ls
@@ -312,7 +313,7 @@ else
 		"$DKIM_SETUP" --batch --root $sb -d example.com -s s1 -a rsa -b 4096 --force >/dev/null 2>$T/full.err
 		echo $? >$T/full.rc
 		md5sum <$sb/$K >$T/full.after
-		find $sb -name ".dkim-setup.*" -o -name "*.bak-*" >$T/full.left
+		{ find $sb -name ".dkim-setup.*"; find $sb/var/backups/dkim-setup -type f 2>/dev/null; } >$T/full.left
 		"$DKIM_SETUP" --batch --root $sb -d example.com -s s3 -a rsa -b 4096 >/dev/null 2>$T/full2.err
 		echo $? >$T/full2.rc
 		find $sb -name "*-s3-*" -o -name ".dkim-setup.*" >$T/full2.left

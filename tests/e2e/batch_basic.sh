@@ -56,7 +56,7 @@ check_eq "key untouched" "$before" "$(stat -c '%i %Y' "$priv" "$pub")"
 old=$(sha256sum <"$priv")
 $B --batch --root "$R" -d example.com -s s1 -b 3072 --force --mta none >/dev/null 2>&1; rc=$?
 check_eq "--force exits 0" 0 "$rc"
-bak=$(ls "$R"/etc/ssl/private/example.com-s1-private.pem.bak-* 2>/dev/null | head -1)
+bak=$(ls "$R"/var/backups/dkim-setup/etc/ssl/private/example.com-s1-private.pem.2* 2>/dev/null | head -1)
 check "backup exists" test -n "$bak"
 [ -n "$bak" ] && check_eq "backup holds the old key" "$old" "$(sha256sum <"$bak")"
 [ -n "$bak" ] && check_eq "backup mode 0600" 600 "$(stat -c %a "$bak")"

@@ -38,13 +38,13 @@ verify() {
 		[ "$(stat -c %a "$sb/$K")" = 600 ] || why="$why key mode $(stat -c %a "$sb/$K");"
 		openssl pkey -in "$sb/$K" -noout 2>/dev/null || why="$why private key not whole;"
 		[ "$old_k" = none ] || [ "$(sum "$sb/$K")" = "$old_k" ] ||
-			[ -n "$(ls "$sb/etc/ssl/private" | grep -- -private.pem.bak-)" ] || why="$why old key replaced without backup;"
+			[ -n "$(ls "$sb/var/backups/dkim-setup/etc/ssl/private" 2>/dev/null | grep -- -private.pem.2)" ] || why="$why old key replaced without backup;"
 	fi
 	if [ -e "$sb/$P" ]; then
 		openssl pkey -pubin -in "$sb/$P" -noout 2>/dev/null || why="$why public key not whole;"
 	fi
 	local b
-	for b in "$sb"/etc/ssl/private/*.bak-*; do
+	for b in "$sb"/var/backups/dkim-setup/etc/ssl/private/*-private.pem.2*; do
 		[ -e "$b" ] || continue
 		[ "$(sum "$b")" = "$old_k" ] || why="$why backup $(basename "$b") is not the old key;"
 	done

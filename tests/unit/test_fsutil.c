@@ -101,6 +101,38 @@ static void test_write_and_replace(void **state)
 	assert_int_equal(fs_exists(root, "/etc/ssl/private/k.pem"), 0);
 }
 
+/* Backups go to /var/backups/dkim-setup/<path>.<stamp> with the original's
+ * mode, never next to the file; at most FS_BACKUPS_KEPT per file. */
+static void test_backups_bounded(void **state)
+{
+	(void)state;
+	struct dk_err err;
+	char data[32];
+	assert_int_equal(fs_mkdir(root, "/etc/exim4", 0755, FS_KEEP_ID, (gid_t)FS_KEEP_ID, 0, &err), 0);
+	struct fs_write w = wr("/etc/exim4/exim4.conf.localmacros", "v0\n", 0640, FS_REPLACE | FS_BACKUP);
+	assert_int_equal(fs_write_file(&w, &err), 0);
+	for (int i = 1; i <= 12; i++) {
+		snprintf(data, sizeof data, "v%d\n", i);
+		w = wr("/etc/exim4/exim4.conf.localmacros", data, 0640, FS_REPLACE | FS_BACKUP);
+		if (fs_write_file(&w, &err) < 0)
+			fail_msg("write %d: %s", i, err.msg);
+		static const char want[] = "/var/backups/dkim-setup/etc/exim4/exim4.conf.localmacros.";
+		assert_int_equal(strncmp(w.backup, want, sizeof want - 1), 0);
+		assert_int_equal(mode_of(w.backup), 0640);
+	}
+	assert_int_equal(mode_of("/var/backups/dkim-setup"), 0700);
+	char names[64][NAME_MAX + 1];
+	/* nothing but the file itself in /etc/exim4 */
+	assert_int_equal(fs_list(root, "/etc/exim4", "", names, 64), 1);
+	assert_int_equal(fs_list(root, "/var/backups/dkim-setup/etc/exim4", "", names, 64), FS_BACKUPS_KEPT);
+	/* the newest backup holds the previous contents */
+	char *buf;
+	size_t len;
+	assert_int_equal(fs_read_file(root, w.backup, 100, &buf, &len, &err), 0);
+	assert_string_equal(buf, "v11\n");
+	free(buf);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -204,6 +236,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_and_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backups_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_temps, setup, teardown),

@@ -252,8 +252,20 @@ int setup_make_key(struct dk_keyjob *job, struct dk_err *err)
 	job->outcome = w.replaced ? KEYJOB_REPLACED : KEYJOB_CREATED;
 	if (w.backup[0] != '\0')
 		snprintf(job->priv_backup, sizeof job->priv_backup, "%s", w.backup);
-	if (write_public(job, key, err) < 0)
+	if (write_public(job, key, err) < 0) {
+		/* All or nothing: exit 3 leaves no private key without its public
+		 * half. The old key of a --force replacement comes back. */
+		struct dk_err e2;
+		int undo = w.replaced ? fs_restore(job->root, job->paths.priv, w.backup, &e2)
+				      : fs_remove(job->root, job->paths.priv, &e2);
+		if (undo < 0) {
+			size_t used = strlen(err->msg);
+			snprintf(err->msg + used, sizeof err->msg - used, "; and %s could not be %s: %s",
+				 job->paths.priv, w.replaced ? "restored from its backup" : "removed", e2.msg);
+		}
+		job->priv_backup[0] = '\0';
 		goto out;
+	}
 	rc = 0;
 out:
 	EVP_PKEY_free(key);

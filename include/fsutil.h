@@ -64,7 +64,8 @@ int fs_mkdir(const char *root, const char *path, mode_t mode, uid_t uid, gid_t g
 /* Read a regular file (no symlinks, no hard-linked files, at most `max`
  * bytes). *buf is NUL-terminated and malloc'd (wipe it with
  * keygen_secret_free when it held a key). -1 + err (DK_SYSERR); errno is
- * ENOENT when the file or a directory above it is missing. */
+ * ENOENT when the file or a directory above it is missing, and never ENOENT
+ * for a file that is there but unusable (not regular, too big, ...). */
 int fs_read_file(const char *root, const char *path, size_t max, char **buf, size_t *len,
 		 struct dk_err *err);
 

@@ -62,6 +62,10 @@ struct mta_change {
 	bool is_key;                 /* a key copy: never shown in the diff */
 	char owner[33];              /* user name; "" = root */
 	char group[33];              /* group name; "" = root */
+	/* Set by mta_apply. */
+	char backup[PATH_MAX];       /* where the replaced file was kept, or "" */
+	bool not_restored;           /* rollback could not put this file back */
+	char why[160];               /* ... and why */
 };
 
 /* A directory the plan creates (or whose mode/owner it fixes). */
@@ -70,6 +74,8 @@ struct mta_dir {
 	mode_t mode;
 	char owner[33], group[33];
 	bool enforce;                /* ours: fix mode and owner if it exists */
+	bool not_restored;           /* set by a rollback that could not undo it */
+	char why[160];
 };
 
 struct mta_plan {
@@ -81,7 +87,7 @@ struct mta_plan {
 	bool nothing_to_do;          /* already configured exactly so */
 	/* Added by the MTA module. */
 	size_t n_dirs;
-	struct mta_dir dirs[4];
+	struct mta_dir *dirs;        /* malloc'd, n_dirs of them */
 	bool ed25519;                /* the plan signs with the Ed25519 selector too */
 	char reload_cmd[256];        /* what reloading means, in shell words, for the admin */
 	bool regenerate;             /* Exim: the files are right but the running config lacks them */
@@ -89,13 +95,17 @@ struct mta_plan {
 
 int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
 
+/* The files apply replaced were kept in FS_BACKUP_DIR: each change's
+ * `backup` names where. After a failed apply, `rolled_back` is true only
+ * when every file and directory was put back; the ones that could not be
+ * are marked not_restored (with why) in the plan, n_not_restored of them. */
 struct mta_result {
 	bool applied;
 	bool validated;
 	bool rolled_back;
+	size_t n_not_restored;
 	char validator[512];         /* what the checker said */
-	char backups[8][PATH_MAX];   /* backup paths made */
-	size_t n_backups;
+	size_t n_backups;            /* changes with a backup */
 	char key_access[512];        /* what the key-access check found */
 };
 

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "common.h"
 #include "mta.h"
@@ -50,7 +51,22 @@ int mta_add_change(struct mta_plan *plan, const char *path, char *old_text, char
 		   mode_t mode, const char *owner, const char *group, bool is_key,
 		   struct dk_err *err);
 int mta_add_dir(struct mta_plan *plan, const char *path, mode_t mode, const char *owner,
-		const char *group, bool enforce);
+		const char *group, bool enforce, struct dk_err *err);
+
+/* A plan directory as it was before apply. */
+struct mta_dir_before {
+	bool touched;     /* apply got as far as this one */
+	bool existed;
+	struct stat st;
+};
+
+/* Undo what apply wrote (written[i] for plan->changes[i]), newest first:
+ * files from their backups (or removed when new), then the directories it
+ * created (when empty again) or whose owner and mode it changed. What
+ * cannot be undone is marked not_restored in the plan and counted in res;
+ * res->rolled_back only when everything was. */
+void mta_rollback(const struct mta_request *req, struct mta_plan *plan, const bool *written,
+		  const struct mta_dir_before *dirs, struct mta_result *res);
 
 /* Does root+path exist with exactly this mode and owner (names)? Under a
  * --root the owner is not compared (no chown happens there). */

@@ -598,6 +598,8 @@ int fs_read_file(const char *root, const char *path, size_t max, char **buf, siz
 	else
 		rc = read_fd(fd, max, buf, len, path, err);
 	close(fd);
+	if (rc < 0)
+		errno = EIO;   /* there, but unusable: never "missing" (ENOENT) */
 	return rc;
 }
 

@@ -83,8 +83,17 @@ static void json_result(struct json *j, const struct mta_plan *plan, const struc
 		json_string(j, NULL, plan->changes[i].path);
 	json_array_end(j);
 	json_array_begin(j, "backups");
-	for (size_t i = 0; res != NULL && i < res->n_backups; i++)
-		json_string(j, NULL, res->backups[i]);
+	for (size_t i = 0; res != NULL && i < plan->n; i++)
+		if (plan->changes[i].backup[0] != '\0')
+			json_string(j, NULL, plan->changes[i].backup);
+	json_array_end(j);
+	json_array_begin(j, "not_restored");
+	for (size_t i = 0; res != NULL && i < plan->n; i++)
+		if (plan->changes[i].not_restored)
+			json_string(j, NULL, plan->changes[i].path);
+	for (size_t i = 0; res != NULL && i < plan->n_dirs; i++)
+		if (plan->dirs[i].not_restored)
+			json_string(j, NULL, plan->dirs[i].path);
 	json_array_end(j);
 	json_string(j, "diff", plan->diff);
 	json_string(j, "explain", plan->explain);
@@ -154,6 +163,15 @@ int batch_step_mta(struct batch_ctx *b, struct dk_err *err)
 		fprintf(stderr, "dkim-setup: mail server not configured: %s\n", err->msg);
 		if (res.rolled_back)
 			fprintf(stderr, "dkim-setup: every file changed was restored from its backup.\n");
+		for (size_t i = 0; i < plan.n; i++)
+			if (plan.changes[i].not_restored)
+				fprintf(stderr, "dkim-setup: NOT restored: %s (%s)%s%s\n", plan.changes[i].path,
+					plan.changes[i].why, plan.changes[i].backup[0] ? "; its backup is " : "",
+					plan.changes[i].backup);
+		for (size_t i = 0; i < plan.n_dirs; i++)
+			if (plan.dirs[i].not_restored)
+				fprintf(stderr, "dkim-setup: NOT restored: directory %s (%s)\n", plan.dirs[i].path,
+					plan.dirs[i].why);
 		if (b->json != NULL)
 			json_result(b->json, &plan, &res, NULL, err->msg);
 		b->status = err->status > b->status ? err->status : b->status;
@@ -166,8 +184,9 @@ int batch_step_mta(struct batch_ctx *b, struct dk_err *err)
 		if (res.key_access[0])
 			fprintf(out, "Key access: %s.\n", res.key_access);
 		fprintf(out, "Check: %s.\n", res.validator);
-		for (size_t i = 0; i < res.n_backups; i++)
-			fprintf(out, "Backup: %s\n", res.backups[i]);
+		for (size_t i = 0; i < plan.n; i++)
+			if (plan.changes[i].backup[0] != '\0')
+				fprintf(out, "Backup: %s\n", plan.changes[i].backup);
 		if (!res.applied)
 			snprintf(reload, sizeof reload, "nothing changed: no reload needed");
 		else if (mta_reload(&req, &plan, reload, sizeof reload, err) < 0) {

@@ -189,11 +189,14 @@ int mta_add_change(struct mta_plan *plan, const char *path, char *old_text, char
 }
 
 int mta_add_dir(struct mta_plan *plan, const char *path, mode_t mode, const char *owner,
-		const char *group, bool enforce)
+		const char *group, bool enforce, struct dk_err *err)
 {
-	if (plan->n_dirs >= sizeof plan->dirs / sizeof plan->dirs[0])
-		return -1;
-	struct mta_dir *d = &plan->dirs[plan->n_dirs++];
+	struct mta_dir *d = realloc(plan->dirs, (plan->n_dirs + 1) * sizeof *d);
+	if (d == NULL)
+		return dk_fail(err, DK_SYSERR, "out of memory");
+	plan->dirs = d;
+	d += plan->n_dirs++;
+	memset(d, 0, sizeof *d);
 	snprintf(d->path, sizeof d->path, "%s", path);
 	d->mode = mode;
 	snprintf(d->owner, sizeof d->owner, "%s", owner ? owner : "");
@@ -598,24 +601,45 @@ bool mta_have_systemd(const char *root)
 	return root[0] == '\0' && lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The probe's answers that are not an errno of open(). */
+#define PROBE_NO_SWITCH 250      /* could not become the user */
+#define PROBE_ODD_ERRNO 249      /* open failed with an errno the exit status cannot carry */
+#define PROBE_DID_NOT_RUN (-1)   /* fork/wait failed, or the probe was killed */
+
 /* Try to open path as uid/gid with no supplementary groups, the way Exim's
- * delivery process and opendkim run. Returns 0 or the errno. */
+ * delivery process and opendkim run. Returns 0, open()'s errno, or one of
+ * the PROBE_* values above when the probe itself could not run. */
 static int open_as(const char *path, uid_t uid, gid_t gid)
 {
 	pid_t pid = fork();
 	if (pid < 0)
-		return errno;
+		return PROBE_DID_NOT_RUN;
 	if (pid == 0) {
 		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-			_exit(250);
+			_exit(PROBE_NO_SWITCH);
 		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		_exit(fd >= 0 ? 0 : (errno > 0 && errno < 250 ? errno : 249));
+		_exit(fd >= 0 ? 0 : (errno > 0 && errno < PROBE_ODD_ERRNO ? errno : PROBE_ODD_ERRNO));
 	}
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
+			return PROBE_DID_NOT_RUN;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : PROBE_DID_NOT_RUN;
+}
+
+/* A probe answer that is no answer: the check could not be made. */
+static int probe_failed(int e, const char *user, const char *path, struct dk_err *err)
+{
+	const char *why = e == PROBE_NO_SWITCH ? "could not switch to that user"
+			  : e == PROBE_ODD_ERRNO ? "open failed in a way the probe cannot report"
+						 : "the probe process did not run to its end";
+	return dk_fail(err, DK_SYSERR, "could not check whether user %s can open %s (%s): the key's "
+		       "access is unknown", user, path, why);
+}
+
+static bool probe_ran(int e)
+{
+	return e != PROBE_NO_SWITCH && e != PROBE_ODD_ERRNO && e != PROBE_DID_NOT_RUN;
 }
 
 int mta_check_key_access(const char *root, const char *path, const char *user, char *what,
@@ -641,8 +665,8 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 	uid_t uid = pw->pw_uid;
 	gid_t gid = pw->pw_gid;
 	int e = open_as(full, uid, gid);
-	if (e == 250)
-		return dk_fail(err, DK_SYSERR, "could not switch to user %s to test the key", user);
+	if (!probe_ran(e))
+		return probe_failed(e, user, path, err);
 	if (e != 0)
 		return dk_fail(err, DK_SYSERR, "%s cannot open %s (%s): it would sign nothing", user, path,
 			       strerror(e));
@@ -651,6 +675,8 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 	uid_t nuid = nb != NULL ? nb->pw_uid : 65534;
 	gid_t ngid = nb != NULL ? nb->pw_gid : 65534;
 	e = open_as(full, nuid, ngid);
+	if (!probe_ran(e))
+		return probe_failed(e, "nobody", path, err);
 	if (e == 0)
 		return dk_fail(err, DK_SYSERR, "%s can be opened by user nobody: too open", path);
 	/* The file's group must hold nobody but the signer (and root). */
@@ -744,40 +770,59 @@ int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err
 	return rc;
 }
 
-/* A plan directory as it was before apply. */
-struct dir_before {
-	bool touched;     /* apply got as far as this one */
-	bool existed;
+/* Does root+path have the owner and mode in *was again? */
+static bool meta_back(const char *root, const char *path, const struct stat *was)
+{
+	char full[PATH_MAX];
 	struct stat st;
-};
+	return fs_join(root, path, full, sizeof full) == 0 && lstat(full, &st) == 0 &&
+	       st.st_uid == was->st_uid && st.st_gid == was->st_gid &&
+	       (st.st_mode & 07777) == (was->st_mode & 07777);
+}
 
 /* Undo what apply wrote, newest first: files, then the directories it
  * created (when empty again) or whose owner and mode it changed. */
-static void rollback(const struct mta_request *req, struct mta_plan *plan, bool *written,
-		     char (*backup)[PATH_MAX], const struct dir_before *dirs, struct mta_result *res)
+void mta_rollback(const struct mta_request *req, struct mta_plan *plan, const bool *written,
+		  const struct mta_dir_before *dirs, struct mta_result *res)
 {
 	struct dk_err e2;
+	res->n_not_restored = 0;
 	for (size_t i = plan->n; i-- > 0;) {
+		struct mta_change *c = &plan->changes[i];
 		if (!written[i])
 			continue;
-		if (backup[i][0] != '\0')
-			fs_restore(req->root, plan->changes[i].path, backup[i], &e2);
-		else
-			fs_remove(req->root, plan->changes[i].path, &e2);
+		dk_err_clear(&e2);
+		int rc = c->backup[0] != '\0' ? fs_restore(req->root, c->path, c->backup, &e2)
+					      : fs_remove(req->root, c->path, &e2);
+		if (rc < 0) {
+			c->not_restored = true;
+			snprintf(c->why, sizeof c->why, "%s", e2.msg);
+			res->n_not_restored++;
+		}
 	}
 	for (size_t i = plan->n_dirs; i-- > 0;) {
-		const struct mta_dir *d = &plan->dirs[i];
+		struct mta_dir *d = &plan->dirs[i];
 		if (!dirs[i].touched)
 			continue;
-		if (!dirs[i].existed)
-			fs_remove_dir(req->root, d->path, &e2);
-		else if (d->enforce)
+		dk_err_clear(&e2);
+		int rc = 0;
+		if (!dirs[i].existed) {
+			rc = fs_remove_dir(req->root, d->path, &e2);
+		} else if (d->enforce && (rc = fs_mkdir(req->root, d->path, dirs[i].st.st_mode & 07777,
+							 dirs[i].st.st_uid, dirs[i].st.st_gid, FS_ENFORCE,
+							 &e2)) < 0 &&
+			   meta_back(req->root, d->path, &dirs[i].st)) {
 			/* the old owner may be the signer's user, which fs_mkdir
-			 * then reports as unsafe: that is how it was */
-			fs_mkdir(req->root, d->path, dirs[i].st.st_mode & 07777, dirs[i].st.st_uid,
-				 dirs[i].st.st_gid, FS_ENFORCE, &e2);
+			 * reports as unsafe after putting it back: that is how it was */
+			rc = 0;
+		}
+		if (rc < 0) {
+			d->not_restored = true;
+			snprintf(d->why, sizeof d->why, "%s", e2.msg);
+			res->n_not_restored++;
+		}
 	}
-	res->rolled_back = true;
+	res->rolled_back = res->n_not_restored == 0;
 }
 
 int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_result *res,
@@ -788,12 +833,10 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 		return 0;
 	unsigned flags = FS_REPLACE | FS_BACKUP;
 	bool *written = calloc(plan->n + 1, sizeof *written);
-	char (*backup)[PATH_MAX] = calloc(plan->n + 1, sizeof *backup);
-	struct dir_before dirs[sizeof plan->dirs / sizeof plan->dirs[0]];
-	memset(dirs, 0, sizeof dirs);
-	if (written == NULL || backup == NULL) {
+	struct mta_dir_before *dirs = calloc(plan->n_dirs + 1, sizeof *dirs);
+	if (written == NULL || dirs == NULL) {
 		free(written);
-		free(backup);
+		free(dirs);
 		return dk_fail(err, DK_SYSERR, "out of memory");
 	}
 	int rc = 0;
@@ -827,9 +870,8 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 			continue;
 		written[i] = true;
 		res->applied = true;
-		snprintf(backup[i], PATH_MAX, "%s", w.backup);
-		if (w.backup[0] != '\0' && res->n_backups < sizeof res->backups / sizeof res->backups[0])
-			snprintf(res->backups[res->n_backups++], PATH_MAX, "%s", w.backup);
+		snprintf(c->backup, sizeof c->backup, "%s", w.backup);
+		res->n_backups += w.backup[0] != '\0';
 	}
 	if (rc == 0) {
 		rc = plan->info.kind == MTA_EXIM ? mta_exim_validate(req, plan, res, err)
@@ -843,9 +885,9 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 	if (rc == 0 && plan->info.kind == MTA_POSTFIX)
 		rc = mta_postfix_activate(req, plan, err);
 	if (rc < 0)
-		rollback(req, plan, written, backup, dirs, res);
+		mta_rollback(req, plan, written, dirs, res);
 	free(written);
-	free(backup);
+	free(dirs);
 	return rc;
 }
 
@@ -937,6 +979,7 @@ void mta_plan_clear(struct mta_plan *plan)
 		}
 	}
 	free(plan->changes);
+	free(plan->dirs);
 	free(plan->diff);
 	free(plan->explain);
 	memset(plan, 0, sizeof *plan);

@@ -291,9 +291,13 @@ static int add_key_copy(const struct mta_request *req, struct mta_plan *plan, co
 static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
 {
 	char copy[PATH_MAX];
-	mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true);
+	if (mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true, err) < 0)
+		return -1;
 	snprintf(copy, sizeof copy, EXIM_COPY_FMT, req->domain, req->selector);
 	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)
+		return -1;
+	char *old = NULL;
+	if (mta_read(req->root, EXIM_PLAIN_FRAGMENT, &old, err) < 0)
 		return -1;
 	struct sbuf b = { 0 };
 	sb_add(&b, "# dkim-setup: DKIM options for your remote smtp transport.\n"
@@ -304,9 +308,6 @@ static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan,
 	sb_printf(&b, "dkim_private_key = " EXIM_KEYDIR "/%s-${dkim_selector}-private.pem\n", req->domain);
 	sb_add(&b, "dkim_canon = relaxed\n");
 	sb_printf(&b, "dkim_strict = %s\n", req->strict ? "true" : "false");
-	char *old = NULL;
-	if (mta_read(req->root, EXIM_PLAIN_FRAGMENT, &old, err) < 0)
-		return -1;
 	if (mta_add_change(plan, EXIM_PLAIN_FRAGMENT, old, sb_take(&b), 0644, "", "", false, err) < 0)
 		return -1;
 	snprintf(plan->reload_cmd, sizeof plan->reload_cmd,
@@ -422,9 +423,10 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	}
 	plan->ed25519 = ed;
 
-	mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true);
-	if (plan->info.flavor == MTA_FL_EXIM_SPLIT)
-		mta_add_dir(plan, "/etc/exim4/conf.d/main", 0755, "", "", false);
+	if (mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true, err) < 0 ||
+	    (plan->info.flavor == MTA_FL_EXIM_SPLIT &&
+	     mta_add_dir(plan, "/etc/exim4/conf.d/main", 0755, "", "", false, err) < 0))
+		return -1;
 	char copy[PATH_MAX];
 	snprintf(copy, sizeof copy, EXIM_COPY_FMT, req->domain, req->selector);
 	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)

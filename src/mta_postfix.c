@@ -362,7 +362,10 @@ static int plan_ed25519(const struct mta_request *req, struct mta_plan *plan, st
 		"Restart=on-failure\n\n"
 		"[Install]\n"
 		"WantedBy=multi-user.target\n");
-	mta_add_dir(plan, "/etc/systemd/system", 0755, "", "", false);
+	if (mta_add_dir(plan, "/etc/systemd/system", 0755, "", "", false, err) < 0) {
+		free(unit);
+		return -1;
+	}
 	if (add_ours(req, plan, ED_UNIT, unit, err) < 0)
 		return -1;
 	plan->ed25519 = true;
@@ -503,7 +506,8 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	 * write into a directory another user controls (it could swap names
 	 * under us), so it becomes root:opendkim 0750, which opendkim reads
 	 * just the same, and dpkg-statoverride keeps it so on upgrades. */
-	mta_add_dir(plan, OPENDKIM_KEYDIR, 0750, "", "opendkim", true);
+	if (mta_add_dir(plan, OPENDKIM_KEYDIR, 0750, "", "opendkim", true, err) < 0)
+		goto fail;
 	char copy[PATH_MAX], keyname[DK_DOMAIN_MAX + DK_LABEL_MAX + 16];
 	snprintf(copy, sizeof copy, OPENDKIM_COPY_FMT, req->domain, req->selector);
 	snprintf(keyname, sizeof keyname, "%s._domainkey.%s", req->selector, req->domain);
@@ -517,8 +521,9 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	if (!c.signtable[0])
 		sre = true;
 	bool ed = req->ed_selector != NULL && req->ed_priv_path != NULL && plan->info.ed25519_ok;
-	if (!c.keytable[0] || !c.signtable[0] || ed)
-		mta_add_dir(plan, OPENDKIM_TABLEDIR, 0755, "", "", false);
+	if ((!c.keytable[0] || !c.signtable[0] || ed) &&
+	    mta_add_dir(plan, OPENDKIM_TABLEDIR, 0755, "", "", false, err) < 0)
+		goto fail;
 	char line[PATH_MAX + 600], key[DK_DOMAIN_MAX + 4];
 	char *old = NULL;
 	if (mta_read(req->root, kt, &old, err) < 0)

@@ -305,8 +305,9 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 				doc_para(pre, 2, A_NORMAL, "Checker: %s", w->mres.validator);
 			if (w->mres.key_access[0])
 				doc_para(pre, 2, A_NORMAL, "Key access: %s", w->mres.key_access);
-			for (size_t i = 0; i < w->mres.n_backups && i < 8; i++)
-				doc_para(pre, 2, A_NORMAL, "Backup: %s", w->mres.backups[i]);
+			for (size_t i = 0; i < w->plan.n; i++)
+				if (w->plan.changes[i].backup[0] != '\0')
+					doc_para(pre, 2, A_NORMAL, "Backup: %s", w->plan.changes[i].backup);
 			doc_blank(pre);
 			if (w->no_reload != NULL) {
 				doc_para(pre, 0, A_NORMAL, "Nothing is reloaded: %s. On the server, the "
@@ -323,6 +324,14 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 			doc_para(pre, 0, att(u, PAIR_ERR), "Not configured: %s", w->mta_error);
 			if (w->mres.rolled_back)
 				doc_para(pre, 0, A_NORMAL, "Every file was put back as it was.");
+			for (size_t i = 0; i < w->plan.n; i++)
+				if (w->plan.changes[i].not_restored)
+					doc_para(pre, 0, att(u, PAIR_ERR), "NOT put back: %s (%s)",
+						 w->plan.changes[i].path, w->plan.changes[i].why);
+			for (size_t i = 0; i < w->plan.n_dirs; i++)
+				if (w->plan.dirs[i].not_restored)
+					doc_para(pre, 0, att(u, PAIR_ERR), "NOT put back: directory %s (%s)",
+						 w->plan.dirs[i].path, w->plan.dirs[i].why);
 			doc_para(pre, 0, A_NORMAL, "Enter goes on; the key and record are fine, and the "
 				 "summary says what is left to do.");
 			break;

@@ -12,7 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
 #include "mta.h"
+#include "mta_int.h"
 
 static char root[64];
 
@@ -65,6 +72,23 @@ static void copy_key(const char *data, const char *rel)
 	buf[n] = '\0';
 	fclose(f);
 	put(rel, buf, 0600);
+}
+
+/* chattr +i / -i; false where the file system has no such flag. */
+static bool set_immutable(const char *rel, bool on)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s%s", root, rel);
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
+	int flags = 0;
+	bool ok = fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+	if (ok) {
+		flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		ok = ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 static int setup(void **state)
@@ -176,23 +200,147 @@ static void test_rollback_dirs(void **state)
 {
 	(void)state;
 	put("/etc/exim4/update-exim4.conf.conf", debconf("internet", "false"), 0644);
-	/* the macros file cannot be written: a directory stands in its place */
-	mkdirs("/etc/exim4/exim4.conf.localmacros/x");
+	/* the macros file can be read but not replaced: immutable */
+	put("/etc/exim4/exim4.conf.localmacros", "MAIN_TLS_ENABLE = yes\n", 0644);
+	if (!set_immutable("/etc/exim4/exim4.conf.localmacros", true))
+		skip();
 	struct mta_request r = req_for("example.com", false);
 	struct mta_plan plan;
 	struct mta_result res;
 	struct dk_err err;
 	if (mta_plan(&r, &plan, &err) < 0)
 		fail_msg("plan: %s", err.msg);
-	assert_int_equal(mta_apply(&r, &plan, &res, &err), -1);
+	int rc = mta_apply(&r, &plan, &res, &err);
+	set_immutable("/etc/exim4/exim4.conf.localmacros", false);
+	assert_int_equal(rc, -1);
 	assert_true(res.rolled_back);
 	char path[1024];
 	struct stat st;
 	snprintf(path, sizeof path, "%s/etc/exim4/dkim", root);
 	assert_int_equal(lstat(path, &st), -1);
-	snprintf(path, sizeof path, "%s/etc/exim4/exim4.conf.localmacros", root);
-	assert_int_equal(lstat(path, &st), 0);
-	assert_true(S_ISDIR(st.st_mode));
+	char *m = get("/etc/exim4/exim4.conf.localmacros");
+	assert_string_equal(m, "MAIN_TLS_ENABLE = yes\n");
+	free(m);
+	mta_plan_clear(&plan);
+}
+
+/* A rollback that cannot put a file back says so, and which: rolled_back
+ * stays false, the file is marked with why; the others are restored. */
+static void test_rollback_reports(void **state)
+{
+	(void)state;
+	put("/etc/exim4/update-exim4.conf.conf", debconf("internet", "false"), 0644);
+	put("/etc/exim4/exim4.conf.localmacros", "MAIN_TLS_ENABLE = yes\n", 0644);
+	struct mta_request r = req_for("example.com", false);
+	struct mta_plan plan;
+	struct mta_result res;
+	struct dk_err err;
+	if (mta_plan(&r, &plan, &err) < 0 || mta_apply(&r, &plan, &res, &err) < 0)
+		fail_msg("plan/apply: %s", err.msg);
+	assert_int_equal(plan.n, 2);
+	assert_int_equal(res.n_backups, 1);
+	/* the macros file's backup disappears before the rollback */
+	size_t m = strstr(plan.changes[0].path, "localmacros") ? 0 : 1;
+	assert_non_null(strstr(plan.changes[m].backup, "/var/backups/dkim-setup/etc/exim4/"));
+	char bak[1200];
+	snprintf(bak, sizeof bak, "%s%s", root, plan.changes[m].backup);
+	assert_int_equal(unlink(bak), 0);
+	bool written[2] = { true, true };
+	struct mta_dir_before dirs[4];
+	memset(dirs, 0, sizeof dirs);
+	mta_rollback(&r, &plan, written, dirs, &res);
+	assert_false(res.rolled_back);
+	assert_int_equal(res.n_not_restored, 1);
+	assert_true(plan.changes[m].not_restored);
+	assert_true(plan.changes[m].why[0] != '\0');
+	assert_false(plan.changes[1 - m].not_restored);
+	/* the new key copy was removed */
+	char *k = get("/etc/exim4/dkim/example.com-rsa1-private.pem");
+	assert_null(k);
+	mta_plan_clear(&plan);
+}
+
+/* The key-access probe that cannot become the user is a failure to check,
+ * never "nobody cannot open it". In a user namespace where only root is
+ * mapped, setuid(nobody) fails. */
+static void test_key_probe_cannot_run(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	char path[1024];
+	snprintf(path, sizeof path, "%s/key.pem", root);
+	put("/key.pem", "secret\n", 0600);
+	/* The parent (root outside) writes the child's maps, so that
+	 * setgroups() stays allowed in there and only setuid(nobody) fails. */
+	int ready[2], mapped[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(mapped), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+		if (write(ready[1], &c, 1) != 1 || c == 'n' || read(mapped[0], &c, 1) != 1 || c != 'y')
+			_exit(77);
+		char what[400] = "";
+		struct dk_err err;
+		int rc = mta_check_key_access("", path, "root", what, sizeof what, &err);
+		if (rc == 0) {
+			fprintf(stderr, "passed: %s\n", what);
+			_exit(1);
+		}
+		_exit(strstr(err.msg, "could not check whether user nobody") != NULL ? 0 : 2);
+	}
+	char c = 'n', map[64];
+	if (read(ready[0], &c, 1) == 1 && c == 'y') {
+		bool ok = true;
+		const char *files[] = { "uid_map", "gid_map" };
+		for (int i = 0; i < 2; i++) {
+			snprintf(map, sizeof map, "/proc/%d/%s", (int)pid, files[i]);
+			int fd = open(map, O_WRONLY);
+			ok = ok && fd >= 0 && write(fd, "0 0 1", 5) == 5;
+			if (fd >= 0)
+				close(fd);
+		}
+		c = ok ? 'y' : 'n';
+		assert_int_equal(write(mapped[1], &c, 1), 1);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* No fixed number of directories in a plan. */
+static void test_plan_dirs_unbounded(void **state)
+{
+	(void)state;
+	struct mta_plan plan;
+	struct dk_err err;
+	memset(&plan, 0, sizeof plan);
+	for (int i = 0; i < 40; i++) {
+		char d[32];
+		snprintf(d, sizeof d, "/etc/d%d", i);
+		assert_int_equal(mta_add_dir(&plan, d, 0755, "", "", false, &err), 0);
+	}
+	assert_int_equal(plan.n_dirs, 40);
+	assert_string_equal(plan.dirs[39].path, "/etc/d39");
+	mta_plan_clear(&plan);
+}
+
+/* A plain exim.conf whose fragment cannot be read: the plan fails cleanly
+ * (and leaks nothing: the ASan build checks). */
+static void test_exim_plain_unreadable(void **state)
+{
+	(void)state;
+	put("/etc/exim4/exim4.conf", "# mine\n", 0644);
+	mkdirs("/etc/exim4/dkim/dkim-setup-transport.conf/x");
+	struct mta_request r = req_for("example.com", false);
+	struct mta_plan plan;
+	struct dk_err err;
+	assert_int_equal(mta_plan(&r, &plan, &err), -1);
 	mta_plan_clear(&plan);
 }
 
@@ -382,6 +530,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exim_unsplit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_dirs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_reports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_probe_cannot_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_dirs_unbounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exim_plain_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_smarthost_split, setup, teardown),

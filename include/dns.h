@@ -6,7 +6,7 @@
  * traffic; the UI waits on dns_watch_fd() together with the keyboard and,
  * when it is readable, takes a copy of the latest view with dns_watch_view().
  * Nothing here blocks the caller for longer than taking a mutex, except the
- * synchronous dns_check()/dns_fetch_txt()/dns_publish() meant for batch
+ * synchronous dns_check()/dns_fetch_txt()/dns_publish_ex() meant for batch
  * (each bounded: about one 2 s timeout per step, all servers asked at once).
  *
  * How (src/dns*.c): ldns builds and parses every packet; our own poll() loop
@@ -153,11 +153,8 @@ void dns_tsig_clear(struct dns_tsig *key);
  * of SOA MNAME, through the system resolver) or to cfg->ns in turn (the next
  * only when one does not answer at all). The answer must be signed with the
  * key. Errors name the cause: BADSIG (wrong secret), BADKEY (unknown key
- * name), BADTIME, REFUSED (policy/zone), NOTAUTH, NOTZONE; DK_SYSERR. */
-int dns_publish(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
-		struct dk_err *err);
-
-/* dns_publish, telling where and when the update was accepted. */
+ * name), BADTIME, REFUSED (policy/zone), NOTAUTH, NOTZONE; DK_SYSERR.
+ * `info` (NULL ok) says where and when the update was accepted. */
 struct dns_publish_info {
 	char server[64];          /* numeric address that accepted it */
 	uint16_t port;
@@ -166,5 +163,8 @@ struct dns_publish_info {
 };
 int dns_publish_ex(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
 		   struct dns_publish_info *info, struct dk_err *err);
+
+/* Monotonic seconds (CLOCK_MONOTONIC), the clock of every DNS time above. */
+double dns_now(void);
 
 #endif

@@ -85,8 +85,6 @@ void dns_xfer_describe(const struct dns_xfer *x, char *out, size_t outlen);
  * started (or after the last check-now). */
 double dns_watch_interval(double since_start, bool all_match);
 
-/* Monotonic seconds. */
-double dns_now(void);
 
 /* The recursive resolvers (--resolver, else resolv.conf's), for finding the
  * zone's servers when no --nameserver is given. Returns the count (0: none). */

@@ -19,6 +19,9 @@ enum dk_alg {
 
 #define DK_RSA_DEFAULT_BITS 2048
 
+/* The largest key file read (a PEM RSA-4096 private key is about 3.3 KB). */
+#define KEYGEN_FILE_MAX (64 * 1024)
+
 /* "rsa" / "ed25519", the DKIM k= names. */
 const char *keygen_alg_name(enum dk_alg alg);
 

@@ -153,7 +153,6 @@ struct wizard {
 	struct mta_info mta;
 	struct mta_plan plan;
 	struct mta_result mres;
-	bool have_plan;
 	char mta_error[512];
 	enum wiz_mta_phase mta_phase;
 	char reload_what[256];

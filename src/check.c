@@ -21,18 +21,11 @@
 
 #include "batch.h"
 #include "dns.h"
+#include "keygen.h"
 #include "mta.h"
 #include "record.h"
 
-#define KEY_FILE_MAX (64 * 1024)
 #define PUBLISH_DEFAULT_WAIT 60
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The status a view stands for (see the top of this file). */
 static int view_status(const struct dns_view *v)
@@ -164,25 +157,25 @@ static int read_small_file(const char *path, char **buf, size_t *len, struct dk_
 	if (fd < 0)
 		return dk_fail_errno(err, DK_USAGE, errno, "--key %s", dk_printable(path, pb, sizeof pb));
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KEYGEN_FILE_MAX) {
 		close(fd);
 		return dk_fail(err, DK_USAGE, "--key %s: not a key file (not a regular file, or too large)",
 			       dk_printable(path, pb, sizeof pb));
 	}
-	char *b = calloc(1, KEY_FILE_MAX + 1);
+	char *b = calloc(1, KEYGEN_FILE_MAX + 1);
 	if (b == NULL) {
 		close(fd);
 		return dk_fail(err, DK_SYSERR, "out of memory");
 	}
 	size_t n = 0;
 	for (;;) {
-		ssize_t r = read(fd, b + n, KEY_FILE_MAX - n);
+		ssize_t r = read(fd, b + n, KEYGEN_FILE_MAX - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
 		n += (size_t)r;
-		if (n == KEY_FILE_MAX)
+		if (n == KEYGEN_FILE_MAX)
 			break;
 	}
 	close(fd);
@@ -205,8 +198,8 @@ static int load_key_file(const char *path, struct dk_keyjob *key, struct dk_err 
 	int rc = keygen_load_public(pem, len, &pk, &e2);
 	if (rc < 0)
 		rc = keygen_load_private(pem, len, &pk, &e2);
-	/* The buffer is KEY_FILE_MAX + 1 bytes; keygen_secret_free wipes len + 1. */
-	keygen_secret_free(pem, KEY_FILE_MAX);
+	/* The buffer is KEYGEN_FILE_MAX + 1 bytes; keygen_secret_free wipes len + 1. */
+	keygen_secret_free(pem, KEYGEN_FILE_MAX);
 	if (rc < 0)
 		return dk_fail(err, DK_USAGE, "--key %s: not a PEM public or private key",
 			       dk_printable(path, pb, sizeof pb));
@@ -248,12 +241,12 @@ static void print_changes(FILE *out, const struct dns_view *old, const struct dn
 			continue;
 		server_addr(sv, addr, sizeof addr);
 		char db[300];
-		fprintf(out, "  [%5.1f s] %s (%s): %s%s%s\n", mono_now() - t0,
+		fprintf(out, "  [%5.1f s] %s (%s): %s%s%s\n", dns_now() - t0,
 			dk_printable(sv->name, pb, sizeof pb), addr, dns_status_name(sv->status),
 			sv->detail[0] ? ": " : "", dk_printable(sv->detail, db, sizeof db));
 	}
 	if (v->error[0] != '\0' && strcmp(v->error, old->error) != 0)
-		fprintf(out, "  [%5.1f s] %s\n", mono_now() - t0, dk_printable(v->error, pb, sizeof pb));
+		fprintf(out, "  [%5.1f s] %s\n", dns_now() - t0, dk_printable(v->error, pb, sizeof pb));
 }
 
 /*
@@ -263,7 +256,7 @@ static void print_changes(FILE *out, const struct dns_view *old, const struct dn
 static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs, struct dns_view *v,
 			   double *confirmed_at, struct dk_err *err)
 {
-	double t0 = mono_now(), deadline = t0 + (double)secs;
+	double t0 = dns_now(), deadline = t0 + (double)secs;
 	memset(v, 0, sizeof *v);
 	struct dns_watch *w = dns_watch_start(cfg, err);
 	if (w == NULL)
@@ -272,7 +265,7 @@ static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs
 	fflush(out);
 	int fd = dns_watch_fd(w);
 	for (;;) {
-		double left = deadline - mono_now();
+		double left = deadline - dns_now();
 		if (left <= 0)
 			break;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -291,7 +284,7 @@ static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs
 		dns_view_clear(v);
 		*v = nv;
 		if (v->all_match) {
-			*confirmed_at = mono_now();
+			*confirmed_at = dns_now();
 			break;
 		}
 	}
@@ -505,7 +498,7 @@ int batch_step_dns(struct batch_ctx *b, struct dk_err *err)
 
 	struct dns_view v;
 	double confirmed = 0;
-	double started = mono_now();
+	double started = dns_now();
 	int w = wait_for_record(out, &cfg, secs, &v, &confirmed, err);
 	if (w < 0) {
 		if (j != NULL)
@@ -531,7 +524,7 @@ int batch_step_dns(struct batch_ctx *b, struct dk_err *err)
 			clock_gettime(CLOCK_REALTIME, &rt);
 			/* wall-clock instant of the confirmation, for benchmarks */
 			json_int(j, "confirmed_at_us", (long long)rt.tv_sec * 1000000 + rt.tv_nsec / 1000 -
-				 (long long)((mono_now() - confirmed) * 1e6));
+				 (long long)((dns_now() - confirmed) * 1e6));
 			json_object_end(j);
 		}
 		dns_view_clear(&v);

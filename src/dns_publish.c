@@ -461,12 +461,6 @@ static size_t primary_addrs(struct dns_state *s, struct dns_addr *out, size_t ma
 	return n;
 }
 
-int dns_publish(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
-		struct dk_err *err)
-{
-	return dns_publish_ex(cfg, value, key, NULL, err);
-}
-
 int dns_publish_ex(const struct dns_watch_cfg *cfg, const char *value, const struct dns_tsig *key,
 		   struct dns_publish_info *info, struct dk_err *err)
 {

@@ -68,7 +68,7 @@ static void json_result(struct json *j, const struct mta_plan *plan, const struc
 			const char *reload, const char *error)
 {
 	json_object_begin(j, "mta");
-	json_string(j, "name", plan->info.kind == MTA_EXIM ? "exim" : plan->info.kind == MTA_POSTFIX ? "postfix" : "none");
+	json_string(j, "name", options_mta_name(plan->info.kind));
 	json_string(j, "summary", plan->info.summary);
 	json_string(j, "warning", plan->info.warning[0] ? plan->info.warning : NULL);
 	json_bool(j, "ed25519", plan->ed25519);

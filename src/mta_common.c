@@ -504,7 +504,7 @@ int mta_master_key(const struct mta_request *req, const char *master, enum dk_al
 		*len = sizeof standin - 1;
 		return 0;
 	}
-	if (fs_read_file(req->root, master, 1u << 16, pem, len, err) < 0)
+	if (fs_read_file(req->root, master, KEYGEN_FILE_MAX, pem, len, err) < 0)
 		return -1;
 	EVP_PKEY *k = NULL;
 	enum dk_alg alg;
@@ -533,7 +533,7 @@ static void compare_copy(const char *root, struct mta_copy *c, const char *p)
 	EVP_PKEY *k = NULL;
 	struct dk_err e;
 	dk_err_clear(&e);
-	if (fs_read_file(root, c->path, 1u << 16, &pem, &len, &e) < 0) {
+	if (fs_read_file(root, c->path, KEYGEN_FILE_MAX, &pem, &len, &e) < 0) {
 		c->state = MTA_COPY_UNREADABLE;
 		snprintf(c->detail, sizeof c->detail, "cannot be read%s: %s",
 			 geteuid() != 0 ? " as this user (run check with sudo to compare it)" : "", e.msg);

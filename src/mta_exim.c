@@ -121,7 +121,6 @@ static bool exim_ed25519(const char *root)
 
 int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err)
 {
-	(void)err;
 	char where[PATH_MAX + 32];
 	info->kind = MTA_EXIM;
 	info->ed25519_ok = exim_ed25519(root);

@@ -431,7 +431,7 @@ int proof_verify_record(const struct proof_request *req, const char *record, str
 	char *pem = NULL, *msg = NULL;
 	size_t len;
 	memset(res, 0, sizeof *res);
-	if (fs_read_file(req->root, req->priv_path, 1u << 16, &pem, &len, err) < 0) {
+	if (fs_read_file(req->root, req->priv_path, KEYGEN_FILE_MAX, &pem, &len, err) < 0) {
 		snprintf(res->detail, sizeof res->detail, "cannot read the key: %s", err->msg);
 		return -1;
 	}

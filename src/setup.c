@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "keygen.h"
 #include "setup.h"
 #include "validate.h"
 
-#define KEY_FILE_MAX (64 * 1024)
 
 /* First line of a small file, trimmed; "" if missing. */
 static void first_line(const char *root, const char *path, char *out, size_t outlen)
@@ -83,7 +83,7 @@ static int load_private(const char *root, const char *path, EVP_PKEY **key, stru
 	char *pem;
 	size_t len;
 	*key = NULL;
-	if (fs_read_file(root, path, KEY_FILE_MAX, &pem, &len, err) < 0)
+	if (fs_read_file(root, path, KEYGEN_FILE_MAX, &pem, &len, err) < 0)
 		return -1;
 	int rc = keygen_load_private(pem, len, key, err);
 	keygen_secret_free(pem, len);
@@ -281,7 +281,7 @@ int setup_load_key(struct dk_keyjob *job, struct dk_err *err)
 	if (fs_exists(job->root, job->paths.pub) == 1) {
 		char *pem;
 		size_t len;
-		if (fs_read_file(job->root, job->paths.pub, KEY_FILE_MAX, &pem, &len, err) < 0)
+		if (fs_read_file(job->root, job->paths.pub, KEYGEN_FILE_MAX, &pem, &len, err) < 0)
 			return -1;
 		rc = keygen_load_public(pem, len, &key, err);
 		free(pem);

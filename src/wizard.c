@@ -690,7 +690,6 @@ static void mta_enter(struct wizard *w)
 	struct mta_request req;
 	dk_err_clear(&err);
 	mta_plan_clear(&w->plan);
-	w->have_plan = false;
 	w->mta_error[0] = w->reload_what[0] = '\0';
 	w->reloaded = false;
 	memset(&w->mres, 0, sizeof w->mres);
@@ -710,7 +709,6 @@ static void mta_enter(struct wizard *w)
 		w->mta_phase = MTA_FAILED;
 		return;
 	}
-	w->have_plan = true;
 	if (w->plan.nothing_to_do)
 		w->mta_phase = MTA_DONE;
 }

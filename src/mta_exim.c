@@ -16,6 +16,7 @@
 #define EXIM_UNSPLIT_MACROS "/etc/exim4/exim4.conf.localmacros"
 #define EXIM_SPLIT_MACROS "/etc/exim4/conf.d/main/000_localmacros"
 #define EXIM_PLAIN_FRAGMENT "/etc/exim4/dkim/dkim-setup-transport.conf"
+#define EXIM_DOMAINS EXIM_KEYDIR "/domains"
 #define EXIM_CHECK_CONF "/var/lib/exim4/config.dkim-setup-check"
 #define EXIM_BIN "/usr/sbin/exim4"
 #define SMARTHOST_DEBIAN "/etc/exim4/conf.d/transport/30_exim4-config_remote_smtp_smarthost"
@@ -200,65 +201,94 @@ int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err)
 	return 0;
 }
 
-/* One "# domain: D SEL..." line of our block. */
+/* The domains Exim signs for: EXIM_DOMAINS, an lsearch file of
+ * "domain: sel [: sel]" lines that the macros block looks up. A lookup
+ * result (and ret=key) is untainted, so the key path built from it is
+ * accepted by Exim 4.94+; one file scales to any number of domains. */
 struct exim_dom {
 	char domain[DK_DOMAIN_MAX + 1];
-	char sels[160];   /* space-separated */
+	char sels[2 * DK_LABEL_MAX + 8];   /* Exim list form: "ed1 : rsa1" */
 };
 
-static size_t read_domains(const char *text, struct exim_dom *d, size_t max)
+struct exim_doms {
+	struct exim_dom *d;
+	size_t n;
+};
+
+static int doms_add(struct exim_doms *l, const char *domain, const char *sels, struct dk_err *err)
 {
-	size_t n = 0;
-	const char *begin = text ? strstr(text, MTA_BEGIN) : NULL;
-	const char *end = begin ? strstr(begin, MTA_END) : NULL;
-	if (end == NULL)
-		return 0;
-	for (const char *p = begin; p < end && n < max; p = strchr(p, '\n'), p = p ? p + 1 : end) {
-		char dom[DK_DOMAIN_MAX + 1], rest[160];
-		if (sscanf(p, "# domain: %253s %159[^\n]", dom, rest) == 2) {
-			snprintf(d[n].domain, sizeof d[n].domain, "%s", dom);
-			snprintf(d[n].sels, sizeof d[n].sels, "%s", rest);
-			n++;
+	size_t i;
+	for (i = 0; i < l->n && strcmp(l->d[i].domain, domain) != 0; i++)
+		;
+	if (i == l->n) {
+		struct exim_dom *d = realloc(l->d, (l->n + 1) * sizeof *d);
+		if (d == NULL)
+			return dk_fail(err, DK_SYSERR, "out of memory");
+		l->d = d;
+		l->n++;
+	}
+	if (strlen(domain) > DK_DOMAIN_MAX || strlen(sels) >= sizeof l->d[i].sels)
+		return dk_fail(err, DK_SYSERR, "an entry for %.80s is longer than a domain and two "
+			       "selectors can be", domain);
+	snprintf(l->d[i].domain, sizeof l->d[i].domain, "%s", domain);
+	snprintf(l->d[i].sels, sizeof l->d[i].sels, "%s", sels);
+	return 0;
+}
+
+/* "domain: sels" lines of the domains file, or the "# domain: D S1 S2"
+ * lines of the block that older versions wrote (moved to the file). */
+static int read_domains(const char *text, bool old_block, struct exim_doms *l, struct dk_err *err)
+{
+	const char *p = text, *end = text ? text + strlen(text) : NULL;
+	if (text != NULL && old_block) {
+		p = strstr(text, MTA_BEGIN);
+		end = p ? strstr(p, MTA_END) : NULL;
+		if (end == NULL)
+			return 0;
+	}
+	for (; p != NULL && p < end; p = strchr(p, '\n'), p = p ? p + 1 : end) {
+		char dom[DK_DOMAIN_MAX + 2], rest[200], sels[200] = "";
+		size_t k = 0;
+		if (old_block ? sscanf(p, "# domain: %254s %199[^\n]", dom, rest) != 2
+			      : (*p == '#' || sscanf(p, "%254[^: \t\n]: %199[^\n]", dom, rest) != 2))
+			continue;
+		/* old form "ed1 rsa1" -> "ed1 : rsa1" */
+		for (const char *s = rest; *s && k + 4 < sizeof sels; s++) {
+			if (old_block && *s == ' ') {
+				memcpy(sels + k, " : ", 3);
+				k += 3;
+			} else {
+				sels[k++] = *s;
+			}
 		}
+		sels[k] = '\0';
+		if (doms_add(l, dom, sels, err) < 0)
+			return -1;
 	}
-	return n;
+	return 0;
 }
 
-/* Nested ${if} over the domains: the result is always one of our literal
- * strings, never message data, so what it feeds stays untainted. */
-static void if_chain(struct sbuf *b, const struct exim_dom *d, size_t n, size_t i, bool selectors)
-{
-	if (i == n)
-		return;
-	const char *test = selectors ? "${if eq{$dkim_domain}" : "${if eqi{${domain:$rh_from:}}";
-	sb_printf(b, "%s{%s}{", test, d[i].domain);
-	if (selectors) {
-		/* "ed1 rsa1" -> "ed1 : rsa1", Exim's list form */
-		for (const char *s = d[i].sels; *s; s++)
-			sb_add(b, *s == ' ' ? " : " : (char[]){ *s, 0 });
-	} else {
-		sb_add(b, d[i].domain);
-	}
-	sb_add(b, "}{");
-	if_chain(b, d, n, i + 1, selectors);
-	sb_add(b, "}}");
-}
-
-static char *exim_block(const struct exim_dom *d, size_t n, bool strict)
+static char *domains_text(const struct exim_doms *l)
 {
 	struct sbuf b = { 0 };
-	sb_add(&b, MTA_BEGIN ": DKIM signing (rewritten by dkim-setup on each run)\n");
-	for (size_t i = 0; i < n; i++)
-		sb_printf(&b, "# domain: %s %s\n", d[i].domain, d[i].sels);
-	sb_add(&b, "# Mail whose From: domain is listed above is signed with the keys in\n"
-		   "# " EXIM_KEYDIR "/. The key path is built only from $dkim_domain and\n"
-		   "# $dkim_selector, which come from this file, never from the message, so\n"
-		   "# Exim 4.94+ accepts it (no tainted file names).\n");
-	sb_add(&b, "DKIM_DOMAIN = ");
-	if_chain(&b, d, n, 0, false);
-	sb_add(&b, "\nDKIM_SELECTOR = ");
-	if_chain(&b, d, n, 0, true);
-	sb_add(&b, "\nDKIM_PRIVATE_KEY = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}-private.pem\n"
+	sb_add(&b, "# Written by dkim-setup (rewritten on each run): the domains Exim signs for,\n"
+		   "# with the selector(s) of each; looked up by the DKIM_* macros (lsearch).\n");
+	for (size_t i = 0; i < l->n; i++)
+		sb_printf(&b, "%s: %s\n", l->d[i].domain, l->d[i].sels);
+	return sb_take(&b);
+}
+
+static char *exim_block(bool strict)
+{
+	struct sbuf b = { 0 };
+	sb_add(&b, MTA_BEGIN ": DKIM signing (rewritten by dkim-setup on each run)\n"
+		   "# Mail whose From: domain is listed in " EXIM_DOMAINS " is signed with the\n"
+		   "# selector(s) listed there and the keys in " EXIM_KEYDIR "/. The domain and\n"
+		   "# the selectors come from that file (lookup results), never from the message,\n"
+		   "# so Exim 4.94+ accepts the key path built from them (no tainted file names).\n"
+		   "DKIM_DOMAIN = ${lookup{${lc:${domain:$rh_from:}}}lsearch,ret=key{" EXIM_DOMAINS "}}\n"
+		   "DKIM_SELECTOR = ${lookup{$dkim_domain}lsearch{" EXIM_DOMAINS "}}\n"
+		   "DKIM_PRIVATE_KEY = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}-private.pem\n"
 		   "DKIM_CANON = relaxed\n");
 	if (strict)
 		sb_add(&b, "# strict: if a key cannot be used, mail is held (deferred), never sent unsigned.\n"
@@ -269,6 +299,17 @@ static char *exim_block(const struct exim_dom *d, size_t n, bool strict)
 			   "DKIM_STRICT = false\n");
 	sb_add(&b, MTA_END "\n");
 	return sb_take(&b);
+}
+
+/* The domains list as it is now: the file, else the old block's lines. */
+static int current_domains(const char *root, const char *macros_text, struct exim_doms *l,
+			   char **file_text, struct dk_err *err)
+{
+	*file_text = NULL;
+	if (mta_read(root, EXIM_DOMAINS, file_text, err) < 0)
+		return -1;
+	return *file_text != NULL ? read_domains(*file_text, false, l, err)
+				  : read_domains(macros_text, true, l, err);
 }
 
 /* Read the master key, check its type, and add its signer's copy. */
@@ -321,18 +362,28 @@ static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan,
 void mta_exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
 			size_t outlen)
 {
-	char *text = NULL;
+	char *macros = NULL, *file = NULL;
 	struct dk_err e;
-	struct exim_dom d[32];
+	struct exim_doms l = { 0 };
 	out[0] = '\0';
-	if (mta_read(root, info->flavor == MTA_FL_EXIM_SPLIT ? EXIM_SPLIT_MACROS : EXIM_UNSPLIT_MACROS, &text,
-		     &e) < 0 || text == NULL)
-		return;
-	size_t n = read_domains(text, d, 32);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(d[i].domain, domain) == 0)
-			snprintf(out, outlen, "%s", d[i].sels);
-	free(text);
+	if (mta_read(root, info->flavor == MTA_FL_EXIM_SPLIT ? EXIM_SPLIT_MACROS : EXIM_UNSPLIT_MACROS,
+		     &macros, &e) == 0 && current_domains(root, macros, &l, &file, &e) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			if (strcmp(l.d[i].domain, domain) != 0)
+				continue;
+			/* "ed1 : rsa1" -> "ed1 rsa1" */
+			size_t k = 0;
+			for (const char *s = l.d[i].sels; *s && k + 1 < outlen; s++)
+				if (*s != ':' && !(*s == ' ' && (k == 0 || out[k - 1] == ' ')))
+					out[k++] = *s;
+			while (k > 0 && out[k - 1] == ' ')
+				k--;
+			out[k] = '\0';
+		}
+	}
+	free(l.d);
+	free(macros);
+	free(file);
 }
 
 static bool is_smarthost(const struct mta_info *info)
@@ -444,20 +495,30 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 		free(old);
 		return -1;
 	}
-	struct exim_dom doms[32];
-	size_t n = read_domains(old, doms, 31), i;
-	for (i = 0; i < n && strcmp(doms[i].domain, req->domain) != 0; i++)
-		;
-	if (i == n)
-		n++;
-	snprintf(doms[i].domain, sizeof doms[i].domain, "%s", req->domain);
+	struct exim_doms doms = { 0 };
+	char *dfile = NULL, sels[2 * DK_LABEL_MAX + 8];
 	if (ed)
-		snprintf(doms[i].sels, sizeof doms[i].sels, "%s %s", req->ed_selector, req->selector);
+		snprintf(sels, sizeof sels, "%s : %s", req->ed_selector, req->selector);
 	else
-		snprintf(doms[i].sels, sizeof doms[i].sels, "%s", req->selector);
-	char *block = exim_block(doms, n, req->strict);
+		snprintf(sels, sizeof sels, "%s", req->selector);
+	if (current_domains(req->root, old, &doms, &dfile, err) < 0 ||
+	    doms_add(&doms, req->domain, sels, err) < 0) {
+		free(doms.d);
+		free(dfile);
+		free(old);
+		return -1;
+	}
+	char *dtext = domains_text(&doms);
+	free(doms.d);
+	char *block = exim_block(req->strict);
 	char *new_text = block ? mta_put_block(old, block) : NULL;
 	free(block);
+	/* Not secret, but in Exim's key directory: readable by Exim alone. */
+	if (mta_add_change(plan, EXIM_DOMAINS, dfile, dtext, 0640, "", EXIM_GROUP, false, err) < 0) {
+		free(old);
+		free(new_text);
+		return -1;
+	}
 	/* Debian creates neither macro file; 0644 root like the rest of /etc/exim4. */
 	if (mta_add_change(plan, macros, old, new_text, 0644, "", "", false, err) < 0)
 		return -1;

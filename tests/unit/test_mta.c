@@ -164,8 +164,11 @@ static void test_exim_unsplit(void **state)
 	plan_apply(&r, true);
 	char *m = get("/etc/exim4/exim4.conf.localmacros");
 	assert_non_null(strstr(m, "MAIN_TLS_ENABLE = yes\n"));
-	assert_non_null(strstr(m, "DKIM_SELECTOR = ${if eq{$dkim_domain}{example.com}{ed1 : rsa1}{}}\n"));
-	assert_non_null(strstr(m, "DKIM_DOMAIN = ${if eqi{${domain:$rh_from:}}{example.com}{example.com}{}}\n"));
+	assert_non_null(strstr(m, "DKIM_SELECTOR = ${lookup{$dkim_domain}lsearch{/etc/exim4/dkim/domains}}\n"));
+	assert_non_null(strstr(m, "DKIM_DOMAIN = ${lookup{${lc:${domain:$rh_from:}}}lsearch,ret=key{/etc/exim4/dkim/domains}}\n"));
+	char *d = get("/etc/exim4/dkim/domains");
+	assert_non_null(strstr(d, "\nexample.com: ed1 : rsa1\n"));
+	free(d);
 	assert_non_null(strstr(m, "DKIM_PRIVATE_KEY = /etc/exim4/dkim/${dkim_domain}-${dkim_selector}-private.pem\n"));
 	/* no message data in the key path: $sender_*, $h_*, $domain are tainted */
 	assert_null(strstr(strstr(m, "DKIM_PRIVATE_KEY"), "$sender"));
@@ -189,9 +192,16 @@ static void test_exim_unsplit(void **state)
 	struct mta_request r2 = req_for("other.org", false);
 	plan_apply(&r2, true);
 	m = get("/etc/exim4/exim4.conf.localmacros");
-	assert_non_null(strstr(m, "{example.com}{ed1 : rsa1}{${if eq{$dkim_domain}{other.org}{rsa1}{}}}"));
 	assert_null(strstr(strstr(m, "# END dkim-setup") + 1, "# BEGIN dkim-setup"));
 	free(m);
+	d = get("/etc/exim4/dkim/domains");
+	assert_non_null(strstr(d, "\nexample.com: ed1 : rsa1\nother.org: rsa1\n"));
+	free(d);
+	char sels[128];
+	struct mta_info xi;
+	assert_int_equal(mta_detect(root, MTA_EXIM, &xi, &err), 0);
+	mta_configured_selectors(root, &xi, "example.com", sels, sizeof sels);
+	assert_string_equal(sels, "ed1 rsa1");
 }
 
 /* A write that fails halfway: the key copy already written is removed,
@@ -224,6 +234,42 @@ static void test_rollback_dirs(void **state)
 	mta_plan_clear(&plan);
 }
 
+/* Hundreds of domains: every one stays listed (the old block kept 31 and
+ * evicted the last one silently), and the domains of a block written by an
+ * older version move to the file. */
+static void test_exim_many_domains(void **state)
+{
+	(void)state;
+	put("/etc/exim4/update-exim4.conf.conf", debconf("internet", "false"), 0644);
+	char old[8192] = "# BEGIN dkim-setup: DKIM signing (rewritten by dkim-setup on each run)\n";
+	for (int i = 1; i <= 40; i++) {
+		size_t u = strlen(old);
+		snprintf(old + u, sizeof old - u, "# domain: shop%d.test rsa1\n", i);
+	}
+	strcat(old, "DKIM_CANON = relaxed\n# END dkim-setup\n");
+	put("/etc/exim4/exim4.conf.localmacros", old, 0644);
+	char path[128];
+	for (int i = 41; i <= 120; i++) {
+		char dom[32];
+		snprintf(dom, sizeof dom, "shop%d.test", i);
+		snprintf(path, sizeof path, "/etc/ssl/private/%s-rsa1-private.pem", dom);
+		copy_key("rsa2048.pem", path);
+		struct mta_request r = req_for(dom, false);
+		plan_apply(&r, true);
+	}
+	char *d = get("/etc/exim4/dkim/domains");
+	for (int i = 1; i <= 120; i++) {
+		char line[48];
+		snprintf(line, sizeof line, "\nshop%d.test: rsa1\n", i);
+		if (strstr(d, line) == NULL)
+			fail_msg("shop%d.test is missing", i);
+	}
+	free(d);
+	char *m = get("/etc/exim4/exim4.conf.localmacros");
+	assert_null(strstr(m, "# domain:"));
+	free(m);
+}
+
 /* A rollback that cannot put a file back says so, and which: rolled_back
  * stays false, the file is marked with why; the others are restored. */
 static void test_rollback_reports(void **state)
@@ -237,15 +283,18 @@ static void test_rollback_reports(void **state)
 	struct dk_err err;
 	if (mta_plan(&r, &plan, &err) < 0 || mta_apply(&r, &plan, &res, &err) < 0)
 		fail_msg("plan/apply: %s", err.msg);
-	assert_int_equal(plan.n, 2);
+	assert_int_equal(plan.n, 3);   /* key copy, domains, macros */
 	assert_int_equal(res.n_backups, 1);
 	/* the macros file's backup disappears before the rollback */
-	size_t m = strstr(plan.changes[0].path, "localmacros") ? 0 : 1;
+	size_t m = 0;
+	while (m < plan.n && strstr(plan.changes[m].path, "localmacros") == NULL)
+		m++;
+	assert_true(m < plan.n);
 	assert_non_null(strstr(plan.changes[m].backup, "/var/backups/dkim-setup/etc/exim4/"));
 	char bak[1200];
 	snprintf(bak, sizeof bak, "%s%s", root, plan.changes[m].backup);
 	assert_int_equal(unlink(bak), 0);
-	bool written[2] = { true, true };
+	bool written[3] = { true, true, true };
 	struct mta_dir_before dirs[4];
 	memset(dirs, 0, sizeof dirs);
 	mta_rollback(&r, &plan, written, dirs, &res);
@@ -253,7 +302,8 @@ static void test_rollback_reports(void **state)
 	assert_int_equal(res.n_not_restored, 1);
 	assert_true(plan.changes[m].not_restored);
 	assert_true(plan.changes[m].why[0] != '\0');
-	assert_false(plan.changes[1 - m].not_restored);
+	for (size_t i = 0; i < plan.n; i++)
+		assert_int_equal(plan.changes[i].not_restored, i == m);
 	/* the new key copy was removed */
 	char *k = get("/etc/exim4/dkim/example.com-rsa1-private.pem");
 	assert_null(k);
@@ -353,7 +403,7 @@ static void test_exim_split(void **state)
 	plan_apply(&r, true);
 	char *m = get("/etc/exim4/conf.d/main/000_localmacros");
 	assert_non_null(m);
-	assert_non_null(strstr(m, "{example.com}{rsa1}{}"));
+	assert_non_null(strstr(m, "lsearch{/etc/exim4/dkim/domains}"));
 	assert_null(get("/etc/exim4/exim4.conf.localmacros"));
 	free(m);
 }
@@ -531,6 +581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exim_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_reports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exim_many_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_probe_cannot_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_dirs_unbounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_plain_unreadable, setup, teardown),

@@ -69,9 +69,11 @@ int fs_mkdir(const char *root, const char *path, mode_t mode, uid_t uid, gid_t g
 int fs_read_file(const char *root, const char *path, size_t max, char **buf, size_t *len,
 		 struct dk_err *err);
 
-/* Names in directory `dir` ending in `suffix`, sorted; at most `max` of
- * NAME_MAX+1 bytes each into names. Returns the count (0 when the directory
- * is missing), or -1. Symlinked directories are refused as elsewhere. */
+/* Names in directory `dir` ending in `suffix`, sorted; the first `max` of
+ * them (NAME_MAX+1 bytes each) into names. Returns how many there are, which
+ * may be more than max (as snprintf does: call again with room for all),
+ * 0 when the directory is missing, or -1. Symlinked directories are refused
+ * as elsewhere. */
 int fs_list(const char *root, const char *dir, const char *suffix, char (*names)[NAME_MAX + 1],
 	    int max);
 

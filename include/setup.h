@@ -26,7 +26,7 @@ struct dk_survey {
 	char hostname[256];                  /* the host name (from root's /etc/hostname under --root) */
 	char default_domain[DK_DOMAIN_MAX + 1]; /* mailname, else host's domain, else "" */
 	int n_keys;                          /* existing <d>-<s>-private.pem in DK_PRIV_DIR */
-	char keys[16][NAME_MAX + 1];         /* their file names (first 16) */
+	char keys[16][NAME_MAX + 1];         /* the first 16 of their file names */
 };
 
 /* Fill *sv by reading files under root. Never fails; missing files leave

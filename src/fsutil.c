@@ -697,16 +697,34 @@ int fs_list(const char *root, const char *dir, const char *suffix, char (*names)
 		close(fd);
 		return -1;
 	}
-	int n = 0;
+	/* All of them, sorted, so that the first max are the first by name. */
+	char (*all)[NAME_MAX + 1] = NULL;
+	size_t n = 0, cap = 0;
 	size_t sl = strlen(suffix);
 	struct dirent *de;
-	while ((de = readdir(d)) != NULL && n < max) {
+	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
 		if (de->d_name[0] == '.' || l <= sl || strcmp(de->d_name + l - sl, suffix) != 0)
 			continue;
-		snprintf(names[n++], NAME_MAX + 1, "%s", de->d_name);
+		if (n == cap || n >= INT_MAX) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *na = n < INT_MAX ? realloc(all, nc * sizeof *all) : NULL;
+			if (na == NULL) {
+				closedir(d);
+				free(all);
+				errno = ENOMEM;
+				return -1;
+			}
+			all = na;
+			cap = nc;
+		}
+		snprintf(all[n++], NAME_MAX + 1, "%s", de->d_name);
 	}
 	closedir(d);
-	qsort(names, (size_t)n, sizeof names[0], cmp_names);
-	return n;
+	if (n > 0)
+		qsort(all, n, sizeof all[0], cmp_names);
+	for (size_t i = 0; i < n && i < (size_t)(max > 0 ? max : 0); i++)
+		memcpy(names[i], all[i], sizeof all[i]);
+	free(all);
+	return (int)n;
 }

@@ -39,8 +39,10 @@ static bool find_partner(const char *root, const struct mta_info *info, const ch
 			return true;
 		}
 	}
-	static char names[128][NAME_MAX + 1];
-	int n = fs_list(root, DK_PRIV_DIR, "-private.pem", names, 128);
+	int n = fs_list(root, DK_PRIV_DIR, "-private.pem", NULL, 0);
+	char (*names)[NAME_MAX + 1] = n > 0 ? calloc((size_t)n, sizeof *names) : NULL;
+	if (names == NULL || fs_list(root, DK_PRIV_DIR, "-private.pem", names, n) != n)
+		n = 0;   /* none, or the directory changed meanwhile: no partner */
 	size_t dl = strlen(domain);
 	bool found = false;
 	for (int i = 0; i < n; i++) {
@@ -61,6 +63,7 @@ static bool find_partner(const char *root, const struct mta_info *info, const ch
 			found = true;   /* sorted: the last one wins */
 		}
 	}
+	free(names);
 	return found;
 }
 

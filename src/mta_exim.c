@@ -97,18 +97,21 @@ static bool scan_foreign(const char *root, const char *path, char *where, size_t
 
 static bool scan_dir_foreign(const char *root, const char *dir, char *where, size_t wlen)
 {
-	char names[64][NAME_MAX + 1];
-	int n = fs_list(root, dir, "", names, 64);
-	for (int i = 0; i < n; i++) {
+	int n = fs_list(root, dir, "", NULL, 0);
+	char (*names)[NAME_MAX + 1] = n > 0 ? calloc((size_t)n, sizeof *names) : NULL;
+	if (names == NULL || fs_list(root, dir, "", names, n) != n)
+		n = 0;
+	bool hit = false;
+	for (int i = 0; i < n && !hit; i++) {
 		char path[PATH_MAX];
 		/* update-exim4.conf reads only names of [[:alnum:]_-]. */
 		if (strchr(names[i], '.') != NULL)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		if (scan_foreign(root, path, where, wlen))
-			return true;
+		hit = scan_foreign(root, path, where, wlen);
 	}
-	return false;
+	free(names);
+	return hit;
 }
 
 static bool exim_ed25519(const char *root)

@@ -59,8 +59,8 @@ void setup_survey(const char *root, struct dk_survey *sv)
 	snprintf(sv->default_domain, sizeof sv->default_domain, "%s",
 		 sv->mailname[0] != '\0' ? sv->mailname : hostdom);
 
-	int n = fs_list(root, DK_PRIV_DIR, "-private.pem", sv->keys, 16);
-	sv->n_keys = n > 0 ? n : 0;
+	int n = fs_list(root, DK_PRIV_DIR, "-private.pem", sv->keys, (int)(sizeof sv->keys / sizeof sv->keys[0]));
+	sv->n_keys = n > 0 ? n : 0;   /* all of them, even past the names kept */
 }
 
 void setup_default_selector(time_t now, char *out, size_t outlen)

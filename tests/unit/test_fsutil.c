@@ -199,6 +199,8 @@ static void test_list(void **state)
 	assert_int_equal(fs_write_file(&b, &err), 0);
 	assert_int_equal(fs_write_file(&c, &err), 0);
 	assert_int_equal(fs_list(root, "/keys", "-private.pem", names, 4), 2);
+	/* more than max: the count says so, the first by name are kept */
+	assert_int_equal(fs_list(root, "/keys", "-private.pem", names, 1), 2);
 	assert_string_equal(names[0], "a.com-s1-private.pem");
 	assert_int_equal(fs_list(root, "/nokeys", "-private.pem", names, 4), 0);
 }

@@ -29,7 +29,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 
 SRC      := $(sort $(wildcard src/*.c))
 CORE_SRC := $(filter-out src/main.c,$(SRC))
-HDR      := $(wildcard include/*.h)
+# include/: the contracts; src/*.h: private headers, next to their sources
+HDR      := $(wildcard include/*.h src/*.h)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 OBJ      := $(CORE_SRC:src/%.c=build/obj/%.o)
@@ -47,9 +48,9 @@ build/asan/obj/%.o: src/%.c $(HDR) | build/asan/obj
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 build/libcore.a: $(OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 build/asan/libcore.a: $(SAN_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/$(PROG): build/obj/main.o build/libcore.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
@@ -57,9 +58,9 @@ build/asan/$(PROG): build/asan/obj/main.o build/asan/libcore.a
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
 build/tests/%: tests/unit/%.c build/libcore.a $(HDR) | build/tests
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libcore.a $(CMOCKA_LIBS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Isrc -Wno-missing-prototypes -o $@ $< build/libcore.a $(CMOCKA_LIBS) $(LIBS)
 build/asan/tests/%: tests/unit/%.c build/asan/libcore.a $(HDR) | build/asan/tests
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes -o $@ $< build/asan/libcore.a $(CMOCKA_LIBS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Isrc -Wno-missing-prototypes -o $@ $< build/asan/libcore.a $(CMOCKA_LIBS) $(LIBS)
 
 build/obj build/asan/obj build/tests build/asan/tests:
 	mkdir -p $@

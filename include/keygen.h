@@ -46,8 +46,14 @@ int keygen_public_pem(EVP_PKEY *key, char **pem, size_t *len, struct dk_err *err
  * the raw 32-byte public key for Ed25519 (RFC 8463). malloc'd, no newlines. */
 int keygen_p_value(EVP_PKEY *key, char **p, struct dk_err *err);
 
-/* Parse a private key (any PEM form OpenSSL reads: PKCS#8, PKCS#1). */
+/* Parse a private key (any PEM form OpenSSL reads: PKCS#8, PKCS#1), or an
+ * Ed25519 key in rspamd's form (keygen_ed25519_raw). */
 int keygen_load_private(const char *pem, size_t len, EVP_PKEY **out, struct dk_err *err);
+
+/* An Ed25519 key as rspamd reads it (its PEM loader is RSA only): base64 of
+ * the 32-byte seed and the 32-byte public key, one line. A secret: free
+ * with keygen_secret_free(*out, *len). */
+int keygen_ed25519_raw(EVP_PKEY *key, char **out, size_t *len, struct dk_err *err);
 
 /* Parse a SubjectPublicKeyInfo PEM. */
 int keygen_load_public(const char *pem, size_t len, EVP_PKEY **out, struct dk_err *err);

@@ -1,10 +1,11 @@
 /*
- * mta.h: configuring the mail server to sign (step 7).
+ * mta.h: configuring the mail server to sign (step 7), the same for every
+ * signer (Exim; Postfix + OpenDKIM; Postfix + rspamd: include/signer.h).
  *
- * CONTRACT (the wizard codes against it): detect, plan (pure: computes every
- * file change and a diff, writes nothing), apply (backups, writes through
- * fsutil, validates with the MTA's own checker, rolls back on failure),
- * reload (only on consent, never under --root).
+ * CONTRACT (the front ends code against it): detect, plan (pure: computes
+ * every file change and a diff, writes nothing), apply (backups, writes
+ * through fsutil, validates with the signer's own checker, rolls back on
+ * failure), reload (only on consent, never under --root).
  */
 #ifndef DKIM_MTA_H
 #define DKIM_MTA_H
@@ -17,15 +18,18 @@
 #include "common.h"
 #include "options.h"
 
+struct signer;
+
 struct mta_info {
-	enum dk_mta kind;            /* MTA_EXIM, MTA_POSTFIX or MTA_NONE */
+	const struct signer *signer; /* the signer chosen; NULL: none (see summary) */
+	const char *name;            /* its --mta word ("exim", "postfix", "rspamd"); NULL: none */
 	char summary[256];           /* one line: "Exim 4 (Debian, split config, internet)" */
 	char warning[512];           /* "" or why signing will not happen as is */
 	bool can_sign;               /* plan/apply will produce a signing setup */
 	/* Added by the MTA module (read-only for front ends). */
 	int flavor;                  /* enum mta_flavor */
 	char configtype[32];         /* Debian exim4: dc_eximconfig_configtype */
-	bool has_signer;             /* Postfix: OpenDKIM installed / configured */
+	bool has_signer;             /* Postfix: OpenDKIM or rspamd installed / configured */
 	bool ed25519_ok;             /* the signer can add an Ed25519 signature */
 };
 
@@ -36,9 +40,13 @@ enum mta_flavor {
 	MTA_FL_EXIM_SPLIT,           /* Debian exim4, conf.d */
 	MTA_FL_EXIM_PLAIN,           /* a hand-written exim.conf / exim4.conf */
 	MTA_FL_POSTFIX,              /* Postfix + OpenDKIM */
+	MTA_FL_RSPAMD,               /* Postfix + rspamd */
 };
 
-int mta_detect(const char *root, enum dk_mta want, struct mta_info *info, struct dk_err *err);
+/* want: NULL or "" to detect, "none", or a signer's --mta word (anything
+ * else: -1, DK_USAGE). Where nothing can be configured, info->signer is
+ * NULL and info->summary says why. */
+int mta_detect(const char *root, const char *want, struct mta_info *info, struct dk_err *err);
 
 struct mta_request {
 	const char *root;            /* "" for / */
@@ -50,7 +58,7 @@ struct mta_request {
 	bool strict;                 /* Exim DKIM_STRICT / milter tempfail */
 	bool dry_run;
 	/* Added by the MTA module; zero values keep the old meaning. */
-	enum dk_mta mta;             /* MTA_AUTO (0 is MTA_AUTO): as mta_detect finds */
+	const char *mta;             /* NULL: as mta_detect finds; else as for mta_detect */
 	bool reload_if_running;      /* mta_reload: only reload a service already running */
 };
 
@@ -125,19 +133,20 @@ const char *mta_no_reload_reason(const struct mta_request *req);
 
 void mta_plan_clear(struct mta_plan *plan);
 
-/* A signer's copy of a key (Exim's or OpenDKIM's), compared with the master. */
+/* A signer's copy of a key, compared with the master. */
 struct mta_copy {
 	char path[PATH_MAX];
+	char signer[16];             /* whose copy: its --mta word */
 	enum { MTA_COPY_SAME, MTA_COPY_DIFFERENT, MTA_COPY_UNREADABLE } state;
 	char detail[256];            /* plain words when not the same */
 };
 
-/* The signer's copies of domain/selector that exist under root, each
- * compared with the key whose p= value is `p`. Returns how many were found
- * (at most max). Reading a copy needs root; one that cannot be read is
- * reported as such, not as different. */
+/* Every signer's copy of domain/selector that exists under root, each
+ * compared with the key whose p= value is `p`, into *out (malloc'd, free
+ * it). Returns how many, or -1 + err. Reading a copy needs root; one that
+ * cannot be read is reported as such, not as different. */
 int mta_compare_copies(const char *root, const char *domain, const char *selector, const char *p,
-		       struct mta_copy *out, int max);
+		       struct mta_copy **out, struct dk_err *err);
 
 /* The selectors dkim-setup configured for `domain` in this MTA so far
  * (space-separated into out, "" if none): Exim's block, OpenDKIM's

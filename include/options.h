@@ -25,13 +25,6 @@ enum dk_mode {
 	MODE_VERSION,
 };
 
-enum dk_mta {
-	MTA_AUTO,      /* not given: detect */
-	MTA_EXIM,
-	MTA_POSTFIX,
-	MTA_NONE,
-};
-
 #define DK_MAX_NAMESERVERS 16
 #define DK_ADDR_MAX 64
 
@@ -47,7 +40,7 @@ struct options {
 	enum dk_alg alg;
 	int bits;                          /* RSA bits; 0 for Ed25519 */
 	bool alg_given, bits_given;
-	enum dk_mta mta;
+	char mta[16];                      /* --mta: "" detect, "none", or a signer's name */
 	char root[4096];                   /* "" means the real / */
 	struct dk_nameserver ns[DK_MAX_NAMESERVERS];
 	size_t n_ns;
@@ -67,9 +60,6 @@ struct options {
 int options_parse(int argc, char **argv, struct options *o, struct dk_err *err);
 
 void options_usage(FILE *out);
-
-/* "exim", "postfix", "none", "auto" */
-const char *options_mta_name(enum dk_mta m);
 
 /* The DNS options of this run (--nameserver, --resolver) as they must be
  * typed again, e.g. " --nameserver 127.0.0.1@5300"; "" when none. For the

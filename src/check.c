@@ -297,8 +297,13 @@ static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs
  * Prints (or adds to the JSON) each copy found; returns the worst status. */
 static int check_copies(const struct options *opt, const struct dk_keyjob *key, struct json *j, int status)
 {
-	struct mta_copy copies[2];
-	int n = mta_compare_copies(opt->root, key->domain, key->selector, key->p, copies, 2);
+	struct mta_copy *copies = NULL;
+	struct dk_err cerr;
+	int n = mta_compare_copies(opt->root, key->domain, key->selector, key->p, &copies, &cerr);
+	if (n < 0) {
+		fprintf(stderr, "dkim-setup: %s\n", cerr.msg);
+		return DK_SYSERR;
+	}
 	bool stale = false;
 	if (j != NULL)
 		json_array_begin(j, "signer_copies");
@@ -310,6 +315,7 @@ static int check_copies(const struct options *opt, const struct dk_keyjob *key, 
 		if (j != NULL) {
 			json_object_begin(j, NULL);
 			json_string(j, "path", c->path);
+			json_string(j, "signer", c->signer);
 			if (c->state == MTA_COPY_UNREADABLE)
 				json_null(j, "same");
 			else
@@ -328,6 +334,7 @@ static int check_copies(const struct options *opt, const struct dk_keyjob *key, 
 	else if (stale)
 		printf("Run dkim-setup --batch -d %s -s %s again to refresh the copy.\n", key->domain,
 		       key->selector);
+	free(copies);
 	return stale && status == DK_OK ? DK_MISMATCH : status;
 }
 

@@ -181,8 +181,45 @@ int keygen_load_private(const char *pem, size_t len, EVP_PKEY **out, struct dk_e
 	BIO_free(bio);
 	if (*out == NULL) {
 		ERR_clear_error();
+		/* rspamd's Ed25519 form: base64 of seed || public key */
+		unsigned char raw[66];
+		size_t n = len;
+		while (n > 0 && (pem[n - 1] == '\n' || pem[n - 1] == '\r'))
+			n--;
+		if (n == 88 && EVP_DecodeBlock(raw, (const unsigned char *)pem, 88) == 66) {
+			*out = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw, 32);
+			OPENSSL_cleanse(raw, sizeof raw);
+			if (*out != NULL)
+				return 0;
+			ERR_clear_error();
+		}
 		return dk_fail(err, DK_USAGE, "not a PEM private key (or it is encrypted)");
 	}
+	return 0;
+}
+
+int keygen_ed25519_raw(EVP_PKEY *key, char **out, size_t *len, struct dk_err *err)
+{
+	unsigned char raw[64];
+	size_t sl = 32, pl = 32;
+	*out = NULL;
+	*len = 0;
+	if (EVP_PKEY_get_raw_private_key(key, raw, &sl) <= 0 || sl != 32 ||
+	    EVP_PKEY_get_raw_public_key(key, raw + 32, &pl) <= 0 || pl != 32) {
+		OPENSSL_cleanse(raw, sizeof raw);
+		return ssl_fail(err, "Ed25519 raw key");
+	}
+	char *b = OPENSSL_malloc(4 * ((sizeof raw + 2) / 3) + 2);
+	if (b == NULL) {
+		OPENSSL_cleanse(raw, sizeof raw);
+		return dk_fail(err, DK_SYSERR, "out of memory");
+	}
+	int n = EVP_EncodeBlock((unsigned char *)b, raw, (int)sizeof raw);
+	OPENSSL_cleanse(raw, sizeof raw);
+	b[n] = '\n';
+	b[n + 1] = '\0';
+	*out = b;   /* keygen_secret_free: OPENSSL_clear_free */
+	*len = (size_t)n + 1;
 	return 0;
 }
 

@@ -71,7 +71,7 @@ static void json_result(struct json *j, const struct mta_plan *plan, const struc
 			const char *reload, const char *error)
 {
 	json_object_begin(j, "mta");
-	json_string(j, "name", options_mta_name(plan->info.kind));
+	json_string(j, "name", plan->info.name != NULL ? plan->info.name : "none");
 	json_string(j, "summary", plan->info.summary);
 	json_string(j, "warning", plan->info.warning[0] ? plan->info.warning : NULL);
 	json_bool(j, "ed25519", plan->ed25519);
@@ -118,7 +118,7 @@ int batch_step_mta(struct batch_ctx *b, struct dk_err *err)
 
 	if (mta_detect(o->root, o->mta, &plan.info, err) < 0)
 		return -1;
-	if (plan.info.kind == MTA_NONE) {
+	if (plan.info.signer == NULL) {
 		fprintf(out, "\nMail server: %s; nothing configured.\n", plan.info.summary);
 		if (b->json != NULL)
 			json_result(b->json, &plan, NULL, NULL, NULL);
@@ -149,7 +149,7 @@ int batch_step_mta(struct batch_ctx *b, struct dk_err *err)
 	struct mta_request req = {
 		.root = o->root, .domain = k->domain, .selector = rsa_sel, .priv_path = rp.priv,
 		.ed_selector = ed_sel[0] ? ed_sel : NULL, .ed_priv_path = ed_sel[0] ? ep.priv : NULL,
-		.strict = false, .dry_run = o->dry_run, .mta = plan.info.kind, .reload_if_running = true,
+		.strict = false, .dry_run = o->dry_run, .mta = plan.info.name, .reload_if_running = true,
 	};
 	int rc = mta_plan(&req, &plan, err);
 	if (rc == 0) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "options.h"
+#include "signer.h"
 #include "validate.h"
 
 /* Untrusted text in messages goes through dk_printable(). */
@@ -56,7 +57,9 @@ void options_usage(FILE *out)
 	      "  -s, --selector NAME        selector (s=); default YYYYMM of today\n"
 	      "  -a, --algorithm rsa|ed25519  key type (default rsa)\n"
 	      "  -b, --bits N               RSA size: 1024, 2048 (default), 3072, 4096\n"
-	      "  -m, --mta exim|postfix|none  MTA to configure (default: detected)\n"
+	      "  -m, --mta exim|postfix|rspamd|none\n"
+	      "                          the signer to configure (postfix: Postfix + OpenDKIM;\n"
+	      "                          rspamd: Postfix + rspamd; default: detected)\n"
 	      "      --root DIR             treat DIR as / for every file; change nothing outside\n"
 	      "      --nameserver ADDR[@PORT]  ask this server instead (repeatable)\n"
 	      "      --resolver ADDR[@PORT]  find the zone's servers through this resolver, not\n"
@@ -75,17 +78,6 @@ void options_usage(FILE *out)
 	      "Exit status: 0 done; 1 record missing or mismatched, or the wait timed out;\n"
 	      "2 bad usage or invalid input (nothing written); 3 system error.\n",
 	      out);
-}
-
-const char *options_mta_name(enum dk_mta m)
-{
-	switch (m) {
-	case MTA_EXIM: return "exim";
-	case MTA_POSTFIX: return "postfix";
-	case MTA_NONE: return "none";
-	case MTA_AUTO: break;
-	}
-	return "auto";
 }
 
 /* Strict decimal in [min, max]. */
@@ -160,7 +152,7 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 	o->mode = MODE_WIZARD;
 	o->alg = DK_ALG_RSA;
 	o->bits = DK_RSA_DEFAULT_BITS;
-	o->mta = MTA_AUTO;
+	o->mta[0] = '\0';
 	const char *domain = NULL, *selector = NULL, *root = NULL;
 	bool batch = false;
 	char why[DK_ERRMSG_MAX];
@@ -192,10 +184,9 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 			o->bits_given = true;
 			break;
 		case 'm':
-			if (strcmp(optarg, "exim") == 0) o->mta = MTA_EXIM;
-			else if (strcmp(optarg, "postfix") == 0) o->mta = MTA_POSTFIX;
-			else if (strcmp(optarg, "none") == 0) o->mta = MTA_NONE;
-			else return dk_fail(err, DK_USAGE, "--mta '%s': use exim, postfix or none", P(optarg));
+			if (strcmp(optarg, "none") != 0 && signer_by_name(optarg) == NULL)
+				return dk_fail(err, DK_USAGE, "--mta '%s': use %s or none", P(optarg), signer_names());
+			snprintf(o->mta, sizeof o->mta, "%s", optarg);
 			break;
 		case OPT_BATCH: batch = true; break;
 		case OPT_ROOT: root = optarg; break;

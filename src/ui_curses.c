@@ -336,7 +336,7 @@ static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
 				 "summary says what is left to do.");
 			break;
 		case MTA_SKIPPED:
-			doc_para(pre, 0, A_NORMAL, "%s", w->mta.kind == MTA_NONE ?
+			doc_para(pre, 0, A_NORMAL, "%s", w->mta.signer == NULL ?
 				 "No mail server to configure (Exim or Postfix). Enter goes on." :
 				 "Skipped. Enter goes on.");
 			break;

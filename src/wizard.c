@@ -699,7 +699,7 @@ static void mta_enter(struct wizard *w)
 		w->mta_phase = MTA_FAILED;
 		return;
 	}
-	if (w->mta.kind == MTA_NONE) {
+	if (w->mta.signer == NULL) {
 		w->mta_phase = MTA_SKIPPED;
 		return;
 	}

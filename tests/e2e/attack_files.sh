@@ -100,7 +100,7 @@ mk_mta() {   # mk_mta SB exim|exim-split|postfix
 		mkdir -p "$1/etc/postfix" "$1/etc/opendkim" "$1/etc/default"
 		printf '#!/bin/sh\nexit 0\n' >"$1/usr/sbin/postfix"
 		cp "$1/usr/sbin/postfix" "$1/usr/sbin/opendkim"
-		printf 'smtpd_milters = inet:localhost:11332\n' >"$1/etc/postfix/main.cf"
+		printf 'smtpd_milters = inet:localhost:10028\n' >"$1/etc/postfix/main.cf"
 		printf 'Syslog yes\n' >"$1/etc/opendkim.conf"
 		printf 'RUNDIR=/run/opendkim\n' >"$1/etc/default/opendkim"
 		;;

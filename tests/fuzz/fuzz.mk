@@ -16,7 +16,7 @@ FUZZ         ?=
 PKGS         := ncursesw formw menuw panelw libcrypto ldns
 SAN          := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer $(SAN) -Wall -Wextra \
-                -Iinclude -D_GNU_SOURCE -DDK_VERSION='"fuzz"' -DDK_DATADIR='"/nonexistent"' \
+                -Iinclude -Isrc -D_GNU_SOURCE -DDK_VERSION='"fuzz"' -DDK_DATADIR='"/nonexistent"' \
                 $(shell pkg-config --cflags $(PKGS)) -pthread
 FUZZ_LIBS    := $(shell pkg-config --libs $(PKGS)) -pthread
 
@@ -24,7 +24,7 @@ CORE_SRC     := $(filter-out src/main.c,$(sort $(wildcard src/*.c)))
 CORE_OBJ     := $(CORE_SRC:src/%.c=build/fuzz/obj/%.o)
 HARNESS_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 HARNESSES    := $(HARNESS_SRC:tests/fuzz/%.c=build/fuzz/%)
-HDR          := $(wildcard include/*.h)
+HDR          := $(wildcard include/*.h src/*.h)
 
 .PHONY: build run
 build: $(HARNESSES)

@@ -22,7 +22,7 @@
 
 #include "fuzz_check.h"
 #include "mta.h"
-#include "mta_int.h"
+#include "signer_util.h"
 #include "setup.h"
 
 static char root[512];   /* $TMPDIR/fuzz_mta.XXXXXX (run.sh: build/fuzz/tmp) */
@@ -141,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mta_request req = {
 		.root = root, .domain = "example.com", .selector = "s1",
 		.priv_path = DK_PRIV_DIR "/example.com-s1-private.pem",
-		.mta = exim ? MTA_EXIM : MTA_POSTFIX,
+		.mta = exim ? "exim" : "postfix",
 	};
 	struct mta_plan plan;
 	struct dk_err err;

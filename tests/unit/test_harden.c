@@ -12,7 +12,7 @@
 
 #include "common.h"
 #include "dns.h"
-#include "mta_int.h"
+#include "signer_util.h"
 #include "options.h"
 #include "record.h"
 #include "setup.h"

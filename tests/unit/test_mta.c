@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 
 #include "mta.h"
-#include "mta_int.h"
+#include "signer_util.h"
 
 static char root[64];
 
@@ -130,7 +130,7 @@ static struct mta_request req_for(const char *domain, bool ed)
 	struct mta_request r = {
 		.root = root, .domain = domain, .selector = "rsa1", .priv_path = priv,
 		.ed_selector = ed ? "ed1" : NULL, .ed_priv_path = ed ? edpriv : NULL,
-		.mta = MTA_EXIM,
+		.mta = "exim",
 	};
 	return r;
 }
@@ -157,8 +157,8 @@ static void test_exim_unsplit(void **state)
 	put("/etc/exim4/exim4.conf.localmacros", "# the admin's own macro\nMAIN_TLS_ENABLE = yes\n", 0644);
 	struct mta_info info;
 	struct dk_err err;
-	assert_int_equal(mta_detect(root, MTA_AUTO, &info, &err), 0);
-	assert_int_equal(info.kind, MTA_EXIM);
+	assert_int_equal(mta_detect(root, NULL, &info, &err), 0);
+	assert_string_equal(info.name, "exim");
 	assert_int_equal(info.flavor, MTA_FL_EXIM_UNSPLIT);
 	struct mta_request r = req_for("example.com", true);
 	plan_apply(&r, true);
@@ -199,7 +199,7 @@ static void test_exim_unsplit(void **state)
 	free(d);
 	char sels[128];
 	struct mta_info xi;
-	assert_int_equal(mta_detect(root, MTA_EXIM, &xi, &err), 0);
+	assert_int_equal(mta_detect(root, "exim", &xi, &err), 0);
 	mta_configured_selectors(root, &xi, "example.com", sels, sizeof sels);
 	assert_string_equal(sels, "ed1 rsa1");
 }
@@ -449,7 +449,7 @@ static void test_exim_plain(void **state)
 	put("/etc/exim4/exim4.conf", "# mine\nbegin transports\nremote_smtp:\n  driver = smtp\n", 0644);
 	struct mta_info info;
 	struct dk_err err;
-	assert_int_equal(mta_detect(root, MTA_EXIM, &info, &err), 0);
+	assert_int_equal(mta_detect(root, "exim", &info, &err), 0);
 	assert_int_equal(info.flavor, MTA_FL_EXIM_PLAIN);
 	struct mta_request r = req_for("example.com", false);
 	plan_apply(&r, true);
@@ -490,7 +490,7 @@ static void test_exim_smarthost_split(void **state)
 static const char *maincf =
 	"smtpd_banner = $myhostname ESMTP\n"
 	"smtpd_milters = unix:/spamass/spamass.sock,\n"
-	"    inet:localhost:11332\n"
+	"    inet:localhost:10028\n"
 	"non_smtpd_milters = $smtpd_milters\n"
 	"myhostname = mail.example.com\n";
 
@@ -511,7 +511,7 @@ static void test_postfix(void **state)
 	free(c);
 	put("/etc/opendkim/keys", "other._domainkey.other.org other.org:other:/etc/dkimkeys/other.private\n", 0644);
 	struct mta_request r = req_for("example.com", true);
-	r.mta = MTA_POSTFIX;
+	r.mta = "postfix";
 	struct mta_plan plan;
 	struct dk_err err;
 	assert_int_equal(mta_plan(&r, &plan, &err), 0);
@@ -520,7 +520,7 @@ static void test_postfix(void **state)
 	mta_plan_clear(&plan);
 	plan_apply(&r, true);
 	char *m = get("/etc/postfix/main.cf");
-	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock, inet:localhost:11332, "
+	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock, inet:localhost:10028, "
 				 "{ inet:127.0.0.1:8891, default_action=accept }, "
 				 "{ inet:127.0.0.1:8892, default_action=accept }\n"));
 	assert_non_null(strstr(m, "non_smtpd_milters = $smtpd_milters\n"));
@@ -559,7 +559,7 @@ static void test_postfix(void **state)
 	r.strict = true;
 	plan_apply(&r, true);
 	m = get("/etc/postfix/main.cf");
-	assert_non_null(strstr(m, "inet:localhost:11332, { inet:127.0.0.1:8891, default_action=tempfail }, "
+	assert_non_null(strstr(m, "inet:localhost:10028, { inet:127.0.0.1:8891, default_action=tempfail }, "
 				 "{ inet:127.0.0.1:8892, default_action=tempfail }\n"));
 	free(m);
 	/* a milter list we cannot parse safely is left alone */
@@ -572,6 +572,94 @@ static void test_postfix(void **state)
 	assert_int_equal(mta_plan(&r, &plan, &err), -1);
 	assert_non_null(strstr(err.msg, "KeyFile"));
 	mta_plan_clear(&plan);
+}
+
+/* Postfix + rspamd: chosen where rspamd is installed, never OpenDKIM beside
+ * it; keys where _rspamd reads them, one config file of ours, the proxy
+ * milter in both lists next to the others; someone else's config refused. */
+static void test_rspamd(void **state)
+{
+	(void)state;
+	put("/etc/postfix/main.cf", "smtpd_milters = unix:/spamass/spamass.sock\nmyhostname = m.example.com\n", 0644);
+	put("/usr/sbin/postfix", "", 0755);
+	put("/usr/sbin/opendkim", "", 0755);
+	put("/usr/bin/rspamd", "", 0755);
+	struct mta_info info;
+	struct dk_err err;
+	assert_int_equal(mta_detect(root, NULL, &info, &err), 0);
+	assert_string_equal(info.name, "rspamd");
+	assert_true(info.can_sign);
+	struct mta_request r = req_for("example.com", true);
+	r.mta = NULL;
+	plan_apply(&r, true);
+	char *c = get("/etc/rspamd/local.d/dkim_signing.conf");
+	assert_non_null(c);
+	assert_non_null(strstr(c, "# domain: example.com rsa1 ed1\n"));
+	assert_non_null(strstr(c, "{ selector = \"rsa1\"; path = \"/etc/rspamd/dkim/example.com.rsa1.key\"; },\n"));
+	assert_non_null(strstr(c, "{ selector = \"ed1\"; path = \"/etc/rspamd/dkim/example.com.ed1.key\"; },\n"));
+	free(c);
+	char *m = get("/etc/postfix/main.cf");
+	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock, { inet:localhost:11332, default_action=accept }\n"));
+	assert_non_null(strstr(m, "non_smtpd_milters = { inet:localhost:11332, default_action=accept }\n"));
+	free(m);
+	char path[1024];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/etc/rspamd/dkim/example.com.ed1.key", root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	snprintf(path, sizeof path, "%s/etc/rspamd/dkim", root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	plan_apply(&r, false);
+	char sels[128];
+	mta_configured_selectors(root, &info, "example.com", sels, sizeof sels);
+	assert_string_equal(sels, "rsa1 ed1");
+	/* a second domain: both listed */
+	copy_key("rsa2048.pem", "/etc/ssl/private/other.org-rsa1-private.pem");
+	struct mta_request r2 = req_for("other.org", false);
+	r2.mta = "rspamd";
+	plan_apply(&r2, true);
+	c = get("/etc/rspamd/local.d/dkim_signing.conf");
+	assert_non_null(strstr(c, "# domain: example.com rsa1 ed1\n# domain: other.org rsa1\n"));
+	free(c);
+	/* every signer's copy is compared by check */
+	struct mta_copy *copies = NULL;
+	assert_int_equal(mta_compare_copies(root, "example.com", "rsa1", "x", &copies, &err), 1);
+	assert_string_equal(copies[0].signer, "rspamd");
+	free(copies);
+	/* OpenDKIM is not added beside rspamd's milter */
+	assert_int_equal(mta_detect(root, "postfix", &info, &err), 0);
+	assert_false(info.can_sign);
+	assert_non_null(strstr(info.warning, "rspamd is on Postfix's mail path"));
+	/* somebody else's rspamd DKIM settings: refused, saying where */
+	put("/etc/rspamd/override.d/dkim_signing.conf", "enabled = false;\n", 0644);
+	assert_int_equal(mta_detect(root, "rspamd", &info, &err), 0);
+	assert_false(info.can_sign);
+	assert_non_null(strstr(info.warning, "/etc/rspamd/override.d/dkim_signing.conf"));
+	snprintf(path, sizeof path, "%s/etc/rspamd/override.d/dkim_signing.conf", root);
+	unlink(path);
+	put("/etc/rspamd/local.d/dkim_signing.conf", "path = \"/var/lib/rspamd/dkim/$domain.key\";\n", 0644);
+	assert_int_equal(mta_detect(root, "rspamd", &info, &err), 0);
+	assert_false(info.can_sign);
+	assert_non_null(strstr(info.warning, "/etc/rspamd/local.d/dkim_signing.conf"));
+	assert_int_equal(mta_plan(&r, &(struct mta_plan){ 0 }, &err), -1);
+}
+
+/* rspamd is not put beside an OpenDKIM already on the mail path. */
+static void test_rspamd_beside_opendkim(void **state)
+{
+	(void)state;
+	put("/etc/postfix/main.cf", "smtpd_milters = { inet:127.0.0.1:8891, default_action=accept }\n", 0644);
+	put("/usr/sbin/postfix", "", 0755);
+	put("/usr/bin/rspamd", "", 0755);
+	struct mta_info info;
+	struct dk_err err;
+	assert_int_equal(mta_detect(root, NULL, &info, &err), 0);
+	assert_string_equal(info.name, "rspamd");
+	assert_false(info.can_sign);
+	assert_non_null(strstr(info.warning, "OpenDKIM is on Postfix's mail path"));
+	assert_int_equal(mta_detect(root, "nosuch", &info, &err), -1);
+	assert_int_equal(err.status, DK_USAGE);
 }
 
 int main(void)
@@ -589,6 +677,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exim_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_smarthost_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postfix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rspamd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rspamd_beside_opendkim, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

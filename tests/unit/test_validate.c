@@ -101,7 +101,7 @@ static void test_options(void **state)
 	assert_int_equal(o.mode, MODE_BATCH);
 	assert_string_equal(o.domain, "example.com");
 	assert_int_equal(o.bits, 3072);
-	assert_int_equal(o.mta, MTA_NONE);
+	assert_string_equal(o.mta, "none");
 
 	assert_int_equal(parse(&o, &err, "check", "-d", "example.com", "-s", "s1", "--nameserver", "127.0.0.1@5353",
 			       "--nameserver", "[::1]@53", "--json", NULL), 0);

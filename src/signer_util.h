@@ -1,22 +1,17 @@
 /*
- * mta_int.h: shared by src/mta*.c only (not a contract for front ends).
+ * signer_util.h: what the signers share (src/signer*.c only; not a contract
+ * for front ends). Imports no signer.
  */
-#ifndef DKIM_MTA_INT_H
-#define DKIM_MTA_INT_H
+#ifndef DKIM_SIGNER_UTIL_H
+#define DKIM_SIGNER_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
 #include "common.h"
+#include "keygen.h"
 #include "mta.h"
-
-/* Where each signer reads its copy of a key (DESIGN.md, "the signer's copy"):
- * printf formats taking the domain and the selector. */
-#define EXIM_KEYDIR "/etc/exim4/dkim"
-#define EXIM_COPY_FMT EXIM_KEYDIR "/%s-%s-private.pem"
-#define OPENDKIM_KEYDIR "/etc/dkimkeys"
-#define OPENDKIM_COPY_FMT OPENDKIM_KEYDIR "/%s-%s.private"
 
 #define MTA_BEGIN "# BEGIN dkim-setup"
 #define MTA_END "# END dkim-setup"
@@ -98,22 +93,23 @@ bool mta_have_systemd(const char *root);
 int mta_master_key(const struct mta_request *req, const char *master, enum dk_alg want, char **pem,
 		   size_t *len, struct dk_err *err);
 
-/* Per-MTA parts. */
-void mta_exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
-			size_t outlen);
-void mta_postfix_selectors(const char *root, const char *domain, char *out, size_t outlen);
-int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err);
-int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
-int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan,
-		      struct mta_result *res, struct dk_err *err);
-int mta_exim_activate(const struct mta_request *req, const struct mta_plan *plan,
-		      struct dk_err *err);
+/* user/group names to ids (root: ""); under --root nothing is chowned and
+ * both are FS_KEEP_ID. 0 or -1 + err when a name does not exist. */
+int mta_lookup_ids(const char *root, const char *owner, const char *group, uid_t *uid,
+		   gid_t *gid, struct dk_err *err);
 
-int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *err);
-int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);
-int mta_postfix_activate(const struct mta_request *req, const struct mta_plan *plan,
-			 struct dk_err *err);
-int mta_postfix_validate(const struct mta_request *req, const struct mta_plan *plan,
-			 struct mta_result *res, struct dk_err *err);
+/* One copy (c->path) against the master's p= value: fills state, detail. */
+void mta_compare_copy(const char *root, struct mta_copy *c, const char *p);
+
+/* The master key's signer copy as a plan change: read root+master, check
+ * it is a `want` key, add it at `copy` with mode and owner. `read_old`
+ * false when the copy's directory cannot be read as root yet (Debian's
+ * /etc/dkimkeys belongs to opendkim until the first apply). */
+int mta_add_key_copy(const struct mta_request *req, struct mta_plan *plan, const char *master,
+		     const char *copy, enum dk_alg want, const char *owner, const char *group,
+		     mode_t mode, bool read_old, struct dk_err *err);
+
+/* The last line of a tool's output, printable, into dst. */
+void mta_tail_line(const char *out, char *dst, size_t dstlen);
 
 #endif

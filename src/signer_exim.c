@@ -1,6 +1,7 @@
-/* mta_exim.c: Exim on Debian (exim4, split or unsplit) and a plain
- * exim.conf. Debian's remote_smtp transport reads the DKIM_* macros; we
- * write them as one delimited block in the file the layout really reads. */
+/* signer_exim.c: the Exim signer. Exim on Debian (exim4, split or
+ * unsplit) and a plain exim.conf. Debian's remote_smtp transport reads the
+ * DKIM_* macros; we write them as one delimited block in the file the
+ * layout really reads. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +11,12 @@
 
 #include "fsutil.h"
 #include "keygen.h"
-#include "mta_int.h"
+#include "signer.h"
+#include "signer_util.h"
 
+/* Where Exim reads its copy of a key (DESIGN.md, "the signer's copy"). */
+#define EXIM_KEYDIR "/etc/exim4/dkim"
+#define EXIM_COPY_FMT EXIM_KEYDIR "/%s-%s-private.pem"
 #define EXIM_GROUP "Debian-exim"
 #define EXIM_UNSPLIT_MACROS "/etc/exim4/exim4.conf.localmacros"
 #define EXIM_SPLIT_MACROS "/etc/exim4/conf.d/main/000_localmacros"
@@ -123,10 +128,9 @@ static bool exim_ed25519(const char *root)
 	return mta_run(argv, out, sizeof out) == 0 && strstr(out, "=y") != NULL;
 }
 
-int mta_exim_detect(const char *root, struct mta_info *info, struct dk_err *err)
+static int exim_detect(const char *root, struct mta_info *info, struct dk_err *err)
 {
 	char where[PATH_MAX + 32];
-	info->kind = MTA_EXIM;
 	info->ed25519_ok = exim_ed25519(root);
 	/* Debian's exim4 prefers a hand-written /etc/exim4/exim4.conf to the
 	 * generated one; a non-Debian Exim reads /etc/exim/exim.conf. */
@@ -315,29 +319,13 @@ static int current_domains(const char *root, const char *macros_text, struct exi
 				  : read_domains(macros_text, true, l, err);
 }
 
-/* Read the master key, check its type, and add its signer's copy. */
-static int add_key_copy(const struct mta_request *req, struct mta_plan *plan, const char *master,
-			const char *copy, enum dk_alg want, const char *owner, const char *group,
-			mode_t mode, struct dk_err *err)
-{
-	char *pem = NULL, *old = NULL;
-	size_t len;
-	if (mta_master_key(req, master, want, &pem, &len, err) < 0)
-		return -1;
-	if (mta_read(req->root, copy, &old, err) < 0) {
-		keygen_secret_free(pem, len);
-		return -1;
-	}
-	return mta_add_change(plan, copy, old, pem, mode, owner, group, true, err);
-}
-
 static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
 {
 	char copy[PATH_MAX];
 	if (mta_add_dir(plan, EXIM_KEYDIR, 0750, "", EXIM_GROUP, true, err) < 0)
 		return -1;
 	snprintf(copy, sizeof copy, EXIM_COPY_FMT, req->domain, req->selector);
-	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)
+	if (mta_add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, true, err) < 0)
 		return -1;
 	char *old = NULL;
 	if (mta_read(req->root, EXIM_PLAIN_FRAGMENT, &old, err) < 0)
@@ -362,13 +350,15 @@ static int exim_plain_plan(const struct mta_request *req, struct mta_plan *plan,
 	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
 }
 
-void mta_exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
-			size_t outlen)
+static void exim_selectors(const char *root, const struct mta_info *info, const char *domain, char *out,
+			   size_t outlen)
 {
 	char *macros = NULL, *file = NULL;
 	struct dk_err e;
 	struct exim_doms l = { 0 };
 	out[0] = '\0';
+	if (info->flavor == MTA_FL_EXIM_PLAIN)
+		return;   /* the admin's own file: nothing of ours to read */
 	if (mta_read(root, info->flavor == MTA_FL_EXIM_SPLIT ? EXIM_SPLIT_MACROS : EXIM_UNSPLIT_MACROS,
 		     &macros, &e) == 0 && current_domains(root, macros, &l, &file, &e) == 0) {
 		for (size_t i = 0; i < l.n; i++) {
@@ -462,7 +452,7 @@ static int plan_smarthost(const struct mta_request *req, struct mta_plan *plan, 
 	return mta_add_change(plan, SMARTHOST_RUL, rul, sb_take(&b), 0644, "", "", false, err);
 }
 
-int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
+static int exim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
 {
 	if (plan->info.flavor == MTA_FL_EXIM_PLAIN)
 		return exim_plain_plan(req, plan, err);
@@ -482,12 +472,12 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 		return -1;
 	char copy[PATH_MAX];
 	snprintf(copy, sizeof copy, EXIM_COPY_FMT, req->domain, req->selector);
-	if (add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, err) < 0)
+	if (mta_add_key_copy(req, plan, req->priv_path, copy, DK_ALG_RSA, "", EXIM_GROUP, 0640, true, err) < 0)
 		return -1;
 	if (ed) {
 		snprintf(copy, sizeof copy, EXIM_COPY_FMT, req->domain, req->ed_selector);
-		if (add_key_copy(req, plan, req->ed_priv_path, copy, DK_ALG_ED25519, "", EXIM_GROUP, 0640,
-				 err) < 0)
+		if (mta_add_key_copy(req, plan, req->ed_priv_path, copy, DK_ALG_ED25519, "", EXIM_GROUP,
+				     0640, true, err) < 0)
 			return -1;
 	}
 
@@ -559,22 +549,8 @@ int mta_exim_plan(const struct mta_request *req, struct mta_plan *plan, struct d
 	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
 }
 
-static void tail_line(const char *out, char *dst, size_t dstlen)
-{
-	char pr[400];
-	size_t n = strlen(out);
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
-		n--;
-	size_t start = n;
-	while (start > 0 && out[start - 1] != '\n')
-		start--;
-	char line[400];
-	snprintf(line, sizeof line, "%.*s", (int)(n - start), out + start);
-	snprintf(dst, dstlen, "%s", dk_printable(line, pr, sizeof pr));
-}
-
-int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan,
-		      struct mta_result *res, struct dk_err *err)
+static int exim_validate(const struct mta_request *req, const struct mta_plan *plan,
+			 struct mta_result *res, struct dk_err *err)
 {
 	/* Keys first: -bV accepts a missing or unreadable key file. */
 	struct sbuf acc = { 0 };
@@ -610,14 +586,14 @@ int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan
 	const char *const gen[] = { UPDATE_EXIM, "-o", EXIM_CHECK_CONF, NULL };
 	int rc = mta_run(gen, out, sizeof out);
 	if (rc != 0) {
-		tail_line(out, res->validator, sizeof res->validator);
+		mta_tail_line(out, res->validator, sizeof res->validator);
 		unlink(EXIM_CHECK_CONF);
 		return dk_fail(err, DK_SYSERR, "update-exim4.conf failed (%d): %s", rc, res->validator);
 	}
 	const char *const bv[] = { EXIM_BIN, "-C", EXIM_CHECK_CONF, "-bV", NULL };
 	rc = mta_run(bv, out, sizeof out);
 	if (rc != 0) {
-		tail_line(out, res->validator, sizeof res->validator);
+		mta_tail_line(out, res->validator, sizeof res->validator);
 		unlink(EXIM_CHECK_CONF);
 		return dk_fail(err, DK_SYSERR, "exim -bV rejects the new configuration: %s", res->validator);
 	}
@@ -640,8 +616,13 @@ int mta_exim_validate(const struct mta_request *req, const struct mta_plan *plan
 	return 0;
 }
 
-int mta_exim_activate(const struct mta_request *req, const struct mta_plan *plan, struct dk_err *err)
+/* update-exim4.conf makes the running configuration from what we wrote
+ * (also when only the generated configuration lacked our settings). */
+static int exim_activate(const struct mta_request *req, const struct mta_plan *plan,
+			 struct mta_result *res, struct dk_err *err)
 {
+	if (!res->applied && !plan->regenerate)
+		return 0;
 	if (req->root[0] != '\0' || plan->info.flavor == MTA_FL_EXIM_PLAIN)
 		return 0;
 	char out[4096], pr[300];
@@ -650,5 +631,49 @@ int mta_exim_activate(const struct mta_request *req, const struct mta_plan *plan
 	if (rc != 0)
 		return dk_fail(err, DK_SYSERR, "update-exim4.conf failed (%d): %s", rc,
 			       dk_printable(out, pr, sizeof pr));
+	res->applied = true;
 	return 0;
 }
+
+static void exim_reload(const struct mta_plan *plan, struct signer_reload *out)
+{
+	(void)plan;
+	out->steps[out->n++] = (struct signer_step){ "reload", "exim4", "exim4" };
+}
+
+static int exim_key_copy(const char *domain, const char *selector, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, EXIM_COPY_FMT, domain, selector);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* The program installed (2), or only its configuration (1). */
+static int exim_found(const char *root)
+{
+	if (fs_exists(root, "/usr/sbin/exim4") == 1 || fs_exists(root, "/usr/sbin/exim") == 1)
+		return 2 | (fs_exists(root, "/etc/exim4/update-exim4.conf.conf") == 1 ||
+			    fs_exists(root, "/etc/exim/exim.conf") == 1);
+	return fs_exists(root, "/etc/exim4/update-exim4.conf.conf") == 1 ||
+	       fs_exists(root, "/etc/exim/exim.conf") == 1;
+}
+
+static int exim_preference(const char *root)
+{
+	(void)root;
+	return 1;   /* Exim's only signer */
+}
+
+const struct signer signer_exim = {
+	.name = "exim",
+	.mta = "Exim",
+	.mta_found = exim_found,
+	.preference = exim_preference,
+	.detect = exim_detect,
+	.plan = exim_plan,
+	.validate = exim_validate,
+	.activate = exim_activate,
+	.reload = exim_reload,
+	.selectors = exim_selectors,
+	.key_copy = exim_key_copy,
+	.prove = NULL,
+};

@@ -1,4 +1,4 @@
-/* mta_postfix.c: Postfix signing through OpenDKIM (a milter).
+/* signer_opendkim.c: the Postfix + OpenDKIM signer (a milter).
  *
  * Choices, explained on screen too:
  * - The socket is inet on loopback (127.0.0.1:8891). Postfix's smtpd runs
@@ -26,13 +26,18 @@
 
 #include "fsutil.h"
 #include "keygen.h"
-#include "mta_int.h"
+#include "postfix_cf.h"
+#include "signer.h"
+#include "signer_util.h"
 
 #define OPENDKIM_CONF "/etc/opendkim.conf"
 #define OPENDKIM_TABLEDIR "/etc/opendkim"
 #define DEF_KEYTABLE "/etc/opendkim/key.table"
 #define DEF_SIGNTABLE "/etc/opendkim/signing.table"
-#define MAIN_CF "/etc/postfix/main.cf"
+#define MAIN_CF PF_MAIN_CF
+/* Where OpenDKIM reads its copy of a key (DESIGN.md, "the signer's copy"). */
+#define OPENDKIM_KEYDIR "/etc/dkimkeys"
+#define OPENDKIM_COPY_FMT OPENDKIM_KEYDIR "/%s-%s.private"
 #define OUR_SOCKET_DKIM "inet:8891@127.0.0.1"
 #define OUR_SOCKET_PF "inet:127.0.0.1:8891"
 #define ED_CONF "/etc/opendkim-ed25519.conf"
@@ -110,133 +115,6 @@ static char *comment_out(const char *text, const char *key)
 	return sb_take(&b);
 }
 
-/* ---- main.cf: "name = value" with indented continuation lines ---- */
-
-/* The last definition of `name`: [*start, *end) in text, and its value. */
-static bool cf_find(const char *text, const char *name, const char **start, const char **end,
-		    struct sbuf *value)
-{
-	bool found = false;
-	size_t n = strlen(name);
-	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (strncmp(p, name, n) != 0)
-			continue;
-		const char *q = p + n;
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q != '=')
-			continue;
-		found = true;
-		*start = p;
-		const char *e = strchr(p, '\n');
-		while (e != NULL && (e[1] == ' ' || e[1] == '\t'))
-			e = strchr(e + 1, '\n');
-		*end = e ? e + 1 : p + strlen(p);
-		if (value != NULL) {
-			free(sb_take(value));
-			for (const char *v = q + 1; v < *end; v++)
-				sb_addn(value, isspace((unsigned char)*v) ? " " : v, 1);
-		}
-	}
-	return found;
-}
-
-static char *cf_set(const char *text, const char *name, const char *value)
-{
-	struct sbuf b = { 0 };
-	const char *s, *e;
-	if (cf_find(text, name, &s, &e, NULL)) {
-		sb_addn(&b, text, (size_t)(s - text));
-		sb_printf(&b, "%s = %s\n", name, value);
-		sb_add(&b, e);
-	} else {
-		sb_add(&b, text);
-		if (*text && text[strlen(text) - 1] != '\n')
-			sb_add(&b, "\n");
-		sb_printf(&b, "%s = %s\n", name, value);
-	}
-	return sb_take(&b);
-}
-
-/* Split a milter list into tokens; "{ ... }" groups stay whole. Returns
- * (size_t)-1 when the list has more tokens, or longer ones, than we keep:
- * then we edit nothing rather than cut an admin's setting short. */
-static size_t milter_tokens(const char *v, char tok[][512], size_t max)
-{
-	size_t n = 0;
-	for (;;) {
-		while (*v == ' ' || *v == ',' || *v == '\t')
-			v++;
-		if (!*v)
-			break;
-		if (n == max)
-			return (size_t)-1;
-		size_t k = 0;
-		if (*v == '{') {
-			int depth = 0;
-			do {
-				depth += *v == '{';
-				depth -= *v == '}';
-				if (k + 1 >= 512)
-					return (size_t)-1;
-				tok[n][k++] = *v++;
-			} while (*v && depth > 0);
-			if (depth > 0)
-				return (size_t)-1;   /* unbalanced braces */
-		} else {
-			while (*v && *v != ' ' && *v != ',' && *v != '\t') {
-				if (k + 1 >= 512)
-					return (size_t)-1;
-				tok[n][k++] = *v++;
-			}
-		}
-		tok[n++][k] = '\0';
-	}
-	return n;
-}
-
-/* The milter's address within a token ("{ inet:x, a=b }" -> "inet:x"). */
-static void milter_name(const char *tok, char *out, size_t outlen)
-{
-	const char *p = tok;
-	if (*p == '{')
-		p++;
-	while (*p == ' ')
-		p++;
-	size_t k = 0;
-	while (*p && *p != ',' && *p != ' ' && *p != '}' && k + 1 < outlen)
-		out[k++] = *p++;
-	out[k] = '\0';
-}
-
-/* value with our token added or updated; every other milter kept in order. */
-static char *milters_with(const char *value, const char *ours_name, const char *ours_tok)
-{
-	char tok[32][512];
-	size_t n = milter_tokens(value ? value : "", tok, 32);
-	if (n == (size_t)-1)
-		return NULL;
-	struct sbuf b = { 0 };
-	bool done = false;
-	for (size_t i = 0; i < n; i++) {
-		char name[512];
-		milter_name(tok[i], name, sizeof name);
-		sb_add(&b, b.len ? ", " : "");
-		if (strcmp(name, ours_name) == 0 && !done) {
-			sb_add(&b, ours_tok);
-			done = true;
-		} else if (strcmp(name, ours_name) != 0) {
-			sb_add(&b, tok[i]);
-		} else {
-			b.len -= 2;   /* a duplicate of ours: dropped */
-			b.s[b.len] = '\0';
-		}
-	}
-	if (!done)
-		sb_printf(&b, "%s%s", b.len ? ", " : "", ours_tok);
-	return sb_take(&b);
-}
-
 /* ---- tables ---- */
 
 /* text with the line whose first field is `key` replaced by `line`
@@ -279,15 +157,8 @@ static bool dir_is_roots(const char *root, const char *dir)
 static int add_key(const struct mta_request *req, struct mta_plan *plan, const char *master,
 		   const char *copy, enum dk_alg want, struct dk_err *err)
 {
-	char *pem = NULL, *old = NULL;
-	size_t len;
-	if (mta_master_key(req, master, want, &pem, &len, err) < 0)
-		return -1;
-	if (dir_is_roots(req->root, OPENDKIM_KEYDIR) && mta_read(req->root, copy, &old, err) < 0) {
-		keygen_secret_free(pem, len);
-		return -1;
-	}
-	return mta_add_change(plan, copy, old, pem, 0600, "opendkim", "opendkim", true, err);
+	return mta_add_key_copy(req, plan, master, copy, want, "opendkim", "opendkim", 0600,
+				dir_is_roots(req->root, OPENDKIM_KEYDIR), err);
 }
 
 /* A table file with `line` for `key` (added or replaced). */
@@ -395,12 +266,14 @@ static void table_selector(const char *root, const char *path, const char *domai
 	free(text);
 }
 
-void mta_postfix_selectors(const char *root, const char *domain, char *out, size_t outlen)
+static void opendkim_selectors(const char *root, const struct mta_info *info, const char *domain,
+			       char *out, size_t outlen)
 {
 	char *conf = NULL;
 	struct dk_err e;
 	struct dkconf c;
 	bool re;
+	(void)info;
 	out[0] = '\0';
 	if (mta_read(root, OPENDKIM_CONF, &conf, &e) < 0)
 		return;
@@ -412,9 +285,29 @@ void mta_postfix_selectors(const char *root, const char *domain, char *out, size
 	table_selector(root, ED_SIGNTABLE, domain, out, outlen);
 }
 
-int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *err)
+/* Is another signer (rspamd's proxy milter) on Postfix's mail path? */
+static bool rspamd_on_path(const char *root, char *where, size_t wlen)
 {
-	info->kind = MTA_POSTFIX;
+	char *maincf = NULL;
+	struct dk_err e;
+	bool on = false;
+	if (mta_read(root, MAIN_CF, &maincf, &e) < 0 || maincf == NULL)
+		return false;
+	const char *names[] = { "smtpd_milters", "non_smtpd_milters" };
+	for (size_t i = 0; i < 2 && !on; i++) {
+		char *v = pf_milter_value(maincf, names[i]);
+		if (v != NULL && (strstr(v, ":11332") != NULL || strstr(v, "rspamd") != NULL)) {
+			snprintf(where, wlen, "%s in " MAIN_CF, names[i]);
+			on = true;
+		}
+		free(v);
+	}
+	free(maincf);
+	return on;
+}
+
+static int opendkim_detect(const char *root, struct mta_info *info, struct dk_err *err)
+{
 	info->flavor = MTA_FL_POSTFIX;
 	info->ed25519_ok = false;
 	if (root[0] != '\0') {
@@ -443,19 +336,7 @@ int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *e
 	struct dkconf c;
 	dkconf_read(conf, &c);
 	free(conf);
-	/* smtpd's chroot column in master.cf: "y" (Debian's default), "n", or
-	 * "-" (Postfix 3.x: no chroot). */
-	char *master = NULL;
-	bool chroot = false;
-	if (mta_read(root, "/etc/postfix/master.cf", &master, err) < 0)
-		return -1;
-	for (const char *p = master; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		char svc[64], type[16], priv[4], unpriv[4], ch[4];
-		if (sscanf(p, "%63s %15s %3s %3s %3s", svc, type, priv, unpriv, ch) == 5 &&
-		    strcmp(svc, "smtp") == 0 && strcmp(type, "inet") == 0)
-			chroot = strcmp(ch, "y") == 0;
-	}
-	free(master);
+	bool chroot = pf_smtpd_chrooted(root);
 	snprintf(info->summary, sizeof info->summary, "Postfix%s with OpenDKIM (socket %s; %s)",
 		 chroot ? " (smtpd chrooted)" : "", c.socket[0] ? c.socket : "not set",
 		 c.keytable[0] ? "KeyTable already in use" : "not signing yet");
@@ -474,11 +355,18 @@ int mta_postfix_detect(const char *root, struct mta_info *info, struct dk_err *e
 			 "entries to files", c.keytable, c.signtable);
 		return 0;
 	}
+	char where[128];
+	if (rspamd_on_path(root, where, sizeof where)) {
+		snprintf(info->warning, sizeof info->warning,
+			 "rspamd is on Postfix's mail path (%s) and signs there: OpenDKIM beside it would be a "
+			 "second signer. Use --mta rspamd to configure rspamd's signing instead", where);
+		return 0;
+	}
 	info->can_sign = true;
 	return 0;
 }
 
-int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
+static int opendkim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
 {
 	char *conf = NULL, *maincf = NULL;
 	if (mta_read(req->root, OPENDKIM_CONF, &conf, err) < 0)
@@ -578,48 +466,14 @@ int mta_postfix_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	if (mta_add_change(plan, OPENDKIM_CONF, old, newconf, 0644, "", "", false, err) < 0)
 		goto fail;
 
-	/* main.cf: our milter added to both lists, the others kept. */
-	char ours[600];
+	/* main.cf: our milter(s) added to both lists, the others kept. */
+	char ours[600], edtok[200];
 	snprintf(ours, sizeof ours, "{ %s, default_action=%s }", pf_sock, req->strict ? "tempfail" : "accept");
-	struct sbuf v = { 0 };
-	const char *s, *e;
-	char *smtpd = cf_find(maincf, "smtpd_milters", &s, &e, &v) ? sb_take(&v) : NULL;
-	free(sb_take(&v));
-	char *nons = cf_find(maincf, "non_smtpd_milters", &s, &e, &v) ? sb_take(&v) : NULL;
-	free(sb_take(&v));
-	char *new_smtpd = milters_with(smtpd, pf_sock, ours);
-	char *new_nons = (nons && strstr(nons, "smtpd_milters")) ? NULL : milters_with(nons, pf_sock, ours);
-	if (ed) {
-		char edtok[200];
-		snprintf(edtok, sizeof edtok, "{ " ED_SOCKET_PF ", default_action=%s }",
-			 req->strict ? "tempfail" : "accept");
-		char *a = new_smtpd ? milters_with(new_smtpd, ED_SOCKET_PF, edtok) : NULL;
-		char *b2 = new_nons ? milters_with(new_nons, ED_SOCKET_PF, edtok) : NULL;
-		free(new_smtpd);
-		free(new_nons);
-		new_smtpd = a;
-		new_nons = b2;
-	}
-	if (new_smtpd == NULL || (new_nons == NULL && !(nons && strstr(nons, "smtpd_milters")))) {
-		free(smtpd);
-		free(nons);
-		free(new_smtpd);
-		free(new_nons);
-		dk_fail(err, DK_SYSERR, "smtpd_milters or non_smtpd_milters in " MAIN_CF " is longer or "
-			"more unusual than dkim-setup edits safely: add %s to both yourself", ours);
-		goto fail;
-	}
-	char *cf1 = new_smtpd ? cf_set(maincf, "smtpd_milters", new_smtpd) : NULL;
-	char *cf2 = cf1 && new_nons ? cf_set(cf1, "non_smtpd_milters", new_nons) : cf1;
-	if (cf2 != cf1)
-		free(cf1);
-	free(smtpd);
-	free(nons);
-	free(new_smtpd);
-	free(new_nons);
+	snprintf(edtok, sizeof edtok, "{ " ED_SOCKET_PF ", default_action=%s }", req->strict ? "tempfail" : "accept");
+	const char *const names[] = { pf_sock, ED_SOCKET_PF }, *const toks[] = { ours, edtok };
 	old = maincf;
 	maincf = NULL;
-	if (mta_add_change(plan, MAIN_CF, old, cf2, 0644, "", "", false, err) < 0)
+	if (pf_plan_milters(req, plan, old, names, toks, ed ? 2 : 1, err) < 0)
 		goto fail;
 
 	if (ed && plan_ed25519(req, plan, err) < 0)
@@ -658,9 +512,11 @@ fail:
 	return -1;
 }
 
-int mta_postfix_activate(const struct mta_request *req, const struct mta_plan *plan, struct dk_err *err)
+static int opendkim_activate(const struct mta_request *req, const struct mta_plan *plan,
+			     struct mta_result *res, struct dk_err *err)
 {
 	(void)plan;
+	(void)res;
 	if (req->root[0] != '\0' || access("/usr/bin/dpkg-statoverride", X_OK) != 0)
 		return 0;
 	const char *const list[] = { "/usr/bin/dpkg-statoverride", "--list", OPENDKIM_KEYDIR, NULL };
@@ -674,8 +530,8 @@ int mta_postfix_activate(const struct mta_request *req, const struct mta_plan *p
 	return 0;
 }
 
-int mta_postfix_validate(const struct mta_request *req, const struct mta_plan *plan,
-			 struct mta_result *res, struct dk_err *err)
+static int opendkim_validate(const struct mta_request *req, const struct mta_plan *plan,
+			     struct mta_result *res, struct dk_err *err)
 {
 	for (size_t i = 0; i < plan->n; i++) {
 		if (!plan->changes[i].is_key)
@@ -714,3 +570,44 @@ int mta_postfix_validate(const struct mta_request *req, const struct mta_plan *p
 		 "opendkim -n accepts " OPENDKIM_CONF "; postconf reads the milters without complaint");
 	return 0;
 }
+
+static void opendkim_reload(const struct mta_plan *plan, struct signer_reload *out)
+{
+	/* OpenDKIM reads its KeyTable and Socket only when it starts; batch
+	 * leaves a stopped one stopped, and the Ed25519 filter follows it. */
+	if (plan->ed25519) {
+		out->steps[out->n++] = (struct signer_step){ "daemon-reload", NULL, "opendkim" };
+		out->steps[out->n++] = (struct signer_step){ "enable", "opendkim-ed25519", "opendkim" };
+	}
+	out->steps[out->n++] = (struct signer_step){ "restart", "opendkim", "opendkim" };
+	if (plan->ed25519)
+		out->steps[out->n++] = (struct signer_step){ "restart", "opendkim-ed25519", "opendkim" };
+	out->steps[out->n++] = (struct signer_step){ "reload", "postfix", "postfix" };
+}
+
+static int opendkim_key_copy(const char *domain, const char *selector, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, OPENDKIM_COPY_FMT, domain, selector);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static int opendkim_preference(const char *root)
+{
+	(void)root;
+	return 1;   /* Postfix's signer unless another one is here */
+}
+
+const struct signer signer_opendkim = {
+	.name = "postfix",
+	.mta = "Postfix",
+	.mta_found = pf_found,
+	.preference = opendkim_preference,
+	.detect = opendkim_detect,
+	.plan = opendkim_plan,
+	.validate = opendkim_validate,
+	.activate = opendkim_activate,
+	.reload = opendkim_reload,
+	.selectors = opendkim_selectors,
+	.key_copy = opendkim_key_copy,
+	.prove = NULL,
+};

@@ -1,6 +1,6 @@
-/* mta_common.c: what Exim and Postfix share: plans, the diff preview,
- * applying through fsutil with rollback, running checkers, and the real
- * key-access check. */
+/* signer_util.c: what the signers share: plans and the diff preview,
+ * config blocks, reading files, running checkers, and the real key-access
+ * check. Imports no signer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -17,7 +17,7 @@
 
 #include "fsutil.h"
 #include "keygen.h"
-#include "mta_int.h"
+#include "signer_util.h"
 
 /* ---- strings ---- */
 
@@ -205,7 +205,7 @@ int mta_add_dir(struct mta_plan *plan, const char *path, mode_t mode, const char
 	return 0;
 }
 
-static int lookup_ids(const char *root, const char *owner, const char *group, uid_t *uid,
+int mta_lookup_ids(const char *root, const char *owner, const char *group, uid_t *uid,
 		      gid_t *gid, struct dk_err *err)
 {
 	/* Under --root nothing is chowned: the users may not exist there. */
@@ -244,7 +244,7 @@ bool mta_meta_ok(const char *root, const char *path, mode_t mode, const char *ow
 		return true;
 	uid_t uid;
 	gid_t gid;
-	if (lookup_ids(root, owner, group, &uid, &gid, NULL) < 0)
+	if (mta_lookup_ids(root, owner, group, &uid, &gid, NULL) < 0)
 		return false;
 	return st.st_uid == uid && st.st_gid == gid;
 }
@@ -526,7 +526,7 @@ int mta_master_key(const struct mta_request *req, const char *master, enum dk_al
 }
 
 /* One copy against the master's p= value. */
-static void compare_copy(const char *root, struct mta_copy *c, const char *p)
+void mta_compare_copy(const char *root, struct mta_copy *c, const char *p)
 {
 	char *pem = NULL, *cp = NULL;
 	size_t len = 0;
@@ -552,46 +552,6 @@ static void compare_copy(const char *root, struct mta_copy *c, const char *p)
 	free(cp);
 	EVP_PKEY_free(k);
 	keygen_secret_free(pem, len);
-}
-
-int mta_compare_copies(const char *root, const char *domain, const char *selector, const char *p,
-		       struct mta_copy *out, int max)
-{
-	char paths[2][PATH_MAX];
-	snprintf(paths[0], sizeof paths[0], EXIM_COPY_FMT, domain, selector);
-	snprintf(paths[1], sizeof paths[1], OPENDKIM_COPY_FMT, domain, selector);
-	int n = 0;
-	for (size_t i = 0; i < 2 && n < max; i++) {
-		struct mta_copy *c = &out[n];
-		memset(c, 0, sizeof *c);
-		snprintf(c->path, sizeof c->path, "%s", paths[i]);
-		int there = fs_exists(root, c->path);
-		if (there == 1) {
-			compare_copy(root, c, p);
-		} else if (there < 0 && errno == EACCES) {
-			/* a key directory this user cannot search */
-			c->state = MTA_COPY_UNREADABLE;
-			snprintf(c->detail, sizeof c->detail, "cannot be looked at as this user (run check "
-				 "with sudo to compare it)");
-		} else {
-			/* absent, or in a directory dkim-setup does not manage (Debian's
-			 * own /etc/dkimkeys belongs to opendkim until our first copy) */
-			continue;
-		}
-		n++;
-	}
-	return n;
-}
-
-const char *mta_no_reload_reason(const struct mta_request *req)
-{
-	if (req->root[0] != '\0')
-		return "this is a sandbox (--root)";
-	if (req->dry_run)
-		return "this is a dry run";
-	if (!mta_have_systemd(req->root))
-		return "systemd is not running here";
-	return NULL;
 }
 
 bool mta_have_systemd(const char *root)
@@ -714,273 +674,31 @@ int mta_check_safe_key(const char *root, const char *path, const char *user, str
 	return 0;
 }
 
-/* ---- the contract ---- */
-
-int mta_detect(const char *root, enum dk_mta want, struct mta_info *info, struct dk_err *err)
+int mta_add_key_copy(const struct mta_request *req, struct mta_plan *plan, const char *master,
+		     const char *copy, enum dk_alg want, const char *owner, const char *group,
+		     mode_t mode, bool read_old, struct dk_err *err)
 {
-	memset(info, 0, sizeof *info);
-	if (want == MTA_NONE) {
-		info->kind = MTA_NONE;
-		snprintf(info->summary, sizeof info->summary, "no MTA to configure (--mta none)");
-		return 0;
-	}
-	if (want == MTA_AUTO) {
-		/* The MTA whose program is installed; its config files alone can
-		 * be leftovers (exim4-config stays when postfix replaces exim). */
-		bool exim = fs_exists(root, "/usr/sbin/exim4") == 1 || fs_exists(root, "/usr/sbin/exim") == 1;
-		bool postfix = fs_exists(root, "/usr/sbin/postfix") == 1;
-		if (exim == postfix) {
-			exim = fs_exists(root, "/etc/exim4/update-exim4.conf.conf") == 1 ||
-			       fs_exists(root, "/etc/exim/exim.conf") == 1;
-			postfix = fs_exists(root, "/etc/postfix/main.cf") == 1;
-		}
-		if (postfix && !exim)
-			want = MTA_POSTFIX;
-		else if (exim && !postfix)
-			want = MTA_EXIM;
-		else {
-			info->kind = MTA_NONE;
-			snprintf(info->summary, sizeof info->summary,
-				 exim ? "both Exim and Postfix found: choose one with --mta"
-				      : "no mail server found (Exim or Postfix)");
-			return 0;
-		}
-	}
-	info->kind = want;
-	return want == MTA_EXIM ? mta_exim_detect(root, info, err) : mta_postfix_detect(root, info, err);
-}
-
-int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
-{
-	memset(plan, 0, sizeof *plan);
-	if (mta_detect(req->root, req->mta, &plan->info, err) < 0)
+	char *pem = NULL, *old = NULL;
+	size_t len;
+	if (mta_master_key(req, master, want, &pem, &len, err) < 0)
 		return -1;
-	if (plan->info.kind == MTA_NONE)
-		return dk_fail(err, DK_USAGE, "%s", plan->info.summary);
-	if (!plan->info.can_sign)
-		return dk_fail(err, DK_SYSERR, "%s", plan->info.warning);
-	int rc = plan->info.kind == MTA_EXIM ? mta_exim_plan(req, plan, err) : mta_postfix_plan(req, plan, err);
-	if (rc == 0)
-		rc = mta_finish_plan(req->root, plan, err);
-	if (rc < 0) {
-		struct mta_info keep = plan->info;
-		mta_plan_clear(plan);
-		plan->info = keep;
+	if (read_old && mta_read(req->root, copy, &old, err) < 0) {
+		keygen_secret_free(pem, len);
+		return -1;
 	}
-	return rc;
+	return mta_add_change(plan, copy, old, pem, mode, owner, group, true, err);
 }
 
-/* Does root+path have the owner and mode in *was again? */
-static bool meta_back(const char *root, const char *path, const struct stat *was)
+void mta_tail_line(const char *out, char *dst, size_t dstlen)
 {
-	char full[PATH_MAX];
-	struct stat st;
-	return fs_join(root, path, full, sizeof full) == 0 && lstat(full, &st) == 0 &&
-	       st.st_uid == was->st_uid && st.st_gid == was->st_gid &&
-	       (st.st_mode & 07777) == (was->st_mode & 07777);
-}
-
-/* Undo what apply wrote, newest first: files, then the directories it
- * created (when empty again) or whose owner and mode it changed. */
-void mta_rollback(const struct mta_request *req, struct mta_plan *plan, const bool *written,
-		  const struct mta_dir_before *dirs, struct mta_result *res)
-{
-	struct dk_err e2;
-	res->n_not_restored = 0;
-	for (size_t i = plan->n; i-- > 0;) {
-		struct mta_change *c = &plan->changes[i];
-		if (!written[i])
-			continue;
-		dk_err_clear(&e2);
-		int rc = c->backup[0] != '\0' ? fs_restore(req->root, c->path, c->backup, &e2)
-					      : fs_remove(req->root, c->path, &e2);
-		if (rc < 0) {
-			c->not_restored = true;
-			snprintf(c->why, sizeof c->why, "%s", e2.msg);
-			res->n_not_restored++;
-		}
-	}
-	for (size_t i = plan->n_dirs; i-- > 0;) {
-		struct mta_dir *d = &plan->dirs[i];
-		if (!dirs[i].touched)
-			continue;
-		dk_err_clear(&e2);
-		int rc = 0;
-		if (!dirs[i].existed) {
-			rc = fs_remove_dir(req->root, d->path, &e2);
-		} else if (d->enforce && (rc = fs_mkdir(req->root, d->path, dirs[i].st.st_mode & 07777,
-							 dirs[i].st.st_uid, dirs[i].st.st_gid, FS_ENFORCE,
-							 &e2)) < 0 &&
-			   meta_back(req->root, d->path, &dirs[i].st)) {
-			/* the old owner may be the signer's user, which fs_mkdir
-			 * reports as unsafe after putting it back: that is how it was */
-			rc = 0;
-		}
-		if (rc < 0) {
-			d->not_restored = true;
-			snprintf(d->why, sizeof d->why, "%s", e2.msg);
-			res->n_not_restored++;
-		}
-	}
-	res->rolled_back = res->n_not_restored == 0;
-}
-
-int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_result *res,
-	      struct dk_err *err)
-{
-	memset(res, 0, sizeof *res);
-	if (req->dry_run)
-		return 0;
-	unsigned flags = FS_REPLACE | FS_BACKUP;
-	bool *written = calloc(plan->n + 1, sizeof *written);
-	struct mta_dir_before *dirs = calloc(plan->n_dirs + 1, sizeof *dirs);
-	if (written == NULL || dirs == NULL) {
-		free(written);
-		free(dirs);
-		return dk_fail(err, DK_SYSERR, "out of memory");
-	}
-	int rc = 0;
-	for (size_t i = 0; i < plan->n_dirs && rc == 0; i++) {
-		struct mta_dir *d = &plan->dirs[i];
-		char full[PATH_MAX];
-		uid_t uid;
-		gid_t gid;
-		dirs[i].touched = true;
-		dirs[i].existed = fs_join(req->root, d->path, full, sizeof full) == 0 &&
-				  lstat(full, &dirs[i].st) == 0 && S_ISDIR(dirs[i].st.st_mode);
-		if (lookup_ids(req->root, d->owner, d->group, &uid, &gid, err) < 0 ||
-		    fs_mkdir(req->root, d->path, d->mode, uid, gid, d->enforce ? FS_ENFORCE : 0, err) < 0)
-			rc = -1;
-	}
-	for (size_t i = 0; i < plan->n && rc == 0; i++) {
-		struct mta_change *c = &plan->changes[i];
-		struct fs_write w = {
-			.root = req->root, .path = c->path, .data = c->new_text,
-			.len = strlen(c->new_text), .mode = c->mode, .flags = flags,
-		};
-		if (lookup_ids(req->root, c->owner, c->group, &w.uid, &w.gid, err) < 0) {
-			rc = -1;
-			break;
-		}
-		if (fs_write_file(&w, err) < 0) {
-			rc = -1;
-			break;
-		}
-		if (w.unchanged)
-			continue;
-		written[i] = true;
-		res->applied = true;
-		snprintf(c->backup, sizeof c->backup, "%s", w.backup);
-		res->n_backups += w.backup[0] != '\0';
-	}
-	if (rc == 0) {
-		rc = plan->info.kind == MTA_EXIM ? mta_exim_validate(req, plan, res, err)
-						 : mta_postfix_validate(req, plan, res, err);
-		res->validated = rc == 0;
-	}
-	if (rc == 0 && plan->info.kind == MTA_EXIM && (res->applied || plan->regenerate)) {
-		rc = mta_exim_activate(req, plan, err);
-		res->applied = res->applied || (rc == 0 && req->root[0] == '\0');
-	}
-	if (rc == 0 && plan->info.kind == MTA_POSTFIX)
-		rc = mta_postfix_activate(req, plan, err);
-	if (rc < 0)
-		mta_rollback(req, plan, written, dirs, res);
-	free(written);
-	free(dirs);
-	return rc;
-}
-
-static int service_active(const char *unit)
-{
-	const char *const argv[] = { "/usr/bin/systemctl", "is-active", "--quiet", unit, NULL };
-	return mta_run(argv, NULL, 0) == 0;
-}
-
-int mta_reload(const struct mta_request *req, const struct mta_plan *plan, char *what,
-	       size_t whatlen, struct dk_err *err)
-{
-	/* systemctl verb + unit, in order; "daemon-reload" and "enable" have no
-	 * service of their own to test for "running". */
-	const char *steps[6][2];
-	int n = 0;
-	if (plan->info.kind == MTA_EXIM) {
-		steps[n][0] = "reload", steps[n++][1] = "exim4";
-	} else if (plan->info.kind == MTA_POSTFIX) {
-		if (plan->ed25519) {
-			steps[n][0] = "daemon-reload", steps[n++][1] = NULL;
-			steps[n][0] = "enable", steps[n++][1] = "opendkim-ed25519";
-		}
-		/* OpenDKIM reads its KeyTable and Socket only when it starts. */
-		steps[n][0] = "restart", steps[n++][1] = "opendkim";
-		if (plan->ed25519)
-			steps[n][0] = "restart", steps[n++][1] = "opendkim-ed25519";
-		steps[n][0] = "reload", steps[n++][1] = "postfix";
-	} else {
-		snprintf(what, whatlen, "nothing to reload");
-		return 0;
-	}
-	const char *why = mta_no_reload_reason(req);
-	if (why != NULL) {
-		snprintf(what, whatlen, "%s, so not reloading; to make it take effect run: %s", why,
-			 plan->reload_cmd);
-		return 0;
-	}
-	struct sbuf done = { 0 };
-	bool signer_running = plan->info.kind != MTA_POSTFIX || service_active("opendkim");
-	for (int i = 0; i < n; i++) {
-		const char *verb = steps[i][0], *unit = steps[i][1];
-		/* batch: leave stopped services stopped; the Ed25519 filter follows
-		 * the RSA one */
-		const char *probe = unit != NULL && strcmp(unit, "opendkim-ed25519") == 0 ? NULL : unit;
-		if (req->reload_if_running && (probe != NULL ? !service_active(probe) : !signer_running)) {
-			if (unit != NULL)
-				sb_printf(&done, "%s%s is not running: left alone", done.len ? "; " : "", unit);
-			continue;
-		}
-		char out[512];
-		const char *const argv[] = { "/usr/bin/systemctl", verb, unit, NULL };
-		int rc = mta_run(argv, out, sizeof out);
-		if (rc != 0) {
-			char pr[200];
-			free(sb_take(&done));
-			return dk_fail(err, DK_SYSERR, "systemctl %s %s failed: %s", verb, unit ? unit : "",
-				       dk_printable(out, pr, sizeof pr));
-		}
-		sb_printf(&done, "%ssystemctl %s%s%s: done", done.len ? "; " : "", verb, unit ? " " : "",
-			  unit ? unit : "");
-	}
-	char *s = sb_take(&done);
-	snprintf(what, whatlen, "%s", s != NULL ? s : "");
-	free(s);
-	return 0;
-}
-
-void mta_configured_selectors(const char *root, const struct mta_info *info, const char *domain,
-			      char *out, size_t outlen)
-{
-	out[0] = '\0';
-	if (info->kind == MTA_EXIM && info->flavor != MTA_FL_EXIM_PLAIN)
-		mta_exim_selectors(root, info, domain, out, outlen);
-	else if (info->kind == MTA_POSTFIX)
-		mta_postfix_selectors(root, domain, out, outlen);
-}
-
-void mta_plan_clear(struct mta_plan *plan)
-{
-	for (size_t i = 0; i < plan->n; i++) {
-		struct mta_change *c = &plan->changes[i];
-		if (c->is_key) {
-			keygen_secret_free(c->old_text, c->old_text ? strlen(c->old_text) : 0);
-			keygen_secret_free(c->new_text, c->new_text ? strlen(c->new_text) : 0);
-		} else {
-			free(c->old_text);
-			free(c->new_text);
-		}
-	}
-	free(plan->changes);
-	free(plan->dirs);
-	free(plan->diff);
-	free(plan->explain);
-	memset(plan, 0, sizeof *plan);
+	char pr[400];
+	size_t n = strlen(out);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		n--;
+	size_t start = n;
+	while (start > 0 && out[start - 1] != '\n')
+		start--;
+	char line[400];
+	snprintf(line, sizeof line, "%.*s", (int)(n - start), out + start);
+	snprintf(dst, dstlen, "%s", dk_printable(line, pr, sizeof pr));
 }

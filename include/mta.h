@@ -48,6 +48,11 @@ enum mta_flavor {
  * NULL and info->summary says why. */
 int mta_detect(const char *root, const char *want, struct mta_info *info, struct dk_err *err);
 
+/* Another signer of the same MTA that could sign here instead of the one
+ * info names (Postfix with both OpenDKIM and rspamd, rspamd not yet on the
+ * mail path): its --mta word, or NULL. For the wizard to offer the choice. */
+const char *mta_alternative(const char *root, const struct mta_info *info);
+
 struct mta_request {
 	const char *root;            /* "" for / */
 	const char *domain;

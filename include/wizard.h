@@ -56,6 +56,7 @@ enum wiz_act {
 	ACT_SKIP,          /* dns, mta: go on without */
 	ACT_TOGGLE_ED,     /* key: also an Ed25519 selector */
 	ACT_NO_RELOAD,     /* mta: go on without reloading (Enter reloads) */
+	ACT_OTHER_SIGNER,  /* mta: the other signer of this MTA (OpenDKIM <-> rspamd) */
 	/* handled by the front end itself (terminal work), listed for the footer */
 	ACT_UI_COPY,       /* OSC 52 */
 	ACT_UI_PRINT,      /* plain text outside curses */
@@ -151,6 +152,9 @@ struct wizard {
 
 	/* MTA */
 	struct mta_info mta;
+	char mta_choice[16];         /* the signer chosen in the wizard; "" as --mta says */
+	const char *mta_alt;         /* the other signer it offers, or NULL */
+	char mta_alt_label[32];
 	struct mta_plan plan;
 	struct mta_result mres;
 	char mta_error[512];

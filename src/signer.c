@@ -116,6 +116,23 @@ int mta_detect(const char *root, const char *want, struct mta_info *info, struct
 	return s->detect(root, info, err);
 }
 
+const char *mta_alternative(const char *root, const struct mta_info *info)
+{
+	for (size_t i = 0; info->signer != NULL && i < N_SIGNERS; i++) {
+		const struct signer *s = signers[i];
+		struct mta_info other;
+		struct dk_err e;
+		if (s == info->signer || strcmp(s->mta, info->signer->mta) != 0)
+			continue;
+		memset(&other, 0, sizeof other);
+		other.signer = s;
+		other.name = s->name;
+		if (s->detect(root, &other, &e) == 0 && other.can_sign && other.has_signer)
+			return s->name;
+	}
+	return NULL;
+}
+
 int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
 {
 	memset(plan, 0, sizeof *plan);

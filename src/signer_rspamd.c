@@ -138,13 +138,18 @@ static bool milter_listed(const char *root, const char *const what[], char *wher
 	return on;
 }
 
+static const char *const opendkim_milters[] = { ":8891", ":8892", "opendkim", NULL };
+
 static int rspamd_preference(const char *root)
 {
-	/* installed, or already signing: rspamd, never OpenDKIM beside it */
+	/* Already signing, or installed where OpenDKIM does not sign yet:
+	 * rspamd, never OpenDKIM beside it. */
 	char where[200];
 	static const char *const ours[] = { ":11332", NULL };
-	if (installed(root) || fs_exists(root, RSPAMD_CONF) == 1 || fs_exists(root, RSPAMD_OVERRIDE) == 1 ||
+	if (fs_exists(root, RSPAMD_CONF) == 1 || fs_exists(root, RSPAMD_OVERRIDE) == 1 ||
 	    milter_listed(root, ours, where, sizeof where))
+		return 2;
+	if (installed(root) && !milter_listed(root, opendkim_milters, where, sizeof where))
 		return 2;
 	return 0;
 }
@@ -174,12 +179,11 @@ static int rspamd_detect(const char *root, struct mta_info *info, struct dk_err 
 		 pf_smtpd_chrooted(root) ? " (smtpd chrooted)" : "", RSPAMD_MILTER,
 		 !have ? "not signing yet" : ours ? "signing set up by dkim-setup" : "signing set up by hand");
 	char where[200];
-	static const char *const others[] = { ":8891", ":8892", "opendkim", NULL };
 	if (have && !ours)
 		snprintf(where, sizeof where, RSPAMD_CONF);
 	else if (fs_exists(root, RSPAMD_OVERRIDE) == 1)
 		snprintf(where, sizeof where, RSPAMD_OVERRIDE);
-	else if (milter_listed(root, others, where, sizeof where)) {
+	else if (milter_listed(root, opendkim_milters, where, sizeof where)) {
 		snprintf(info->warning, sizeof info->warning,
 			 "OpenDKIM is on Postfix's mail path too (%s): rspamd beside it would be a second "
 			 "signer. Remove OpenDKIM's milter first if rspamd should sign", where);

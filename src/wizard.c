@@ -147,7 +147,7 @@ static void mta_req(const struct wizard *w, struct mta_request *req)
 		req->ed_priv_path = w->edkey.paths.priv;
 	}
 	req->dry_run = w->opt->dry_run;
-	req->mta = w->opt->mta;
+	req->mta = w->mta_choice[0] ? w->mta_choice : w->opt->mta;
 }
 
 int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selector, size_t slen)
@@ -694,7 +694,8 @@ static void mta_enter(struct wizard *w)
 	w->reloaded = false;
 	memset(&w->mres, 0, sizeof w->mres);
 	w->mta_phase = MTA_PREVIEW;
-	if (mta_detect(w->opt->root, w->opt->mta, &w->mta, &err) < 0) {
+	w->mta_alt = NULL;
+	if (mta_detect(w->opt->root, w->mta_choice[0] ? w->mta_choice : w->opt->mta, &w->mta, &err) < 0) {
 		snprintf(w->mta_error, sizeof w->mta_error, "%s", err.msg);
 		w->mta_phase = MTA_FAILED;
 		return;
@@ -703,6 +704,10 @@ static void mta_enter(struct wizard *w)
 		w->mta_phase = MTA_SKIPPED;
 		return;
 	}
+	/* Postfix with OpenDKIM and rspamd both possible: offer the other */
+	if ((w->mta_alt = mta_alternative(w->opt->root, &w->mta)) != NULL)
+		snprintf(w->mta_alt_label, sizeof w->mta_alt_label, "use %s",
+			 strcmp(w->mta_alt, "postfix") == 0 ? "OpenDKIM" : w->mta_alt);
 	mta_req(w, &req);
 	if (mta_plan(&req, &w->plan, &err) < 0) {
 		snprintf(w->mta_error, sizeof w->mta_error, "%s", err.msg);
@@ -759,6 +764,12 @@ static enum wiz_result mta_handle(struct wizard *w, const struct wiz_event *ev)
 		}
 		if (ev->arg == ACT_NO_RELOAD && w->mta_phase == MTA_APPLIED)
 			return WR_NEXT;
+		if (ev->arg == ACT_OTHER_SIGNER && w->mta_alt != NULL &&
+		    (w->mta_phase == MTA_PREVIEW || w->mta_phase == MTA_FAILED || w->mta_phase == MTA_DONE)) {
+			snprintf(w->mta_choice, sizeof w->mta_choice, "%s", w->mta_alt);
+			mta_enter(w);
+			return WR_STAY;
+		}
 		return WR_STAY;
 	case EV_JOB_DONE:
 		if (w->job.rc < 0) {
@@ -782,9 +793,13 @@ static size_t mta_actions(const struct wizard *w, struct wiz_action *out, size_t
 {
 	if (max < 1)
 		return 0;
-	if (w->mta_phase == MTA_PREVIEW) {
-		out[0] = (struct wiz_action){ 's', "skip", ACT_SKIP };
-		return 1;
+	if (w->mta_phase == MTA_PREVIEW || w->mta_phase == MTA_FAILED || w->mta_phase == MTA_DONE) {
+		size_t n = 0;
+		if (w->mta_phase == MTA_PREVIEW)
+			out[n++] = (struct wiz_action){ 's', "skip", ACT_SKIP };
+		if (w->mta_alt != NULL && n < max)
+			out[n++] = (struct wiz_action){ 'o', w->mta_alt_label, ACT_OTHER_SIGNER };
+		return n;
 	}
 	if (w->mta_phase == MTA_APPLIED && w->no_reload == NULL) {
 		out[0] = (struct wiz_action){ 'n', "no reload", ACT_NO_RELOAD };

@@ -107,7 +107,8 @@ printf "dc_eximconfig_configtype='internet'\ndc_use_split_config='false'\n" >"$R
 before=$(find "$R3" | sort)
 out=$($B --batch --root "$R3" -d example.com -s s1 --mta exim --dry-run 2>&1); rc=$?
 check_eq "dry run with Exim exits 0" 0 "$rc"
-check_match "  ... shows the macros block as a diff" '\+DKIM_SELECTOR = .*\{s1\}' "$out"
+check_match "  ... shows the macros block as a diff" '\+DKIM_SELECTOR = \$\{lookup\{\$dkim_domain\}lsearch\{/etc/exim4/dkim/domains\}\}' "$out"
+check_match "  ... and the domain in Exim's domains file" '\+example\.com: s1' "$out"
 check_match "  ... and the signer's copy as a new file" '# new file /etc/exim4/dkim/example\.com-s1-private\.pem' "$out"
 check_eq "  ... and writes nothing" "$before" "$(find "$R3" | sort)"
 

@@ -586,9 +586,12 @@ static void test_rspamd(void **state)
 	put("/usr/bin/rspamd", "", 0755);
 	struct mta_info info;
 	struct dk_err err;
+	put("/etc/opendkim.conf", "Syslog yes\n", 0644);
 	assert_int_equal(mta_detect(root, NULL, &info, &err), 0);
 	assert_string_equal(info.name, "rspamd");
 	assert_true(info.can_sign);
+	/* both possible: the wizard offers OpenDKIM too */
+	assert_string_equal(mta_alternative(root, &info), "postfix");
 	struct mta_request r = req_for("example.com", true);
 	r.mta = NULL;
 	plan_apply(&r, true);
@@ -627,7 +630,9 @@ static void test_rspamd(void **state)
 	assert_int_equal(mta_compare_copies(root, "example.com", "rsa1", "x", &copies, &err), 1);
 	assert_string_equal(copies[0].signer, "rspamd");
 	free(copies);
-	/* OpenDKIM is not added beside rspamd's milter */
+	/* OpenDKIM is not added beside rspamd's milter, nor offered */
+	assert_int_equal(mta_detect(root, NULL, &info, &err), 0);
+	assert_null(mta_alternative(root, &info));
 	assert_int_equal(mta_detect(root, "postfix", &info, &err), 0);
 	assert_false(info.can_sign);
 	assert_non_null(strstr(info.warning, "rspamd is on Postfix's mail path"));
@@ -654,8 +659,10 @@ static void test_rspamd_beside_opendkim(void **state)
 	put("/usr/bin/rspamd", "", 0755);
 	struct mta_info info;
 	struct dk_err err;
+	/* installed, but OpenDKIM signs: OpenDKIM stays the signer */
 	assert_int_equal(mta_detect(root, NULL, &info, &err), 0);
-	assert_string_equal(info.name, "rspamd");
+	assert_string_equal(info.name, "postfix");
+	assert_int_equal(mta_detect(root, "rspamd", &info, &err), 0);
 	assert_false(info.can_sign);
 	assert_non_null(strstr(info.warning, "OpenDKIM is on Postfix's mail path"));
 	assert_int_equal(mta_detect(root, "nosuch", &info, &err), -1);

@@ -1,16 +1,15 @@
-/* main.c: options, mode dispatch (wizard / batch / check / record). The only
- * place besides the UI that exits or prints fatal errors. */
+/* main.c: options, then the command table (include/cmd.h) runs the mode.
+ * The only place besides the UI that exits or prints fatal errors. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "batch.h"
+#include "cmd.h"
 #include "common.h"
 #include "dns.h"
 #include "options.h"
-#include "wizard.h"
 
 int main(int argc, char **argv)
 {
@@ -35,34 +34,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dkim-setup: %s\n", err.msg);
 		return DK_USAGE;
 	}
-	switch (opt.mode) {
-	case MODE_HELP:
-		options_usage(stdout);
-		return DK_OK;
-	case MODE_VERSION:
-		printf("dkim-setup %s\n", DK_VERSION);
-		return DK_OK;
-	case MODE_CHECK:
-		return cmd_check(&opt);
-	case MODE_RECORD:
-		return cmd_record(&opt);
-	case MODE_BATCH:
-		break;
-	case MODE_WIZARD:
-		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-			fprintf(stderr, "dkim-setup: the wizard needs a terminal; "
-				"for scripts use --batch (see --help)\n");
-			return DK_USAGE;
-		}
-		break;
+	const struct cmd_entry *cmd = cmd_by_mode(opt.mode);
+	if (cmd->needs_terminal && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		fprintf(stderr, "dkim-setup: the wizard needs a terminal; "
+			"for scripts use --batch (see --help)\n");
+		return DK_USAGE;
 	}
-
 	/* Writing to the real system needs root; say so before any question. */
-	if (opt.root[0] == '\0' && !opt.dry_run && geteuid() != 0) {
+	if (cmd->writes && opt.root[0] == '\0' && !opt.dry_run && geteuid() != 0) {
 		fprintf(stderr, "dkim-setup: writing keys to /etc/ssl/private and changing the mail "
 			"server's configuration needs root: run it with sudo (or use --root DIR "
 			"for a sandbox, or --dry-run)\n");
 		return DK_SYSERR;
 	}
-	return opt.mode == MODE_BATCH ? batch_run(&opt) : wizard_run(&opt);
+	return cmd->exec(&opt);
 }

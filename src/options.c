@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cmd.h"
 #include "options.h"
 #include "signer.h"
 #include "validate.h"
@@ -233,17 +234,15 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 	/* GNU getopt moves the command word behind the options, wherever it stood. */
 	if (optind < argc) {
 		const char *cmd = argv[optind];
-		if (strcmp(cmd, "check") == 0)
-			o->mode = MODE_CHECK;
-		else if (strcmp(cmd, "record") == 0)
-			o->mode = MODE_RECORD;
-		else
-			return dk_fail(err, DK_USAGE, "unknown command '%s': use check or record (see --help)", P(cmd));
+		const struct cmd_entry *entry = cmd_by_word(cmd);
+		if (entry == NULL)
+			return dk_fail(err, DK_USAGE, "unknown command '%s': use %s (see --help)", P(cmd), cmd_words());
+		o->mode = entry->mode;
 		if (optind + 1 < argc)
 			return dk_fail(err, DK_USAGE, "unexpected argument '%s' (see --help)", P(argv[optind + 1]));
 		if (batch)
 			return dk_fail(err, DK_USAGE, "--batch does not go with '%s'", P(cmd));
-		if (domain == NULL || selector == NULL)
+		if (entry->needs_domain && (domain == NULL || selector == NULL))
 			return dk_fail(err, DK_USAGE, "%s needs -d DOMAIN and -s SELECTOR", P(cmd));
 	} else if (batch) {
 		o->mode = MODE_BATCH;

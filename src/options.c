@@ -185,8 +185,14 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 			o->bits_given = true;
 			break;
 		case 'm':
-			if (strcmp(optarg, "none") != 0 && signer_by_name(optarg) == NULL)
-				return dk_fail(err, DK_USAGE, "--mta '%s': use %s or none", P(optarg), signer_names());
+			if (strcmp(optarg, "none") != 0 && signer_by_name(optarg) == NULL) {
+				char words[128] = "";   /* "exim|postfix" -> "exim, postfix" */
+				for (const char *n = signer_names(); *n; n++) {
+					size_t u = strlen(words);
+					snprintf(words + u, sizeof words - u, "%s", *n == '|' ? ", " : (char[]){ *n, 0 });
+				}
+				return dk_fail(err, DK_USAGE, "--mta '%s': use %s or none", P(optarg), words);
+			}
 			snprintf(o->mta, sizeof o->mta, "%s", optarg);
 			break;
 		case OPT_BATCH: batch = true; break;

@@ -152,10 +152,10 @@ for alg in '' RSA Ed25519 dsa ecdsa ed448 'rsa ' rsa2048 'rsa;id' $'rsa\e[2J'; d
 	hostile 'rsa or ed25519' "${B[@]}" -d example.com -s s1 -a "$alg"
 done
 hostile 'Ed25519' "${B[@]}" -d example.com -s s1 -a ed25519 -b 2048
-hostile 'exim, postfix or none' "${B[@]}" -d example.com -s s1 -m sendmail
-hostile 'exim, postfix or none' "${B[@]}" -d example.com -s s1 -m ''
-hostile 'exim, postfix or none' "${B[@]}" -d example.com -s s1 -m EXIM
-hostile 'exim, postfix or none' "${B[@]}" -d example.com -s s1 -m 'exim;id'
+hostile 'exim, postfix, rspamd or none' "${B[@]}" -d example.com -s s1 -m sendmail
+hostile 'exim, postfix, rspamd or none' "${B[@]}" -d example.com -s s1 -m ''
+hostile 'exim, postfix, rspamd or none' "${B[@]}" -d example.com -s s1 -m EXIM
+hostile 'exim, postfix, rspamd or none' "${B[@]}" -d example.com -s s1 -m 'exim;id'
 
 # ---- name servers and waiting --------------------------------------------
 for ns in '' foo localhost dns.example.com '1.2.3.4@0' '1.2.3.4@65536' '1.2.3.4@' '@53' \

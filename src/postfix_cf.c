@@ -213,3 +213,24 @@ int pf_plan_milters(const struct mta_request *req, struct mta_plan *plan, char *
 	(void)req;
 	return mta_add_change(plan, PF_MAIN_CF, maincf, cf2, 0644, "", "", false, err);
 }
+
+bool pf_milter_listed(const char *root, const char *const what[], char *where, size_t wlen)
+{
+	char *maincf = NULL;
+	struct dk_err e;
+	bool on = false;
+	if (mta_read(root, PF_MAIN_CF, &maincf, &e) < 0 || maincf == NULL)
+		return false;
+	const char *names[] = { "smtpd_milters", "non_smtpd_milters" };
+	for (size_t i = 0; i < 2 && !on; i++) {
+		char *v = pf_milter_value(maincf, names[i]);
+		for (size_t k = 0; v != NULL && what[k] != NULL && !on; k++)
+			if (strstr(v, what[k]) != NULL) {
+				snprintf(where, wlen, "%s in " PF_MAIN_CF " lists %s", names[i], what[k]);
+				on = true;
+			}
+		free(v);
+	}
+	free(maincf);
+	return on;
+}

@@ -36,6 +36,10 @@ char *pf_milter_value(const char *maincf, const char *name);
 int pf_plan_milters(const struct mta_request *req, struct mta_plan *plan, char *maincf,
 		    const char *const names[], const char *const toks[], size_t n, struct dk_err *err);
 
+/* Is a milter containing one of what[] (NULL-ended) in smtpd_milters or
+ * non_smtpd_milters of root's main.cf? Then where says which. */
+bool pf_milter_listed(const char *root, const char *const what[], char *where, size_t wlen);
+
 /* Postfix's program installed (2), or only its main.cf (1); signer.h. */
 int pf_found(const char *root);
 

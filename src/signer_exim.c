@@ -212,39 +212,9 @@ static int exim_detect(const char *root, struct mta_info *info, struct dk_err *e
  * "domain: sel [: sel]" lines that the macros block looks up. A lookup
  * result (and ret=key) is untainted, so the key path built from it is
  * accepted by Exim 4.94+; one file scales to any number of domains. */
-struct exim_dom {
-	char domain[DK_DOMAIN_MAX + 1];
-	char sels[2 * DK_LABEL_MAX + 8];   /* Exim list form: "ed1 : rsa1" */
-};
-
-struct exim_doms {
-	struct exim_dom *d;
-	size_t n;
-};
-
-static int doms_add(struct exim_doms *l, const char *domain, const char *sels, struct dk_err *err)
-{
-	size_t i;
-	for (i = 0; i < l->n && strcmp(l->d[i].domain, domain) != 0; i++)
-		;
-	if (i == l->n) {
-		struct exim_dom *d = realloc(l->d, (l->n + 1) * sizeof *d);
-		if (d == NULL)
-			return dk_fail(err, DK_SYSERR, "out of memory");
-		l->d = d;
-		l->n++;
-	}
-	if (strlen(domain) > DK_DOMAIN_MAX || strlen(sels) >= sizeof l->d[i].sels)
-		return dk_fail(err, DK_SYSERR, "an entry for %.80s is longer than a domain and two "
-			       "selectors can be", domain);
-	snprintf(l->d[i].domain, sizeof l->d[i].domain, "%s", domain);
-	snprintf(l->d[i].sels, sizeof l->d[i].sels, "%s", sels);
-	return 0;
-}
-
 /* "domain: sels" lines of the domains file, or the "# domain: D S1 S2"
  * lines of the block that older versions wrote (moved to the file). */
-static int read_domains(const char *text, bool old_block, struct exim_doms *l, struct dk_err *err)
+static int read_domains(const char *text, bool old_block, struct mta_domlist *l, struct dk_err *err)
 {
 	const char *p = text, *end = text ? text + strlen(text) : NULL;
 	if (text != NULL && old_block) {
@@ -269,13 +239,13 @@ static int read_domains(const char *text, bool old_block, struct exim_doms *l, s
 			}
 		}
 		sels[k] = '\0';
-		if (doms_add(l, dom, sels, err) < 0)
+		if (mta_domlist_put(l, dom, sels, EXIM_DOMAINS, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static char *domains_text(const struct exim_doms *l)
+static char *domains_text(const struct mta_domlist *l)
 {
 	struct sbuf b = { 0 };
 	sb_add(&b, "# Written by dkim-setup (rewritten on each run): the domains Exim signs for,\n"
@@ -309,7 +279,7 @@ static char *exim_block(bool strict)
 }
 
 /* The domains list as it is now: the file, else the old block's lines. */
-static int current_domains(const char *root, const char *macros_text, struct exim_doms *l,
+static int current_domains(const char *root, const char *macros_text, struct mta_domlist *l,
 			   char **file_text, struct dk_err *err)
 {
 	*file_text = NULL;
@@ -355,7 +325,7 @@ static void exim_selectors(const char *root, const struct mta_info *info, const 
 {
 	char *macros = NULL, *file = NULL;
 	struct dk_err e;
-	struct exim_doms l = { 0 };
+	struct mta_domlist l = { 0 };
 	out[0] = '\0';
 	if (info->flavor == MTA_FL_EXIM_PLAIN)
 		return;   /* the admin's own file: nothing of ours to read */
@@ -488,14 +458,14 @@ static int exim_plan(const struct mta_request *req, struct mta_plan *plan, struc
 		free(old);
 		return -1;
 	}
-	struct exim_doms doms = { 0 };
+	struct mta_domlist doms = { 0 };
 	char *dfile = NULL, sels[2 * DK_LABEL_MAX + 8];
 	if (ed)
 		snprintf(sels, sizeof sels, "%s : %s", req->ed_selector, req->selector);
 	else
 		snprintf(sels, sizeof sels, "%s", req->selector);
 	if (current_domains(req->root, old, &doms, &dfile, err) < 0 ||
-	    doms_add(&doms, req->domain, sels, err) < 0) {
+	    mta_domlist_put(&doms, req->domain, sels, EXIM_DOMAINS, err) < 0) {
 		free(doms.d);
 		free(dfile);
 		free(old);

@@ -285,26 +285,8 @@ static void opendkim_selectors(const char *root, const struct mta_info *info, co
 	table_selector(root, ED_SIGNTABLE, domain, out, outlen);
 }
 
-/* Is another signer (rspamd's proxy milter) on Postfix's mail path? */
-static bool rspamd_on_path(const char *root, char *where, size_t wlen)
-{
-	char *maincf = NULL;
-	struct dk_err e;
-	bool on = false;
-	if (mta_read(root, MAIN_CF, &maincf, &e) < 0 || maincf == NULL)
-		return false;
-	const char *names[] = { "smtpd_milters", "non_smtpd_milters" };
-	for (size_t i = 0; i < 2 && !on; i++) {
-		char *v = pf_milter_value(maincf, names[i]);
-		if (v != NULL && (strstr(v, ":11332") != NULL || strstr(v, "rspamd") != NULL)) {
-			snprintf(where, wlen, "%s in " MAIN_CF, names[i]);
-			on = true;
-		}
-		free(v);
-	}
-	free(maincf);
-	return on;
-}
+/* Another signer on Postfix's mail path: rspamd's proxy milter. */
+static const char *const rspamd_milters[] = { ":11332", "rspamd", NULL };
 
 static int opendkim_detect(const char *root, struct mta_info *info, struct dk_err *err)
 {
@@ -355,8 +337,8 @@ static int opendkim_detect(const char *root, struct mta_info *info, struct dk_er
 			 "entries to files", c.keytable, c.signtable);
 		return 0;
 	}
-	char where[128];
-	if (rspamd_on_path(root, where, sizeof where)) {
+	char where[200];
+	if (pf_milter_listed(root, rspamd_milters, where, sizeof where)) {
 		snprintf(info->warning, sizeof info->warning,
 			 "rspamd is on Postfix's mail path (%s) and signs there: OpenDKIM beside it would be a "
 			 "second signer. Use --mta rspamd to configure rspamd's signing instead", where);

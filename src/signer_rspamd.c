@@ -40,47 +40,17 @@
 
 /* ---- our configuration: "# domain: D SEL..." lines, then UCL ---- */
 
-struct rs_dom {
-	char domain[DK_DOMAIN_MAX + 1];
-	char sels[2 * DK_LABEL_MAX + 2];   /* "rsa1" or "rsa1 ed1" */
-};
-
-struct rs_doms {
-	struct rs_dom *d;
-	size_t n;
-};
-
-static int doms_put(struct rs_doms *l, const char *domain, const char *sels, struct dk_err *err)
-{
-	size_t i;
-	for (i = 0; i < l->n && strcmp(l->d[i].domain, domain) != 0; i++)
-		;
-	if (i == l->n) {
-		struct rs_dom *d = realloc(l->d, (l->n + 1) * sizeof *d);
-		if (d == NULL)
-			return dk_fail(err, DK_SYSERR, "out of memory");
-		l->d = d;
-		l->n++;
-	}
-	if (strlen(domain) > DK_DOMAIN_MAX || strlen(sels) >= sizeof l->d[i].sels)
-		return dk_fail(err, DK_SYSERR, "an entry for %.80s in " RSPAMD_CONF " is longer than a "
-			       "domain and two selectors can be", domain);
-	snprintf(l->d[i].domain, sizeof l->d[i].domain, "%s", domain);
-	snprintf(l->d[i].sels, sizeof l->d[i].sels, "%s", sels);
-	return 0;
-}
-
-static int read_doms(const char *text, struct rs_doms *l, struct dk_err *err)
+static int read_doms(const char *text, struct mta_domlist *l, struct dk_err *err)
 {
 	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		char dom[DK_DOMAIN_MAX + 2], sels[200];
-		if (sscanf(p, "# domain: %254s %199[^\n]", dom, sels) == 2 && doms_put(l, dom, sels, err) < 0)
+		if (sscanf(p, "# domain: %254s %199[^\n]", dom, sels) == 2 && mta_domlist_put(l, dom, sels, RSPAMD_CONF, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static char *conf_text(const struct rs_doms *l)
+static char *conf_text(const struct mta_domlist *l)
 {
 	struct sbuf b = { 0 };
 	sb_add(&b, RSPAMD_HEAD);
@@ -116,28 +86,6 @@ static bool installed(const char *root)
 	return fs_exists(root, RSPAMD_BIN) == 1;
 }
 
-/* A milter of `what` in main.cf's lists: where, into where. */
-static bool milter_listed(const char *root, const char *const what[], char *where, size_t wlen)
-{
-	char *maincf = NULL;
-	struct dk_err e;
-	bool on = false;
-	if (mta_read(root, PF_MAIN_CF, &maincf, &e) < 0 || maincf == NULL)
-		return false;
-	const char *names[] = { "smtpd_milters", "non_smtpd_milters" };
-	for (size_t i = 0; i < 2 && !on; i++) {
-		char *v = pf_milter_value(maincf, names[i]);
-		for (size_t k = 0; v != NULL && what[k] != NULL && !on; k++)
-			if (strstr(v, what[k]) != NULL) {
-				snprintf(where, wlen, "%s in " PF_MAIN_CF " lists %s", names[i], what[k]);
-				on = true;
-			}
-		free(v);
-	}
-	free(maincf);
-	return on;
-}
-
 static const char *const opendkim_milters[] = { ":8891", ":8892", "opendkim", NULL };
 
 static int rspamd_preference(const char *root)
@@ -147,9 +95,9 @@ static int rspamd_preference(const char *root)
 	char where[200];
 	static const char *const ours[] = { ":11332", NULL };
 	if (fs_exists(root, RSPAMD_CONF) == 1 || fs_exists(root, RSPAMD_OVERRIDE) == 1 ||
-	    milter_listed(root, ours, where, sizeof where))
+	    pf_milter_listed(root, ours, where, sizeof where))
 		return 2;
-	if (installed(root) && !milter_listed(root, opendkim_milters, where, sizeof where))
+	if (installed(root) && !pf_milter_listed(root, opendkim_milters, where, sizeof where))
 		return 2;
 	return 0;
 }
@@ -183,7 +131,7 @@ static int rspamd_detect(const char *root, struct mta_info *info, struct dk_err 
 		snprintf(where, sizeof where, RSPAMD_CONF);
 	else if (fs_exists(root, RSPAMD_OVERRIDE) == 1)
 		snprintf(where, sizeof where, RSPAMD_OVERRIDE);
-	else if (milter_listed(root, opendkim_milters, where, sizeof where)) {
+	else if (pf_milter_listed(root, opendkim_milters, where, sizeof where)) {
 		snprintf(info->warning, sizeof info->warning,
 			 "OpenDKIM is on Postfix's mail path too (%s): rspamd beside it would be a second "
 			 "signer. Remove OpenDKIM's milter first if rspamd should sign", where);
@@ -246,14 +194,14 @@ static int rspamd_plan(const struct mta_request *req, struct mta_plan *plan, str
 	}
 
 	char *old = NULL, sels[2 * DK_LABEL_MAX + 2];
-	struct rs_doms doms = { 0 };
+	struct mta_domlist doms = { 0 };
 	if (mta_read(req->root, RSPAMD_CONF, &old, err) < 0)
 		return -1;
 	if (ed)
 		snprintf(sels, sizeof sels, "%s %s", req->selector, req->ed_selector);
 	else
 		snprintf(sels, sizeof sels, "%s", req->selector);
-	if (read_doms(old, &doms, err) < 0 || doms_put(&doms, req->domain, sels, err) < 0) {
+	if (read_doms(old, &doms, err) < 0 || mta_domlist_put(&doms, req->domain, sels, RSPAMD_CONF, err) < 0) {
 		free(doms.d);
 		free(old);
 		return -1;
@@ -359,7 +307,7 @@ static void rspamd_selectors(const char *root, const struct mta_info *info, cons
 {
 	char *text = NULL;
 	struct dk_err e;
-	struct rs_doms l = { 0 };
+	struct mta_domlist l = { 0 };
 	(void)info;
 	out[0] = '\0';
 	if (mta_read(root, RSPAMD_CONF, &text, &e) == 0 && text != NULL &&

@@ -702,3 +702,24 @@ void mta_tail_line(const char *out, char *dst, size_t dstlen)
 	snprintf(line, sizeof line, "%.*s", (int)(n - start), out + start);
 	snprintf(dst, dstlen, "%s", dk_printable(line, pr, sizeof pr));
 }
+
+int mta_domlist_put(struct mta_domlist *l, const char *domain, const char *sels, const char *file,
+		    struct dk_err *err)
+{
+	size_t i;
+	for (i = 0; i < l->n && strcmp(l->d[i].domain, domain) != 0; i++)
+		;
+	if (strlen(domain) > DK_DOMAIN_MAX || strlen(sels) >= sizeof l->d[0].sels)
+		return dk_fail(err, DK_SYSERR, "an entry for %.80s in %s is longer than a domain and two "
+			       "selectors can be", domain, file);
+	if (i == l->n) {
+		struct mta_dom *d = realloc(l->d, (l->n + 1) * sizeof *d);
+		if (d == NULL)
+			return dk_fail(err, DK_SYSERR, "out of memory");
+		l->d = d;
+		l->n++;
+	}
+	snprintf(l->d[i].domain, sizeof l->d[i].domain, "%s", domain);
+	snprintf(l->d[i].sels, sizeof l->d[i].sels, "%s", sels);
+	return 0;
+}

@@ -109,6 +109,23 @@ int mta_add_key_copy(const struct mta_request *req, struct mta_plan *plan, const
 		     const char *copy, enum dk_alg want, const char *owner, const char *group,
 		     mode_t mode, bool read_old, struct dk_err *err);
 
+/* The domains a signer signs for, each with its selectors, as the signer
+ * writes them ("ed1 : rsa1" for Exim, "rsa1 ed1" for rspamd). */
+struct mta_dom {
+	char domain[DK_DOMAIN_MAX + 1];
+	char sels[2 * DK_LABEL_MAX + 8];
+};
+
+struct mta_domlist {
+	struct mta_dom *d;   /* malloc'd; free(d) */
+	size_t n;
+};
+
+/* Add domain with sels, or replace its sels. -1 + err when out of memory
+ * or longer than a domain and two selectors can be (refused, never cut). */
+int mta_domlist_put(struct mta_domlist *l, const char *domain, const char *sels, const char *file,
+		    struct dk_err *err);
+
 /* The last line of a tool's output, printable, into dst. */
 void mta_tail_line(const char *out, char *dst, size_t dstlen);
 

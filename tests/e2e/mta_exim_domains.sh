@@ -19,17 +19,10 @@ if [ "${MTA_INNER:-}" != 1 ]; then
 fi
 
 . "$TOP/tests/lib/knot.sh"
-ZONE=dkim-e2e.test
+. "$TOP/tests/lib/mta.sh"
 N=500
-W=$(t_tmpdir)
-SINK=$W/sink
-mkdir -p "$SINK"
-knot_start "$ZONE" "$(knot_basic_zone "$ZONE")" || { not_ok "knot starts"; exit 1; }
-NS=127.0.0.1@$KNOT_PORT
-/usr/bin/python3 "$TOP/tests/lib/smtp_sink.py" 127.0.0.2 25 "$SINK" >"$SINK/sink.log" 2>&1 &
-SINK_PID=$!
-at_exit "kill $SINK_PID 2>/dev/null; wait $SINK_PID 2>/dev/null"
-for ((i = 0; i < 200; i++)); do [ -e "$SINK/ready" ] && break; sleep 0.05; done
+mta_mail_env dkim-e2e.test
+ZONE=$DOM
 
 sed -i -e "s/^dc_eximconfig_configtype=.*/dc_eximconfig_configtype='internet'/" \
 	-e "s/^dc_use_split_config=.*/dc_use_split_config='false'/" /etc/exim4/update-exim4.conf.conf
@@ -60,13 +53,13 @@ rcN=$?
 diag "$N runs in $((SECONDS - start)) s"
 check_eq "every run exits 0" "0 0 0" "$rc1 $fails $rcN"
 check_eq "the last run was validated by Exim" "true" \
-	"$(/usr/bin/python3 -c 'import json,sys; print(str(json.load(sys.stdin)["mta"]["validated"]).lower())' <"$W/run$N.json")"
+	"$(mta_json_get mta.validated <"$W/run$N.json")"
 check_eq "all $N domains are in /etc/exim4/dkim/domains" "$N" "$(grep -c "^shop[0-9]*\.$ZONE: s1$" /etc/exim4/dkim/domains)"
 check_eq "  ... 0640 root:Debian-exim" "640 root Debian-exim" "$(stat -c '%a %U %G' /etc/exim4/dkim/domains)"
 check_match "the transport looks the domain up" 'dkim_domain = \$\{lookup\{\$\{lc:\$\{domain:\$rh_from:\}\}\}lsearch,ret=key\{/etc/exim4/dkim/domains\}\}' \
 	"$(exim4 -bP transport remote_smtp)"
 
-mapfile -t strs < <(/usr/bin/python3 -c 'import json,sys; [print(s) for s in json.load(sys.stdin)["record"]["strings"]]' <"$W/run1.json")
+mapfile -t strs < <(mta_json_strings <"$W/run1.json")
 send() {  # from-domain -> the message the sink got
 	local id="t$(date +%s%N).$$"
 	printf 'From: Shop <info@%s>\nTo: <rcpt@sink.test>\nSubject: %s\nMessage-ID: <%s@%s>\n\nHello.\n' \

@@ -26,17 +26,8 @@ if [ "${MTA_INNER:-}" != 1 ]; then
 fi
 
 . "$TOP/tests/lib/knot.sh"
-DOM=dkim-e2e.test
-W=$(t_tmpdir)
-SINK=$W/sink
-mkdir -p "$SINK"
-knot_start "$DOM" "$(knot_basic_zone "$DOM")" || { not_ok "knot starts"; exit 1; }
-NS=127.0.0.1@$KNOT_PORT
-/usr/bin/python3 "$TOP/tests/lib/smtp_sink.py" 127.0.0.2 25 "$SINK" >"$SINK/sink.log" 2>&1 &
-SINK_PID=$!
-at_exit "kill $SINK_PID 2>/dev/null; wait $SINK_PID 2>/dev/null"
-for ((i = 0; i < 200; i++)); do [ -e "$SINK/ready" ] && break; sleep 0.05; done
-[ -e "$SINK/ready" ] || { not_ok "SMTP sink starts on 127.0.0.2:25"; exit 1; }
+. "$TOP/tests/lib/mta.sh"
+mta_mail_env dkim-e2e.test
 
 PRISTINE=$W/pristine.tar
 tar -C / -cpf "$PRISTINE" etc/postfix etc/rspamd
@@ -87,17 +78,10 @@ run_tool() {  # out-file args... (no --mta: rspamd must be detected)
 	"$DKIM_SETUP" --batch --json --nameserver "$NS" -d "$DOM" "$@" >"$out" 2>"$out.err"
 }
 
-json_get() {
-	/usr/bin/python3 -c '
-import json,sys
-v=json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v.get(k) if isinstance(v, dict) else None
-print("null" if v is None else (str(v).lower() if isinstance(v, bool) else v))' "$1"
-}
+json_get() { mta_json_get "$@"; }
 
 publish() {  # json-file selector
-	mapfile -t strs < <(/usr/bin/python3 -c 'import json,sys; [print(s) for s in json.load(sys.stdin)["record"]["strings"]]' <"$1")
+	mapfile -t strs < <(mta_json_strings <"$1")
 	knot_set_txt "$2._domainkey" "${strs[@]}"
 }
 

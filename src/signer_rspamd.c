@@ -35,7 +35,11 @@
 #define RSPAMD_KEYDIR "/etc/rspamd/dkim"
 #define RSPAMD_COPY_FMT RSPAMD_KEYDIR "/%s.%s.key"
 #define RSPAMD_GROUP "_rspamd"
-#define RSPAMD_MILTER "inet:localhost:11332"
+/* Debian's proxy worker binds localhost:11332; the address, not the name:
+ * "localhost" may resolve to ::1 first, which a Postfix with
+ * inet_protocols = ipv4 cannot reach. */
+#define RSPAMD_MILTER "inet:127.0.0.1:11332"
+#define RSPAMD_MILTER_NAMED "inet:localhost:11332"
 #define RSPAMD_HEAD "# Written by dkim-setup (rewritten on each run): rspamd's DKIM signing.\n"
 
 /* ---- our configuration: "# domain: D SEL..." lines, then UCL ---- */
@@ -218,8 +222,9 @@ static int rspamd_plan(const struct mta_request *req, struct mta_plan *plan, str
 		return dk_fail(err, DK_SYSERR, "out of memory");
 	char tok[200];
 	snprintf(tok, sizeof tok, "{ " RSPAMD_MILTER ", default_action=%s }", req->strict ? "tempfail" : "accept");
-	const char *const names[] = { RSPAMD_MILTER }, *const toks[] = { tok };
-	if (pf_plan_milters(req, plan, maincf, names, toks, 1, err) < 0)
+	/* an admin's "localhost" entry for rspamd becomes ours, where it was */
+	const char *const names[] = { RSPAMD_MILTER_NAMED, RSPAMD_MILTER }, *const toks[] = { tok, tok };
+	if (pf_plan_milters(req, plan, maincf, names, toks, 2, err) < 0)
 		return -1;
 
 	snprintf(plan->reload_cmd, sizeof plan->reload_cmd,

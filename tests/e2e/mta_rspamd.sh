@@ -134,9 +134,9 @@ check_eq "  ... the key copy 0640 root:_rspamd in a 0750 root:_rspamd directory"
 check "  ... _rspamd can read the copy" su -s /bin/sh _rspamd -c "test -r /etc/rspamd/dkim/$DOM.rsa1.key"
 check "  ... nobody cannot" su -s /bin/sh nobody -c "! test -r /etc/rspamd/dkim/$DOM.rsa1.key"
 check_eq "  ... the milter already there survives, rspamd's is added" \
-	"{ inet:127.0.0.1:9999, default_action=accept }, { inet:localhost:11332, default_action=accept }" \
+	"{ inet:127.0.0.1:9999, default_action=accept }, { inet:127.0.0.1:11332, default_action=accept }" \
 	"$(postconf -h smtpd_milters)"
-check_eq "  ... non_smtpd_milters has rspamd's" "{ inet:localhost:11332, default_action=accept }" \
+check_eq "  ... non_smtpd_milters has rspamd's" "{ inet:127.0.0.1:11332, default_action=accept }" \
 	"$(postconf -h non_smtpd_milters)"
 check_eq "  ... no OpenDKIM beside it" "$opendkim_before" "$(ls -d /etc/opendkim* /etc/dkimkeys 2>/dev/null)"
 publish "$W/r1.json" rsa1

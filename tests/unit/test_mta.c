@@ -602,8 +602,8 @@ static void test_rspamd(void **state)
 	assert_non_null(strstr(c, "{ selector = \"ed1\"; path = \"/etc/rspamd/dkim/example.com.ed1.key\"; },\n"));
 	free(c);
 	char *m = get("/etc/postfix/main.cf");
-	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock, { inet:localhost:11332, default_action=accept }\n"));
-	assert_non_null(strstr(m, "non_smtpd_milters = { inet:localhost:11332, default_action=accept }\n"));
+	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock, { inet:127.0.0.1:11332, default_action=accept }\n"));
+	assert_non_null(strstr(m, "non_smtpd_milters = { inet:127.0.0.1:11332, default_action=accept }\n"));
 	free(m);
 	char path[1024];
 	struct stat st;

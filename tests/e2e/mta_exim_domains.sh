@@ -9,6 +9,7 @@
 need_root
 
 if [ "${MTA_INNER:-}" != 1 ]; then
+	[ -f "$TOP/tests/lib/troot.sh" ] || skip_all "needs tests/lib/troot.sh (throwaway roots, issue 10)"
 	. "$TOP/tests/lib/troot.sh"
 	command -v unshare >/dev/null || skip_all "needs unshare"
 	troot_ensure mta-exim "exim4-daemon-light" ||

@@ -14,6 +14,7 @@
 need_root
 
 if [ "${MTA_INNER:-}" != 1 ]; then
+	[ -f "$TOP/tests/lib/troot.sh" ] || skip_all "needs tests/lib/troot.sh (throwaway roots, issue 10)"
 	. "$TOP/tests/lib/troot.sh"
 	command -v unshare >/dev/null || skip_all "needs unshare"
 	start=$SECONDS

@@ -2,8 +2,9 @@
 # signals_batch: SIGINT, SIGTERM and SIGHUP delivered to --batch
 #  (1) exactly inside the write sequence of the private and public key:
 #      strace injects the signal on entry to each syscall of fs_write_file
-#      (openat of the temp file, fchown, fchmod, write, fsync, linkat,
-#      rename) - the file must still be completed or not begun;
+#      (openat of the temp file, fchown, fchmod, write, fsync, the backup's
+#      renameat2 into /var/backups/dkim-setup, rename) - the file must still
+#      be completed or not begun;
 #  (2) at many delays, during RSA-4096 generation and around the writes of
 #      fast Ed25519 runs, for a new key and for a --force replacement.
 # After every interruption: no .dkim-setup.*.tmp left; every key file present
@@ -71,13 +72,13 @@ if command -v strace >/dev/null; then
 	for sig in SIGINT SIGTERM SIGHUP; do
 		for kind in new existing; do
 			# The calls of fs_write_file for this kind of run: a new file is
-			# renamed with RENAME_NOREPLACE, a replaced one is first linked
-			# to its backup name, then renamed over.
+			# renamed with RENAME_NOREPLACE, a replaced one is first copied
+			# to its backup (renamed into place there), then renamed over.
 			if [ "$kind" = new ]; then
 				calls="openat fchown fchmod write fsync renameat2"
 				args=(-a ed25519)
 			else
-				calls="openat fchown fchmod write fsync linkat renameat"
+				calls="openat fchown fchmod write fsync renameat2 renameat"
 				args=(--force -a rsa -b 1024)
 			fi
 			for sc in $calls; do
@@ -85,7 +86,8 @@ if command -v strace >/dev/null; then
 				# ones of their kind before the keys are written);
 				# path-based ones by -P.
 				filter=()
-				case $sc in openat|linkat|renameat*) filter=(-P "$SB/etc/ssl/private" -P "$SB/etc/ssl/certs") ;; esac
+				case $sc in openat|renameat*) filter=(-P "$SB/etc/ssl/private" -P "$SB/etc/ssl/certs"
+						-P "$SB/var/backups/dkim-setup/etc/ssl/private" -P "$SB/var/backups/dkim-setup/etc/ssl/certs") ;; esac
 				# #1 is the private key's file, #2 the public key's.
 				for when in 1 2; do
 					mk_sandbox "$SB" "$kind"

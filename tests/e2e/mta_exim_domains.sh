@@ -37,13 +37,15 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/k.pem" 2>/
 for ((i = 1; i <= N; i++)); do install -m 0600 "$W/k.pem" "/etc/ssl/private/shop$i.$ZONE-s1-private.pem"; done
 
 # The same files through a sandbox path: / bound at $SBX (this mount
-# namespace only), so --root runs write the real files without checkers.
-SBX=$W/sbx
+# namespace of the throwaway root only), so --root runs write the real files
+# without checkers. Outside every temporary directory (whose removal must
+# never walk into it), and detached at exit before they are removed (LIFO).
+# (The root has no mount(8): libc's mount(2) and umount2(2) through python.)
+SBX=/mnt/dkim-setup-sandbox
 mkdir -p "$SBX"
-# (the root has no mount(8): libc's mount(2), MS_BIND; undone with the
-# namespace at exit)
 /usr/bin/python3 -c 'import ctypes,sys; sys.exit(ctypes.CDLL(None, use_errno=True).mount(b"/", sys.argv[1].encode(), None, 4096, None))' "$SBX" ||
 	{ not_ok "bind / at $SBX"; exit 1; }
+at_exit "/usr/bin/python3 -c 'import ctypes,sys; ctypes.CDLL(None).umount2(sys.argv[1].encode(), 2)' '$SBX'"
 
 run() {  # shop-number [--root DIR]
 	local i=$1; shift

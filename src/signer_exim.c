@@ -476,14 +476,15 @@ static int exim_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	char *block = exim_block(req->strict);
 	char *new_text = block ? mta_put_block(old, block) : NULL;
 	free(block);
-	/* Not secret, but in Exim's key directory: readable by Exim alone. */
-	if (mta_add_change(plan, EXIM_DOMAINS, dfile, dtext, 0640, "", EXIM_GROUP, false, err) < 0) {
-		free(old);
-		free(new_text);
+	/* Debian creates neither macro file; 0644 root like the rest of /etc/exim4.
+	 * (First in the preview: the admin's own file.) */
+	if (mta_add_change(plan, macros, old, new_text, 0644, "", "", false, err) < 0) {
+		free(dtext);
+		free(dfile);
 		return -1;
 	}
-	/* Debian creates neither macro file; 0644 root like the rest of /etc/exim4. */
-	if (mta_add_change(plan, macros, old, new_text, 0644, "", "", false, err) < 0)
+	/* Not secret, but in Exim's key directory: readable by Exim alone. */
+	if (mta_add_change(plan, EXIM_DOMAINS, dfile, dtext, 0640, "", EXIM_GROUP, false, err) < 0)
 		return -1;
 
 	/* Files already right but the generated configuration without them (an

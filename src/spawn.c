@@ -170,7 +170,7 @@ static int spawn_job(const struct child_job *job, char *out, size_t outlen, int 
 		out[used] = '\0';
 
 	int wst = 0;
-	int w = timed_out ? 0 : wait_until(pid, deadline, &wst, &res->stopped);
+	int w = wait_until(pid, timed_out ? 0 : deadline, &wst, &res->stopped);
 	if (w <= 0) {
 		/* Still there at the deadline (or waitpid failed): end its group. */
 		kill(-pid, SIGKILL);

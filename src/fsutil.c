@@ -517,6 +517,7 @@ int fs_write_file(struct fs_write *w, struct dk_err *err)
 	}
 	fsync(dirfd);
 	restore_signals(&oldmask);
+	fs_test_hook("renamed", w->path);
 	remove_stale_temps(dirfd);
 	w->replaced = exists;
 	rc = 0;

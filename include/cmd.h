@@ -15,6 +15,7 @@
 struct cmd_entry {
 	const char *word;          /* "check", "record"; NULL: chosen by an option */
 	enum dk_mode mode;
+	bool uses_files;           /* reads or writes below --root (opened first); not help */
 	bool needs_terminal;       /* the curses wizard */
 	bool needs_domain;         /* -d and -s are required */
 	bool writes;               /* writes the system: root, unless --root or --dry-run */

@@ -21,10 +21,11 @@ static int cmd_version(const struct options *opt)
 }
 
 static const struct cmd_entry cmds[] = {
-	{ .word = NULL, .mode = MODE_WIZARD, .needs_terminal = true, .writes = true, .exec = wizard_run },
-	{ .word = NULL, .mode = MODE_BATCH, .writes = true, .exec = batch_run },
-	{ .word = "check", .mode = MODE_CHECK, .needs_domain = true, .exec = cmd_check },
-	{ .word = "record", .mode = MODE_RECORD, .needs_domain = true, .exec = cmd_record },
+	{ .word = NULL, .mode = MODE_WIZARD, .uses_files = true, .needs_terminal = true, .writes = true,
+	  .exec = wizard_run },
+	{ .word = NULL, .mode = MODE_BATCH, .uses_files = true, .writes = true, .exec = batch_run },
+	{ .word = "check", .mode = MODE_CHECK, .uses_files = true, .needs_domain = true, .exec = cmd_check },
+	{ .word = "record", .mode = MODE_RECORD, .uses_files = true, .needs_domain = true, .exec = cmd_record },
 	{ .word = NULL, .mode = MODE_HELP, .exec = cmd_help },
 	{ .word = NULL, .mode = MODE_VERSION, .exec = cmd_version },
 };

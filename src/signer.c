@@ -156,10 +156,8 @@ int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err
 /* Does root+path have the owner and mode in *was again? */
 static bool meta_back(const char *root, const char *path, const struct stat *was)
 {
-	char full[PATH_MAX];
 	struct stat st;
-	return fs_join(root, path, full, sizeof full) == 0 && lstat(full, &st) == 0 &&
-	       st.st_uid == was->st_uid && st.st_gid == was->st_gid &&
+	return fs_stat(root, path, &st) == 0 && st.st_uid == was->st_uid && st.st_gid == was->st_gid &&
 	       (st.st_mode & 07777) == (was->st_mode & 07777);
 }
 
@@ -227,12 +225,10 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 	int rc = 0;
 	for (size_t i = 0; i < plan->n_dirs && rc == 0; i++) {
 		struct mta_dir *d = &plan->dirs[i];
-		char full[PATH_MAX];
 		uid_t uid;
 		gid_t gid;
 		dirs[i].touched = true;
-		dirs[i].existed = fs_join(req->root, d->path, full, sizeof full) == 0 &&
-				  lstat(full, &dirs[i].st) == 0 && S_ISDIR(dirs[i].st.st_mode);
+		dirs[i].existed = fs_stat(req->root, d->path, &dirs[i].st) == 0 && S_ISDIR(dirs[i].st.st_mode);
 		if (mta_lookup_ids(req->root, d->owner, d->group, &uid, &gid, err) < 0 ||
 		    fs_mkdir(req->root, d->path, d->mode, uid, gid, d->enforce ? FS_ENFORCE : 0, err) < 0)
 			rc = -1;

@@ -18,6 +18,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "signer_util.h"
+#include "spawn.h"
 
 /* ---- strings ---- */
 
@@ -234,9 +235,8 @@ int mta_lookup_ids(const char *root, const char *owner, const char *group, uid_t
 bool mta_meta_ok(const char *root, const char *path, mode_t mode, const char *owner,
 		 const char *group)
 {
-	char full[PATH_MAX];
 	struct stat st;
-	if (fs_join(root, path, full, sizeof full) < 0 || lstat(full, &st) < 0)
+	if (fs_stat(root, path, &st) < 0)
 		return false;
 	if ((st.st_mode & 07777) != mode)
 		return false;
@@ -401,9 +401,8 @@ int mta_finish_plan(const char *root, struct mta_plan *plan, struct dk_err *err)
 	bool same = true;
 	for (size_t i = 0; i < plan->n_dirs; i++) {
 		struct mta_dir *dir = &plan->dirs[i];
-		char full[PATH_MAX];
 		struct stat st;
-		if (fs_join(root, dir->path, full, sizeof full) < 0 || lstat(full, &st) < 0) {
+		if (fs_stat(root, dir->path, &st) < 0) {
 			sb_printf(&d, "# new directory %s (mode %04o, %s:%s)\n", dir->path,
 				  (unsigned)dir->mode, dir->owner[0] ? dir->owner : "root",
 				  dir->group[0] ? dir->group : "root");
@@ -448,48 +447,16 @@ int mta_finish_plan(const char *root, struct mta_plan *plan, struct dk_err *err)
 
 int mta_run(const char *const argv[], char *out, size_t outlen)
 {
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
+	struct spawn_result res;
+	int rc = spawn_run(argv, out, outlen, SPAWN_TIMEOUT_MS, &res);
+	if (rc >= 0)
+		return rc;
+	/* The reason goes where callers look for the tool's own words. */
+	if (out != NULL && outlen > 0) {
+		size_t used = strlen(out);
+		snprintf(out + used, outlen - used, "%s(%s: %s)", used > 0 ? " " : "", argv[0], res.why);
 	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		/* A known environment: the tools we run read nothing else from it. */
-		char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-		execve(argv[0], (char *const *)argv, envp);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t used = 0;
-	char sink[512];
-	for (;;) {
-		char *dst = out != NULL && used + 1 < outlen ? out + used : sink;
-		size_t room = out != NULL && used + 1 < outlen ? outlen - used - 1 : sizeof sink;
-		ssize_t r = read(fds[0], dst, room);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (dst != sink)
-			used += (size_t)r;
-	}
-	close(fds[0]);
-	if (out != NULL && outlen > 0)
-		out[used] = '\0';
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return res.end == SPAWN_SIGNALED ? 128 + res.sig : res.end == SPAWN_TIMEOUT ? 124 : -1;
 }
 
 int mta_master_key(const struct mta_request *req, const char *master, enum dk_alg want, char **pem,
@@ -561,47 +528,6 @@ bool mta_have_systemd(const char *root)
 	return root[0] == '\0' && lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The probe's answers that are not an errno of open(). */
-#define PROBE_NO_SWITCH 250      /* could not become the user */
-#define PROBE_ODD_ERRNO 249      /* open failed with an errno the exit status cannot carry */
-#define PROBE_DID_NOT_RUN (-1)   /* fork/wait failed, or the probe was killed */
-
-/* Try to open path as uid/gid with no supplementary groups, the way Exim's
- * delivery process and opendkim run. Returns 0, open()'s errno, or one of
- * the PROBE_* values above when the probe itself could not run. */
-static int open_as(const char *path, uid_t uid, gid_t gid)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return PROBE_DID_NOT_RUN;
-	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-			_exit(PROBE_NO_SWITCH);
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		_exit(fd >= 0 ? 0 : (errno > 0 && errno < PROBE_ODD_ERRNO ? errno : PROBE_ODD_ERRNO));
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return PROBE_DID_NOT_RUN;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : PROBE_DID_NOT_RUN;
-}
-
-/* A probe answer that is no answer: the check could not be made. */
-static int probe_failed(int e, const char *user, const char *path, struct dk_err *err)
-{
-	const char *why = e == PROBE_NO_SWITCH ? "could not switch to that user"
-			  : e == PROBE_ODD_ERRNO ? "open failed in a way the probe cannot report"
-						 : "the probe process did not run to its end";
-	return dk_fail(err, DK_SYSERR, "could not check whether user %s can open %s (%s): the key's "
-		       "access is unknown", user, path, why);
-}
-
-static bool probe_ran(int e)
-{
-	return e != PROBE_NO_SWITCH && e != PROBE_ODD_ERRNO && e != PROBE_DID_NOT_RUN;
-}
-
 int mta_check_key_access(const char *root, const char *path, const char *user, char *what,
 			 size_t whatlen, struct dk_err *err)
 {
@@ -609,7 +535,7 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 	if (fs_join(root, path, full, sizeof full) < 0)
 		return dk_fail(err, DK_SYSERR, "path too long");
 	struct stat st;
-	if (lstat(full, &st) < 0)
+	if (fs_stat(root, path, &st) < 0)
 		return dk_fail_errno(err, DK_SYSERR, errno, "%s", path);
 	if (st.st_mode & 0007)
 		return dk_fail(err, DK_SYSERR, "%s is readable or writable by every user (mode %04o)", path,
@@ -624,9 +550,10 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 		return dk_fail(err, DK_SYSERR, "user %s does not exist", user);
 	uid_t uid = pw->pw_uid;
 	gid_t gid = pw->pw_gid;
-	int e = open_as(full, uid, gid);
-	if (!probe_ran(e))
-		return probe_failed(e, user, path, err);
+	struct spawn_result res;
+	int e = spawn_probe_open(full, uid, gid, SPAWN_PROBE_TIMEOUT_MS, &res);
+	if (e < 0)
+		return dk_fail(err, DK_SYSERR, "could not test whether %s can open %s: %s", user, path, res.why);
 	if (e != 0)
 		return dk_fail(err, DK_SYSERR, "%s cannot open %s (%s): it would sign nothing", user, path,
 			       strerror(e));
@@ -634,9 +561,10 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 	struct passwd *nb = getpwnam("nobody");
 	uid_t nuid = nb != NULL ? nb->pw_uid : 65534;
 	gid_t ngid = nb != NULL ? nb->pw_gid : 65534;
-	e = open_as(full, nuid, ngid);
-	if (!probe_ran(e))
-		return probe_failed(e, "nobody", path, err);
+	e = spawn_probe_open(full, nuid, ngid, SPAWN_PROBE_TIMEOUT_MS, &res);
+	if (e < 0)
+		return dk_fail(err, DK_SYSERR, "could not test whether user nobody can open %s: %s", path,
+			       res.why);
 	if (e == 0)
 		return dk_fail(err, DK_SYSERR, "%s can be opened by user nobody: too open", path);
 	/* The file's group must hold nobody but the signer (and root). */
@@ -653,9 +581,8 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 
 int mta_check_safe_key(const char *root, const char *path, const char *user, struct dk_err *err)
 {
-	char full[PATH_MAX];
 	struct stat st;
-	if (fs_join(root, path, full, sizeof full) < 0 || lstat(full, &st) < 0)
+	if (fs_stat(root, path, &st) < 0)
 		return dk_fail(err, DK_SYSERR, "%s is missing", path);
 	if (st.st_mode & 0006)
 		return dk_fail(err, DK_SYSERR, "OpenDKIM refuses %s: other users can read or write it", path);

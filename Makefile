@@ -14,7 +14,7 @@ DATADIR  ?= $(PREFIX)/share/dkim-setup
 DESTDIR  ?=
 
 CC       := gcc
-PKGS     := ncursesw formw menuw panelw libcrypto ldns
+PKGS     := ncursesw formw menuw panelw libcrypto ldns libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -110,6 +110,12 @@ int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_e
  * the first server that answers with exactly one record. malloc'd. */
 int dns_fetch_txt(const struct dns_watch_cfg *cfg, char **txt, struct dk_err *err);
 
+/* The zone of cfg->fqdn and the host names of its NS records (who hosts
+ * the zone's DNS), asked of cfg->ns or through the resolver. Up to max
+ * names; returns the count, 0 when nobody said (err says why). */
+size_t dns_zone_ns(const struct dns_watch_cfg *cfg, char (*names)[256], size_t max,
+		   struct dk_err *err);
+
 struct dns_watch;
 
 /* Start watching in a worker thread. cfg strings are copied. */
@@ -125,6 +131,16 @@ int dns_watch_view(struct dns_watch *w, struct dns_view *out);
 void dns_watch_stop(struct dns_watch *w);
 
 void dns_view_clear(struct dns_view *v);
+
+/* Negative caching in plain words: the zone's own value (min of SOA TTL and
+ * MINIMUM) and what common resolvers really keep, since they cap it
+ * (Unbound's cache-max-negative-ttl defaults to 1 hour, BIND's
+ * max-ncache-ttl to 3 hours). One sentence, for every front end. */
+#define DNS_NEG_CAP_UNBOUND 3600u
+#define DNS_NEG_CAP_BIND 10800u
+void dns_neg_caching_text(uint32_t neg_ttl, char *out, size_t outlen);
+/* "45 s", "5 min", "3 hours", "24855 days". */
+void dns_duration_text(uint32_t secs, char *out, size_t outlen);
 
 /* Recursive resolvers to use instead of /etc/resolv.conf's (--resolver):
  * for finding the zone's servers, for a CNAME that leaves the zone, and for

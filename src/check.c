@@ -48,16 +48,6 @@ static int view_status(const struct dns_view *v)
 	return DK_SYSERR;   /* only errors (or nothing) stand between us and OK */
 }
 
-static void duration(uint32_t s, char *out, size_t outlen)
-{
-	if (s < 120)
-		snprintf(out, outlen, "%u s", (unsigned)s);
-	else if (s < 7200)
-		snprintf(out, outlen, "%u min (%u s", (unsigned)(s / 60), (unsigned)s);
-	else
-		snprintf(out, outlen, "%.1f hours (%u s", s / 3600.0, (unsigned)s);
-}
-
 static void server_addr(const struct dns_server_view *sv, char *out, size_t outlen)
 {
 	bool v6 = strchr(sv->addr, ':') != NULL;
@@ -102,15 +92,14 @@ static void print_view(FILE *out, const char *fqdn, const struct dns_view *v)
 				"negative-caching time below runs out)" : "");
 	}
 	if (v->have_neg_ttl) {
-		char d[48];
-		duration(v->neg_ttl, d, sizeof d);
-		fprintf(out, "\nNegative caching: a resolver that asked before the record existed may "
-			"keep answering\n\"no such record\" for up to %s%sthe smaller of the SOA's TTL "
-			"and MINIMUM).\n", d, v->neg_ttl < 120 ? " (" : ": ");
+		char neg[300];
+		dns_neg_caching_text(v->neg_ttl, neg, sizeof neg);
+		fprintf(out, "\nNegative caching: %s\n", neg);
 		if (!v->all_match)
 			fprintf(out, "Do not test through a resolver before every server above says OK.\n");
 	}
 }
+
 
 static void json_view(struct json *j, const char *fqdn, const struct dns_view *v)
 {

@@ -41,6 +41,33 @@ void dns_view_clear(struct dns_view *v)
 	memset(v, 0, sizeof *v);
 }
 
+void dns_duration_text(uint32_t secs, char *out, size_t outlen)
+{
+	if (secs < 120)
+		snprintf(out, outlen, "%u s", (unsigned)secs);
+	else if (secs < 7200)
+		snprintf(out, outlen, "%u min", (unsigned)(secs / 60));
+	else if (secs < 172800)
+		snprintf(out, outlen, "%u hours", (unsigned)(secs / 3600));
+	else
+		snprintf(out, outlen, "%u days", (unsigned)(secs / 86400));
+}
+
+void dns_neg_caching_text(uint32_t neg_ttl, char *out, size_t outlen)
+{
+	char zone[32], keep[32];
+	dns_duration_text(neg_ttl, zone, sizeof zone);
+	uint32_t worst = neg_ttl < DNS_NEG_CAP_BIND ? neg_ttl : DNS_NEG_CAP_BIND;
+	dns_duration_text(worst, keep, sizeof keep);
+	if (neg_ttl <= DNS_NEG_CAP_UNBOUND)
+		snprintf(out, outlen, "A resolver that asks before the record exists remembers "
+			 "\"no such record\" for %s (the zone's negative-caching time).", zone);
+	else
+		snprintf(out, outlen, "A resolver that asks before the record exists remembers "
+			 "\"no such record\" for up to %s: the zone allows %s, but resolvers cap it "
+			 "(Unbound at 1 hour, BIND at 3 hours by default).", keep, zone);
+}
+
 /* ---- state shared by dns_check and the watch ---- */
 
 int dns_state_init(struct dns_state *s, const struct dns_watch_cfg *cfg, struct dk_err *err)
@@ -956,4 +983,43 @@ int dns_fetch_txt(const struct dns_watch_cfg *cfg, char **txt, struct dk_err *er
 	}
 	dns_state_free(&s);
 	return rc;
+}
+
+size_t dns_zone_ns(const struct dns_watch_cfg *cfg, char (*names)[256], size_t max,
+		   struct dk_err *err)
+{
+	struct dns_state s;
+	size_t nn = 0;
+	if (dns_state_init(&s, cfg, err) < 0) {
+		dns_state_free(&s);
+		return 0;
+	}
+	const struct dns_addr *to = s.given;
+	size_t nto = s.n_given;
+	struct dns_addr res[8];
+	if (nto == 0) {
+		nto = dns_system_resolvers(res, 8);
+		to = res;
+	}
+	size_t who = 0;
+	if (nto == 0 || dns_find_zone(&s, to, nto, s.n_given == 0, &who) < 0) {
+		dk_fail(err, DK_SYSERR, "%s", s.error[0] ? s.error : "no server to ask");
+		dns_state_free(&s);
+		return 0;
+	}
+	struct dns_xfer x;
+	if (dns_xfer_query(&x, &to[who], s.zone, LDNS_RR_TYPE_NS, s.n_given == 0, s.timeout) == 0 &&
+	    dns_xfer_run(&x, 1, -1, NULL) == 0 && x.result == XFER_OK) {
+		const ldns_rr_list *an = ldns_pkt_answer(x.reply);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an) && nn < max; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(an, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS && ldns_rr_rd_count(rr) == 1)
+				dns_dname_text(ldns_rr_rdf(rr, 0), names[nn++], 256);
+		}
+	}
+	if (nn == 0)
+		dk_fail(err, DK_SYSERR, "no NS records for %s", s.zone);
+	dns_xfer_clear(&x);
+	dns_state_free(&s);
+	return nn;
 }

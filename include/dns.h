@@ -52,6 +52,22 @@ enum dns_status {
 	DNS_ERROR,        /* timeout, REFUSED, SERVFAIL, not authoritative, ... */
 };
 
+/* A mistake recognised from what the servers serve, with its fix in the
+ * detail text. */
+enum dns_diag {
+	DIAG_NONE,
+	DIAG_QUOTES,          /* quote marks inside the value */
+	DIAG_CUT,             /* the value stops after 255 characters */
+	DIAG_NAME_DOUBLED,    /* found at <sel>._domainkey.<d>.<zone> */
+	DIAG_SPLIT_RECORDS,   /* the value spread over several TXT records */
+	DIAG_OTHER_SELECTOR,  /* our key under another selector */
+	DIAG_CNAME_NOWHERE,   /* a CNAME to a name that holds nothing */
+	DIAG_OTHER_ALG,       /* the key of another algorithm */
+};
+/* "quotes", "cut", "name_doubled", "split_records", "other_selector",
+ * "cname_nowhere", "other_algorithm"; NULL for DIAG_NONE. */
+const char *dns_diag_id(enum dns_diag d);
+
 /* Short words for tables: "waiting", "missing", "wrong key", "OK", ... */
 const char *dns_status_name(enum dns_status st);
 /* Stable identifiers for JSON: "pending", "absent", "wrong_key", "match",
@@ -63,7 +79,8 @@ struct dns_server_view {
 	char addr[64];            /* numeric address */
 	uint16_t port;
 	enum dns_status status;
-	char detail[256];         /* reason in plain words, "" if none */
+	char detail[384];         /* reason in plain words, and the fix; "" if none */
+	enum dns_diag diag;       /* the mistake recognised, if any */
 	bool have_serial;
 	uint32_t serial;          /* SOA serial this server reported */
 	unsigned queries;         /* queries sent to it so far */

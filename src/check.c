@@ -122,6 +122,7 @@ static void json_view(struct json *j, const char *fqdn, const struct dns_view *v
 		json_string(j, "status", dns_status_id(sv->status));
 		json_string(j, "status_text", dns_status_name(sv->status));
 		json_string(j, "detail", sv->detail);
+		json_string(j, "diagnosis", dns_diag_id(sv->diag));
 		if (sv->have_serial)
 			json_int(j, "serial", sv->serial);
 		else

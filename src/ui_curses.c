@@ -404,7 +404,9 @@ static void draw_popup(struct ui *u, const char *title, const char *text, const 
 		del_panel(u->p_pop);
 	if (u->pop != NULL)
 		delwin(u->pop);
-	u->pop = newwin(h, width, (LINES - h) / 2, (COLS - width) / 2);
+	/* at the top of the main pane: what the step shows below (progress)
+	 * stays in view */
+	u->pop = newwin(h, width, h <= LINES - 6 ? 3 : (LINES - h) / 2, (COLS - width) / 2);
 	u->p_pop = new_panel(u->pop);
 	wbkgd(u->pop, ' ' | (u->color ? COLOR_PAIR(PAIR_HDR) : A_REVERSE));
 	box(u->pop, 0, 0);

@@ -290,8 +290,11 @@ void wiz_training_load(struct wizard *w, const char *dir);
  * --training, the texts of dir/training. */
 void wiz_assets_load(struct wizard *w, const char *dir);
 
-/* The record text the record step saves and prints: both forms. malloc'd. */
+/* The record text the record step saves: every form. malloc'd. */
 char *wiz_record_text(const struct dk_keyjob *k);
+/* The same in three parts (name and one-string value; quoted strings; zone
+ * form), for printing a page at a time. 0, or -1 (out of memory). */
+int wiz_record_sections(const struct dk_keyjob *k, char *out[3]);
 
 /* Where ACT_SAVE writes the record (as the target sees it). */
 void wiz_record_path(const struct wizard *w, char *out, size_t outlen);

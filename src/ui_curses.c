@@ -108,11 +108,14 @@ static void msg_doc(const struct ui *u, struct doc *m)
 		doc_para(m, 0, u->w.msg_error ? DA_ERR : DA_BOLD, "%s", u->w.msg);
 }
 
+static int key_rows(const struct ui *u);
+
 static int msg_extra_rows(const struct ui *u)
 {
 	struct doc m = { 0 };
+	int mrows = 3 - key_rows(u);
 	msg_doc(u, &m);
-	int extra = m.n > 2 ? m.n - 2 : 0;
+	int extra = m.n > mrows ? m.n - mrows : 0;
 	doc_free(&m);
 	return extra < u->main_rows / 2 ? extra : u->main_rows / 2;
 }
@@ -295,30 +298,44 @@ static void draw_header(struct ui *u)
 	}
 }
 
-/* One "key what" pair at x, if it ends before `limit`; returns the next x. */
-static int footer_item(struct ui *u, int x, int limit, const char *key, const char *what)
+/* The footer's key rows: every key that works here (wiz_keys), on one row
+ * when they fit, else on two (the message then has one row less). */
+static int key_rows(const struct ui *u)
 {
-	if (x + (int)strlen(key) + (int)strlen(what) + 3 > limit)
-		return x;
+	struct wiz_keyhint k[16];
+	size_t n = wiz_keys(&u->w, k, 16);
+	int width = 1;
+	for (size_t i = 0; i < n; i++)
+		width += (int)(strlen(k[i].key) + strlen(k[i].label)) + 3;
+	return width > COLS ? 2 : 1;
+}
+
+/* One "key what" pair at (row, x); returns the next x. */
+static int footer_item(struct ui *u, int row, int x, const char *key, const char *what)
+{
 	wattrset(u->ftr, att(u, PAIR_KEY));
-	mvwaddstr(u->ftr, 2, x, key);
+	mvwaddnstr(u->ftr, row, x, key, COLS - x);
 	wattrset(u->ftr, A_NORMAL);
 	x += (int)strlen(key);
-	mvwprintw(u->ftr, 2, x, " %s  ", what);
+	if (x < COLS)
+		mvwaddnstr(u->ftr, row, x, " ", COLS - x);
+	if (x + 1 < COLS)
+		mvwaddnstr(u->ftr, row, x + 1, what, COLS - x - 1);
 	return x + (int)strlen(what) + 3;
 }
 
-/* The message (its last two lines; earlier ones are in the main pane), then
+/* The message (its last lines; earlier ones are in the main pane), then
  * exactly the keys that work here (wiz_keys): help and quit at the right. */
 static void draw_footer(struct ui *u)
 {
 	struct doc m = { 0 };
+	int kr = key_rows(u), mrows = 3 - kr;
 	werase(u->ftr);
 	msg_doc(u, &m);
-	int first = m.n > 2 ? m.n - 2 : 0;
+	int first = m.n > mrows ? m.n - mrows : 0;
 	for (int i = first; i < m.n; i++) {
 		wattrset(u->ftr, look(u, m.v[i].a));
-		mvwaddnstr(u->ftr, 2 - (m.n - i), 1, m.v[i].s, COLS - 2);
+		mvwaddnstr(u->ftr, mrows - (m.n - i), 1, m.v[i].s, COLS - 2);
 	}
 	wattrset(u->ftr, A_NORMAL);
 	doc_free(&m);
@@ -326,13 +343,19 @@ static void draw_footer(struct ui *u)
 	size_t n = wiz_keys(&u->w, k, 16);
 	if (n < 2)
 		return;
+	int row = 3 - kr, x = 1;
 	int right = COLS - (int)(strlen(k[n - 2].key) + strlen(k[n - 1].key) + strlen(k[n - 2].label) +
 				 strlen(k[n - 1].label) + 6);
-	footer_item(u, footer_item(u, right, COLS, k[n - 2].key, k[n - 2].label), COLS, k[n - 1].key,
+	for (size_t i = 0; i + 2 < n; i++) {
+		int need = (int)(strlen(k[i].key) + strlen(k[i].label)) + 1;
+		if (x + need > (row == 2 ? right : COLS - 1) && row < 2) {
+			row++;
+			x = 1;
+		}
+		x = footer_item(u, row, x, k[i].key, k[i].label);
+	}
+	footer_item(u, 2, footer_item(u, 2, right, k[n - 2].key, k[n - 2].label), k[n - 1].key,
 		    k[n - 1].label);
-	int x = 1;
-	for (size_t i = 0; i + 2 < n; i++)
-		x = footer_item(u, x, right, k[i].key, k[i].label);
 }
 
 static void draw_lines(struct ui *u, const struct doc *d, int y0, int rows, int from)
@@ -562,8 +585,8 @@ static void print_pages(struct ui *u, char **pages, int n)
 	endwin();
 	for (int i = 0; i < n; i++) {
 		printf("\033[H\033[2J%s\n", pages[i] != NULL ? pages[i] : "(out of memory)\n");
-		printf("Select it with the mouse. Press Enter for %s.\n", i + 1 < n ?
-		       "the next record" : "dkim-setup");
+		printf("Select it with the mouse. Press Enter %s.\n", i + 1 < n ?
+		       "for the next page" : "to go back to dkim-setup");
 		fflush(stdout);
 		wait_enter();
 		if (got_signal)
@@ -574,10 +597,47 @@ static void print_pages(struct ui *u, char **pages, int n)
 	u->rebuild = true;
 }
 
+/* Terminal rows a text takes at the window's width. */
+static int text_rows(const char *t)
+{
+	int rows = 0;
+	for (const char *l = t; l != NULL && *l != '\0';) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - l) : strlen(l);
+		rows += len == 0 ? 1 : (int)((len + (size_t)COLS - 1) / (size_t)COLS);
+		l = nl != NULL ? nl + 1 : NULL;
+	}
+	return rows;
+}
+
+/* A record's forms, as many on a page as fit the window. */
+static int record_pages(const struct dk_keyjob *k, char **pages, int max)
+{
+	char *sec[3];
+	int n = 0;
+	if (wiz_record_sections(k, sec) < 0)
+		return 0;
+	for (int i = 0; i < 3 && n < max; i++) {
+		char *joined = NULL;
+		if (n > 0 && i > 0 && text_rows(pages[n - 1]) + 1 + text_rows(sec[i]) <= LINES - 2 &&
+		    asprintf(&joined, "%s\n%s", pages[n - 1], sec[i]) >= 0) {
+			free(pages[n - 1]);
+			free(sec[i]);
+			pages[n - 1] = joined;
+		} else {
+			pages[n++] = sec[i];
+		}
+		sec[i] = NULL;
+	}
+	for (int i = 0; i < 3; i++)
+		free(sec[i]);
+	return n;
+}
+
 static void print_plain(struct ui *u)
 {
 	struct wizard *w = &u->w;
-	char *pages[2] = { NULL, NULL };
+	char *pages[6] = { NULL };
 	int n = 0;
 	if (w->step == WS_SUMMARY) {
 		/* the commands and records of the summary, none of them cut */
@@ -600,9 +660,9 @@ static void print_plain(struct ui *u)
 		doc_free(&d);
 		n = 1;
 	} else {
-		pages[n++] = wiz_record_text(&w->key);
+		n = record_pages(&w->key, pages, 3);
 		if (w->have_edkey)
-			pages[n++] = wiz_record_text(&w->edkey);
+			n += record_pages(&w->edkey, pages + n, 3);
 	}
 	print_pages(u, pages, n);
 	for (int i = 0; i < n; i++)

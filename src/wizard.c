@@ -208,28 +208,39 @@ int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selecto
 	return -1;
 }
 
-char *wiz_record_text(const struct dk_keyjob *k)
+int wiz_record_sections(const struct dk_keyjob *k, char *out[3])
 {
 	char *zone = record_zone(k->fqdn, k->value), *chunks = record_chunks(k->value);
-	char *out = NULL;
+	out[0] = out[1] = out[2] = NULL;
 	if (zone != NULL && chunks != NULL &&
-	    asprintf(&out,
-		     "DKIM record for %s, selector %s\n"
-		     "\n"
-		     "Name:  %s\n"
-		     "       (most web DNS panels want only \"%s\": they add the domain themselves)\n"
-		     "Type:  TXT\n"
-		     "Value: %s\n"
-		     "\n"
-		     "Value as quoted strings of at most 255 bytes (Route 53, Google Cloud DNS):\n"
-		     "%s\n"
-		     "\n"
-		     "Zone-file form:\n"
-		     "%s\n",
-		     k->domain, k->selector, k->fqdn, k->relative, k->value, chunks, zone) < 0)
-		out = NULL;
+	    (asprintf(&out[0],
+		      "DKIM record for %s, selector %s\n"
+		      "\n"
+		      "Name:  %s\n"
+		      "       (most web DNS panels want only \"%s\": they add the domain themselves)\n"
+		      "Type:  TXT\n"
+		      "Value: %s\n", k->domain, k->selector, k->fqdn, k->relative, k->value) < 0 ||
+	     asprintf(&out[1], "Value as quoted strings of at most 255 bytes (Route 53, Google "
+		      "Cloud DNS):\n%s\n", chunks) < 0 ||
+	     asprintf(&out[2], "Zone-file form:\n%s\n", zone) < 0)) {
+		free(out[0]);
+		free(out[1]);
+		out[0] = out[1] = out[2] = NULL;
+	}
 	free(zone);
 	free(chunks);
+	return out[0] != NULL ? 0 : -1;
+}
+
+char *wiz_record_text(const struct dk_keyjob *k)
+{
+	char *sec[3], *out = NULL;
+	if (wiz_record_sections(k, sec) < 0)
+		return NULL;
+	if (asprintf(&out, "%s\n%s\n%s", sec[0], sec[1], sec[2]) < 0)
+		out = NULL;
+	for (int i = 0; i < 3; i++)
+		free(sec[i]);
 	return out;
 }
 
@@ -762,8 +773,9 @@ static void record_one(const struct wizard *w, struct doc *d, const struct dk_ke
 	doc_para(d, 0, DA_NORMAL, "%s:%*s%s", use->field, (int)(16 - strlen(use->field)), "",
 		 use->fqdn_name ? k->fqdn : k->relative);
 	if (!use->fqdn_name)
-		doc_para(d, 2, DA_WARN, "Enter only %s: the panel adds %s itself (typing the whole "
-			 "name makes it %s.%s).", k->relative, k->domain, k->fqdn, k->domain);
+		doc_para(d, 2, DA_WARN, "Enter only %s: the panel adds the domain itself (typing "
+			 "the whole name makes it %s.%s).", k->relative, k->fqdn, k->domain);
+	doc_para(d, 0, DA_NORMAL, "Full name:       %s", k->fqdn);
 	doc_para(d, 0, DA_NORMAL, "Type:            TXT");
 	doc_para(d, 0, DA_NORMAL, "TTL:             %s", use->ttl);
 	if (use->chunks && long_value) {
@@ -790,6 +802,9 @@ static int record_view(const struct wizard *w, struct doc *pre, struct doc *post
 	char buf[PATH_MAX];
 	const struct record_provider *p = wiz_provider(w);
 	(void)post;
+	if (validate_domain_unicode(w->key.domain, buf, sizeof buf) == 1)
+		doc_para(pre, 0, DA_NORMAL, "Domain %s is %s in DNS, in the record and in file names.",
+			 buf, w->key.domain);
 	doc_para(pre, 0, DA_NORMAL, "%s the key %s (0600).",
 		 w->key.outcome == KEYJOB_REUSED ? "Using" :
 		 w->key.outcome == KEYJOB_REPLACED ? "Replaced (old key kept as backup):" :
@@ -1382,7 +1397,11 @@ static int summary_view(const struct wizard *w, struct doc *pre, struct doc *pos
 	char buf[2 * PATH_MAX];
 	const struct dk_keyjob *k = &w->key;
 	(void)post;
-	doc_para(pre, 0, DA_BOLD, "DKIM for %s, selector %s", k->domain, k->selector);
+	char u[DK_DOMAIN_MAX * 4 + 1];
+	if (validate_domain_unicode(k->domain, u, sizeof u) == 1)
+		doc_para(pre, 0, DA_BOLD, "DKIM for %s (%s), selector %s", u, k->domain, k->selector);
+	else
+		doc_para(pre, 0, DA_BOLD, "DKIM for %s, selector %s", k->domain, k->selector);
 	doc_para(pre, 2, DA_NORMAL, "Key (0600%s):", w->opt->dry_run ? ", dry run, not saved" : "");
 	doc_copy(pre, 4, DA_NORMAL, k->paths.priv);
 	if (w->have_edkey) {
@@ -1425,10 +1444,12 @@ static int summary_view(const struct wizard *w, struct doc *pre, struct doc *pos
 		if (w->have_edkey)
 			proof_line(pre, "Proof (Ed25519)", &w->proof_ed);
 	}
+	/* the action before the advice, so that it is in view without scrolling */
+	if (w->proof_done)
+		doc_para(pre, 0, DA_BOLD, "Press Enter to finish (p prints the commands and records "
+			 "below on whole lines).");
 	doc_blank(pre);
 	wiz_spf_dmarc(pre, k->domain);
-	doc_blank(pre);
-	doc_para(pre, 0, DA_BOLD, "%s", w->proof_done ? "Press Enter to finish." : "");
 	return 0;
 }
 

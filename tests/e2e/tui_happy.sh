@@ -41,9 +41,9 @@ tui_wait 'RSA 2048 bits \(recommended\)' && ok "key step, RSA-2048 first" || not
 tui_keys Enter
 tui_wait 'Step 5 of 8' 20 && ok "the key is made and the record shown" || not_ok "record step"
 scr=$(tui_screen)
-check_match "FQDN shown" "Name: +$SEL\._domainkey\.example\.test" "$scr"
-check_match "relative name shown" "Name for panels: $SEL\._domainkey" "$scr"
-check_match "panel warning shown" "add the domain themselves" "$scr"
+check_match "FQDN shown" "Full name: +$SEL\._domainkey\.example\.test" "$scr"
+check_match "relative name shown, in the panel's words" "Name \(or Host\): +$SEL\._domainkey" "$scr"
+check_match "panel warning shown" "the panel adds the domain itself" "$scr"
 check_match "type shown" "Type: +TXT" "$scr"
 check "private key 0600" test "$(stat -c %a "$ROOT/etc/ssl/private/example.test-$SEL-private.pem")" = 600
 check "public key 0644" test "$(stat -c %a "$ROOT/etc/ssl/certs/example.test-$SEL-public.pem")" = 644

@@ -87,9 +87,36 @@ static bool has_non_ascii(const char *s)
 	return false;
 }
 
+/* The first character that UTS #46 would quietly drop or that draws
+ * nothing (C1 controls, soft hyphen, zero-width and direction marks, BOM):
+ * "exa<U+200B>mple.com" must not silently become example.com. 0: none. */
+static unsigned invisible(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p != '\0') {
+		unsigned cp = *p, n = 0;
+		if (cp >= 0xf0)
+			cp &= 0x07, n = 3;
+		else if (cp >= 0xe0)
+			cp &= 0x0f, n = 2;
+		else if (cp >= 0xc0)
+			cp &= 0x1f, n = 1;
+		p++;
+		for (; n > 0 && (*p & 0xc0) == 0x80; n--, p++)
+			cp = (cp << 6) | (*p & 0x3f);
+		if ((cp >= 0x80 && cp <= 0x9f) || cp == 0xad || cp == 0x34f || (cp >= 0x200b && cp <= 0x200f) ||
+		    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) || cp == 0xfeff)
+			return cp;
+	}
+	return 0;
+}
+
 int validate_domain(const char *in, char *out, size_t outlen, char *why, size_t whylen)
 {
 	char *alabel = NULL;
+	unsigned inv = has_non_ascii(in) ? invisible(in) : 0;
+	if (inv != 0)
+		return why_set(why, whylen, "contains an invisible or control character (U+%04X)", inv);
 	if (has_non_ascii(in)) {
 		/* UTS #46 maps (case, width, NFC); IDNA2008 decides what is allowed */
 		int rc = idn2_lookup_u8((const uint8_t *)in, (uint8_t **)&alabel,

@@ -51,6 +51,8 @@ static void test_domains(void **state)
 	domain_ok("bücher.example.", "xn--bcher-kva.example");
 	domain_bad("a\u2665b.de", "not a valid international name");
 	domain_bad("m\xfcller.de", "not UTF-8");
+	domain_bad("exa\u200bmple.com", "invisible");
+	domain_bad("\xc2\x9b" "31m.example.com", "control");
 	char u[64];
 	assert_int_equal(validate_domain_unicode("xn--mller-kva.de", u, sizeof u), 1);
 	assert_string_equal(u, "müller.de");

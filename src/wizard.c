@@ -593,7 +593,7 @@ static int keygen_job(struct wizard *w, struct dk_err *err)
 	watch_cfg(w, &w->key, &cfg);
 	cfg.timeout = 1.0;
 	dk_err_clear(&ignored);
-	w->n_ns_names = w->opt->dry_run ? 0 : dns_zone_ns(&cfg, w->ns_names, 8, &ignored);
+	w->n_ns_names = dns_zone_ns(&cfg, w->ns_names, 8, &ignored);
 	return 0;
 }
 
@@ -770,7 +770,8 @@ static void record_one(const struct wizard *w, struct doc *d, const struct dk_ke
 	const struct record_provider *use = p != NULL ? p : &w->fallback;
 	bool long_value = strlen(k->value) > RECORD_STRING_MAX;
 	char *chunks = record_chunks(k->value), *zone = record_zone(k->fqdn, k->value);
-	doc_para(d, 0, DA_NORMAL, "%s:%*s%s", use->field, (int)(16 - strlen(use->field)), "",
+	int pad = 16 - (int)strlen(use->field);
+	doc_para(d, 0, DA_NORMAL, "%s:%*s%s", use->field, pad > 1 ? pad : 1, "",
 		 use->fqdn_name ? k->fqdn : k->relative);
 	if (!use->fqdn_name)
 		doc_para(d, 2, DA_WARN, "Enter only %s: the panel adds the domain itself (typing "

@@ -778,7 +778,8 @@ static void record_one(const struct wizard *w, struct doc *d, const struct dk_ke
 			 "the whole name makes it %s.%s).", k->relative, k->fqdn, k->domain);
 	doc_para(d, 0, DA_NORMAL, "Full name:       %s", k->fqdn);
 	doc_para(d, 0, DA_NORMAL, "Type:            TXT");
-	doc_para(d, 0, DA_NORMAL, "TTL:             %s", use->ttl);
+	doc_para(d, 0, DA_NORMAL, "TTL:             %s (how long resolvers may keep the answer)",
+		 use->ttl);
 	if (use->chunks && long_value) {
 		doc_para(d, 0, DA_NORMAL, "Value (quoted strings of at most 255 characters, quotes "
 			 "included; c copies it):");
@@ -1027,6 +1028,32 @@ static time_t dns_table(struct doc *d, const struct dns_view *v)
 	return last;
 }
 
+/* A mistake found, said once more in the words of the zone's DNS host. */
+static void dns_fix_in_panel(const struct wizard *w, struct doc *d, const struct dns_view *v)
+{
+	const struct record_provider *p = wiz_provider(w);
+	const struct record_provider *use = p != NULL ? p : &w->fallback;
+	const char *at = p != NULL ? p->name : "your DNS host";
+	enum dns_diag seen = DIAG_NONE;
+	for (size_t i = 0; i < v->n && seen == DIAG_NONE; i++)
+		seen = v->servers[i].diag;
+	switch (seen) {
+	case DIAG_NAME_DOUBLED:
+		doc_para(d, 0, DA_WARN, "At %s: delete the record, and add it again with only %s in "
+			 "the %s field.", at, w->key.relative, use->field);
+		break;
+	case DIAG_SPLIT_RECORDS:
+	case DIAG_CUT:
+	case DIAG_QUOTES:
+		doc_para(d, 0, DA_WARN, "At %s: replace the record's value with %s (Esc goes back to "
+			 "the record, where c copies it whole).", at, use->chunks ?
+			 "the quoted strings" : "the one-string value, without quotes");
+		break;
+	default:
+		break;
+	}
+}
+
 static int dns_view(const struct wizard *w, struct doc *pre, struct doc *post)
 {
 	char buf[512];
@@ -1048,6 +1075,7 @@ static int dns_view(const struct wizard *w, struct doc *pre, struct doc *post)
 	}
 	if (last != 0)
 		doc_para(pre, 0, DA_NORMAL, "Last asked %ld s ago.", (long)(time(NULL) - last));
+	dns_fix_in_panel(w, pre, &w->view);
 	doc_blank(pre);
 	if (w->dns_ok) {
 		doc_para(pre, 0, DA_OK, "Every server serves the new key%s.", w->have_edkey ? "s" : "");
@@ -1648,17 +1676,18 @@ const char *wiz_training_welcome(const struct wizard *w)
 }
 
 #define TRAINING_MAX 8192
+#define PROVIDERS_MAX (64 * 1024)   /* assets/providers.txt: room for far more hosts */
 
 /* dir/name.txt, or NULL. */
-static char *read_text(const char *dir, const char *name)
+static char *read_text_max(const char *dir, const char *name, size_t max)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s.txt", dir, name);
 	FILE *f = fopen(path, "re");
 	if (f == NULL)
 		return NULL;
-	char *buf = calloc(1, TRAINING_MAX);
-	size_t n = buf != NULL ? fread(buf, 1, TRAINING_MAX - 1, f) : 0;
+	char *buf = calloc(1, max);
+	size_t n = buf != NULL ? fread(buf, 1, max - 1, f) : 0;
 	fclose(f);
 	if (buf != NULL && n == 0) {
 		free(buf);
@@ -1671,6 +1700,11 @@ static char *read_text(const char *dir, const char *name)
 		else if ((unsigned char)*c < 0x20 && *c != '\n')
 			*c = '?';
 	return buf;
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+	return read_text_max(dir, name, TRAINING_MAX);
 }
 
 /* all + t as one text: t's title stands alone, a paragraph of its own.
@@ -1722,7 +1756,7 @@ void wiz_assets_load(struct wizard *w, const char *dir)
 {
 	char sub[PATH_MAX];
 	if (!w->have_providers) {
-		char *text = read_text(dir, "providers");
+		char *text = read_text_max(dir, "providers", PROVIDERS_MAX);
 		if (text != NULL) {
 			w->n_providers = record_providers_parse(text, w->providers, RECORD_MAX_PROVIDERS,
 								&w->fallback);

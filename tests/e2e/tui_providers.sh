@@ -30,8 +30,9 @@ while IFS='|' read -r ns host field form; do
 		scr=$(tmux_ capture-pane -p -J -t t)
 		if [ "$host" = unknown ]; then
 			check_match "unknown host: the general advice" 'a DNS host dkim-setup does not know' "$(tr -s '\n ' '  ' <<<"$scr")"
-			check_match "unknown host: the quoted strings too" 'The same as quoted strings' "$scr"
-			check_match "unknown host: and the zone-file form" 'Zone-file form' "$(tmux_ capture-pane -p -J -S -100 -t t; tui_keys NPage NPage; tmux_ capture-pane -p -J -t t)"
+			all=$(tmux_ capture-pane -p -J -t t; tui_keys NPage; tmux_ capture-pane -p -J -t t; tui_keys NPage; tmux_ capture-pane -p -J -t t)
+			check_match "unknown host: the quoted strings too" 'The same as quoted strings' "$all"
+			check_match "unknown host: and the zone-file form" 'Zone-file form' "$all"
 		else
 			check_match "$host: named from its NS name $ns" "Your DNS is at $host " "$scr"
 		fi

@@ -1225,8 +1225,8 @@ static void mta_preview_view(const struct wizard *w, struct doc *pre)
 	doc_blank(pre);
 	if (w->plan.explain)
 		doc_para(pre, 0, DA_NORMAL, "%s", w->plan.explain);
-	doc_para(pre, 0, DA_BOLD, "The changes (every changed file is backed up first; a line "
-		 "ending in \\ goes on below):");
+	doc_para(pre, 0, DA_BOLD, "The changes (every changed file is backed up first; \\ "
+		 "continues a line):");
 	for (const char *l = w->plan.diff; l != NULL && *l != '\0';) {
 		const char *nl = strchr(l, '\n');
 		size_t len = nl ? (size_t)(nl - l) : strlen(l);

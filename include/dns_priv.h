@@ -122,6 +122,7 @@ struct dns_state {
 	size_t n;
 	char error[256];
 	unsigned long rounds;
+	bool one_shot;          /* dns_check: one round, every diagnosis at once */
 	bool resolver_asked;
 	struct dns_srv resolver;
 	int cancel_fd;          /* -1, or the watch's wake pipe */

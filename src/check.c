@@ -286,6 +286,23 @@ static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs
 		}
 	}
 	dns_watch_stop(w);
+	/* A wait that ends with the record missing somewhere: one full look,
+	 * so that the report names every mistake it can (a watch asks for the
+	 * likely wrong names only now and then, to keep its pace). */
+	bool absent = false;
+	for (size_t i = 0; i < v->n; i++)
+		absent |= v->servers[i].status == DNS_ABSENT && v->servers[i].diag == DIAG_NONE;
+	if (absent) {
+		struct dns_view last;
+		struct dk_err e2;
+		dk_err_clear(&e2);
+		if (dns_check(cfg, &last, &e2) == 0 && last.n > 0) {
+			dns_view_clear(v);
+			*v = last;
+		} else {
+			dns_view_clear(&last);
+		}
+	}
 	return v->all_match ? 0 : 1;
 }
 

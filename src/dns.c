@@ -886,10 +886,14 @@ static void take_txt(struct dns_state *s, struct probe *pr, struct dns_srv *d, c
  * A missing record is often there under a wrong name. Ask each server that
  * said "missing" (directly, not after a CNAME) for the names people end up
  * with: the name doubled by a panel that adds the zone itself, and the
- * selectors guides and panels suggest. Asked on the first round and every
- * DIAG_EVERY rounds after; in between the last finding is kept.
+ * selectors guides and panels suggest. A one-shot check asks all of them;
+ * a watch keeps its pace of about one query per server per second: the
+ * doubled name on its first round and every DIAG_EVERY rounds, the
+ * selectors every DIAG_GUESS_EVERY rounds. In between the last finding is
+ * kept.
  */
 #define DIAG_EVERY 10
+#define DIAG_GUESS_EVERY 60
 static const char *const diag_selectors[] = { "default", "dkim", "mail", "selector1", "s1" };
 #define DIAG_NAMES (1 + sizeof diag_selectors / sizeof diag_selectors[0])
 
@@ -938,7 +942,7 @@ static bool diag_hit(const struct dns_state *s, const struct dns_xfer *x, const 
 	return false;
 }
 
-static void diag_pass(struct dns_state *s, const bool *direct_absent)
+static void diag_pass(struct dns_state *s, const bool *direct_absent, bool guesses)
 {
 	size_t n = s->n, nq = 0;
 	struct dns_xfer *x = calloc(n * DIAG_NAMES, sizeof *x);
@@ -948,13 +952,16 @@ static void diag_pass(struct dns_state *s, const bool *direct_absent)
 	for (size_t i = 0; i < n; i++) {
 		if (!direct_absent[i])
 			continue;
-		s->srv[i].absent_diag = DIAG_NONE;
-		s->srv[i].absent_detail[0] = '\0';
+		if (guesses || s->srv[i].absent_diag != DIAG_OTHER_SELECTOR) {
+			s->srv[i].absent_diag = DIAG_NONE;
+			s->srv[i].absent_detail[0] = '\0';
+		}
 		for (size_t k = 0; k < DIAG_NAMES; k++) {
 			char name[300];
 			diag_name(s, k, name, sizeof name);
 			/* only our own key counts under another selector */
-			if (name[0] == '\0' || (k > 0 && s->expect_p == NULL) || strlen(name) > 253)
+			if (name[0] == '\0' || (k > 0 && (s->expect_p == NULL || !guesses)) ||
+			    strlen(name) > 253)
 				continue;
 			if (dns_xfer_query(&x[nq], &s->srv[i].addr, name, LDNS_RR_TYPE_TXT, false, s->timeout) < 0) {
 				dns_xfer_clear(&x[nq]);
@@ -1069,8 +1076,8 @@ int dns_round(struct dns_state *s, bool with_soa)
 	for (size_t i = 0; i < n; i++)
 		direct_absent[i] = s->srv[i].v.status == DNS_ABSENT && pr[i].depth == 0 &&
 				   !pr[i].recursive && s->srv[i].v.diag == DIAG_NONE;
-	if (rc == 0 && s->rounds % DIAG_EVERY == 0)
-		diag_pass(s, direct_absent);
+	if (rc == 0 && (s->one_shot || s->rounds % DIAG_EVERY == 0))
+		diag_pass(s, direct_absent, s->one_shot || s->rounds % DIAG_GUESS_EVERY == DIAG_EVERY);
 	if (rc == 0)
 		diag_apply(s, direct_absent);
 	free(direct_absent);
@@ -1174,6 +1181,7 @@ int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_e
 		dns_state_free(&s);
 		return -1;
 	}
+	s.one_shot = true;
 	int rc = dns_round(&s, true);
 	if (rc == 0)
 		soa_pass(&s);

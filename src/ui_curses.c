@@ -876,7 +876,12 @@ static void assets_dirs(struct wizard *w)
 			if (slash == NULL)
 				break;
 			*slash = '\0';
-			snprintf(dir, sizeof dir, "%s/../assets", exe);
+			/* the parent of that directory, without "..": texts are
+			 * read through a walk that refuses it */
+			const char *up_slash = strrchr(exe, '/');
+			if (up_slash == NULL)
+				break;
+			snprintf(dir, sizeof dir, "%.*s/assets", (int)(up_slash - exe), exe);
 			wiz_assets_load(w, dir);
 		}
 	}

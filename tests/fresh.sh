@@ -35,7 +35,7 @@ commit=$(git rev-parse --short HEAD) || exit 2
 [ -z "$(git status --porcelain --untracked-files=no)" ] ||
 	echo "fresh: note: uncommitted changes are not tested (the clone is of HEAD $commit)"
 
-log=$TOP/build/fresh-$variant.log
+log=${FRESH_LOG:-$TOP/build/fresh-$variant.log}
 mkdir -p build
 start=$SECONDS
 echo "fresh: a Debian 12 root (variant important + git make${extra:+ + $extra}), cached in build/roots/"

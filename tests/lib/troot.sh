@@ -22,9 +22,10 @@
 # TROOT_SHARE_NET=1 keeps the host's network (tests/fresh.sh needs the mirror)
 # and TROOT_BIND= binds nothing instead of $TOP.
 #
-# The host is never changed: mmdebstrap itself runs in a mount namespace of
-# its own, daemons never start while packages install (policy-rc.d), and the
-# copies live under the test's temporary directory.
+# The host is never changed: mmdebstrap runs in a mount namespace of its own
+# and starts no daemon while packages install (its own policy-rc.d, removed
+# afterwards); inside troot_run there is no init, so invoke-rc.d starts
+# nothing either; the copies live under the test's temporary directory.
 # Apt sources are the host's Debian ones (apt-get indextargets), so a local
 # mirror or proxy the host uses serves the roots too; TROOT_MIRROR overrides.
 
@@ -87,8 +88,6 @@ troot_ensure() {
 	TMPDIR=${TROOT_TMPDIR:-$TROOT_DIR} unshare -m --propagation private \
 		mmdebstrap --variant="$TROOT_VARIANT" --mode=root --format=tar \
 		--include="$(echo "$pkgs" | tr ' ' ',' | sed 's/,$//')" \
-		--essential-hook='printf "#!/bin/sh\nexit 101\n" >"$1/usr/sbin/policy-rc.d"; chmod 0755 "$1/usr/sbin/policy-rc.d"' \
-		--customize-hook='printf "#!/bin/sh\nexit 101\n" >"$1/usr/sbin/policy-rc.d"; chmod 0755 "$1/usr/sbin/policy-rc.d"' \
 		${TROOT_HOOKS[@]+"${TROOT_HOOKS[@]}"} \
 		"$TROOT_SUITE" "$tar.tmp" - <"$TROOT_DIR/$name.sources" >"$TROOT_DIR/$name.log" 2>&1
 	rc=$?

@@ -109,7 +109,7 @@ done
 # nothing the tests started still running.
 if [ "$(id -u)" = 0 ]; then
 	host_snapshot "$snapdir/after"
-	left=$(host_leftovers "$DKIM_TEST_RUN")
+	left=$(host_leftovers "DKIM_TEST_RUN=$DKIM_TEST_RUN")
 	if diff=$(host_compare "$snapdir/before" "$snapdir/after") && [ -z "$left" ]; then
 		echo "ok - host_snapshot: packages, /etc and daemons as before; nothing left running"
 		passed=$((passed + 1))

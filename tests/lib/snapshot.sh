@@ -5,8 +5,8 @@
 #                        (type, mode, owner, group, size, mtime, link target)
 #                        and the daemons (executables of processes whose
 #                        parent is init)
-#  host_leftovers MARK   processes still running whose environment carries
-#                        MARK (the suite's marker: everything it started)
+#  host_leftovers NAME=VALUE  processes still running whose environment has
+#                        that entry (the suite's marker: everything it started)
 #  host_compare A B      the differences between two snapshots, as a diff;
 #                        status 1 when there is one
 # SNAPSHOT_IGNORE: an extended regex of snapshot lines to leave out (for a

@@ -14,7 +14,7 @@ DATADIR  ?= $(PREFIX)/share/dkim-setup
 DESTDIR  ?=
 
 CC       := gcc
-PKGS     := ncursesw formw menuw panelw libcrypto ldns
+PKGS     := ncursesw formw menuw panelw libcrypto ldns libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -113,3 +113,9 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# The README's commands on a fresh Debian 12 root from a clean clone of HEAD
+# (tests/fresh.sh; FRESH_VARIANT=none|exim|postfix; root, network for apt).
+.PHONY: fresh
+fresh:
+	tests/fresh.sh

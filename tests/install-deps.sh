@@ -3,12 +3,12 @@
 # Idempotent: does nothing when everything is there already.
 set -eu
 
-PKGS="gcc make pkg-config libncurses-dev libssl-dev libldns-dev ldnsutils libcmocka-dev
+PKGS="gcc make pkg-config libncurses-dev libssl-dev libldns-dev ldnsutils libcmocka-dev libidn2-dev
       knot knot-dnsutils python3 python3-dkim python3-dnspython tmux mandoc iproute2
       util-linux procps time hyperfine valgrind clang libclang-rt-14-dev strace
-      opendkim python3-nacl"
-# The MTA tests (tests/e2e/mta_*.sh) install exim4-daemon-light or postfix
-# themselves (the two conflict) and put back the original one at the end.
+      opendkim python3-nacl mmdebstrap openssl bc"
+# The MTA tests (tests/e2e/mta_*.sh) run in throwaway Debian roots that
+# mmdebstrap makes (tests/lib/troot.sh): the host gets no mail server.
 
 missing=""
 for p in $PKGS; do

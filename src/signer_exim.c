@@ -524,21 +524,8 @@ static int exim_validate(const struct mta_request *req, const struct mta_plan *p
 			 struct mta_result *res, struct dk_err *err)
 {
 	/* Keys first: -bV accepts a missing or unreadable key file. */
-	struct sbuf acc = { 0 };
-	for (size_t i = 0; i < plan->n; i++) {
-		if (!plan->changes[i].is_key)
-			continue;
-		char what[400];
-		if (mta_check_key_access(req->root, plan->changes[i].path, "Debian-exim", what, sizeof what,
-					 err) < 0) {
-			free(sb_take(&acc));
-			return -1;
-		}
-		sb_printf(&acc, "%s%s", acc.len ? "; " : "", what);
-	}
-	char *a = sb_take(&acc);
-	snprintf(res->key_access, sizeof res->key_access, "%s", a ? a : "");
-	free(a);
+	if (mta_check_plan_keys(req, plan, "Debian-exim", res, err) < 0)
+		return -1;
 
 	if (req->root[0] != '\0') {
 		snprintf(res->validator, sizeof res->validator,

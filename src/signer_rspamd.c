@@ -250,21 +250,8 @@ static int rspamd_plan(const struct mta_request *req, struct mta_plan *plan, str
 static int rspamd_validate(const struct mta_request *req, const struct mta_plan *plan,
 			   struct mta_result *res, struct dk_err *err)
 {
-	struct sbuf acc = { 0 };
-	for (size_t i = 0; i < plan->n; i++) {
-		char what[400];
-		if (!plan->changes[i].is_key)
-			continue;
-		if (mta_check_key_access(req->root, plan->changes[i].path, RSPAMD_GROUP, what, sizeof what,
-					 err) < 0) {
-			free(sb_take(&acc));
-			return -1;
-		}
-		sb_printf(&acc, "%s%s", acc.len ? "; " : "", what);
-	}
-	char *a = sb_take(&acc);
-	snprintf(res->key_access, sizeof res->key_access, "%s", a ? a : "");
-	free(a);
+	if (mta_check_plan_keys(req, plan, RSPAMD_GROUP, res, err) < 0)
+		return -1;
 	if (req->root[0] != '\0') {
 		snprintf(res->validator, sizeof res->validator,
 			 "not run under --root (rspamadm and postconf read the real /etc)");

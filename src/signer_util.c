@@ -650,3 +650,23 @@ int mta_domlist_put(struct mta_domlist *l, const char *domain, const char *sels,
 	snprintf(l->d[i].sels, sizeof l->d[i].sels, "%s", sels);
 	return 0;
 }
+
+int mta_check_plan_keys(const struct mta_request *req, const struct mta_plan *plan, const char *user,
+			struct mta_result *res, struct dk_err *err)
+{
+	struct sbuf acc = { 0 };
+	for (size_t i = 0; i < plan->n; i++) {
+		char what[400];
+		if (!plan->changes[i].is_key)
+			continue;
+		if (mta_check_key_access(req->root, plan->changes[i].path, user, what, sizeof what, err) < 0) {
+			free(sb_take(&acc));
+			return -1;
+		}
+		sb_printf(&acc, "%s%s", acc.len ? "; " : "", what);
+	}
+	char *a = sb_take(&acc);
+	snprintf(res->key_access, sizeof res->key_access, "%s", a ? a : "");
+	free(a);
+	return 0;
+}

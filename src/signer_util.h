@@ -83,6 +83,11 @@ int mta_run(const char *const argv[], char *out, size_t outlen);
 int mta_check_key_access(const char *root, const char *path, const char *user, char *what,
 			 size_t whatlen, struct dk_err *err);
 
+/* mta_check_key_access for every key copy of the plan, as `user`; what it
+ * found into res->key_access. 0 or -1 + err. */
+int mta_check_plan_keys(const struct mta_request *req, const struct mta_plan *plan, const char *user,
+			struct mta_result *res, struct dk_err *err);
+
 /* OpenDKIM's RequireSafeKeys rules for a key file. */
 int mta_check_safe_key(const char *root, const char *path, const char *user, struct dk_err *err);
 

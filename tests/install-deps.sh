@@ -1,30 +1,60 @@
 #!/bin/sh
-# Install the Debian packages that building and testing dkim-setup need.
-# Idempotent: does nothing when everything is there already.
+# Install the Debian packages that building, testing and packaging dkim-setup
+# need. Idempotent: does nothing when everything is there already.
+# Works on Debian 12 (bookworm) and later: the one versioned name, clang's
+# runtime (ASan/UBSan/libFuzzer for `make fuzz`), is derived from the clang
+# that is installed.
 set -eu
 
 PKGS="gcc make pkg-config libncurses-dev libssl-dev libldns-dev ldnsutils libcmocka-dev
       knot knot-dnsutils python3 python3-dkim python3-dnspython tmux mandoc iproute2
-      util-linux procps time hyperfine valgrind clang libclang-rt-14-dev strace
-      opendkim python3-nacl"
-# The MTA tests (tests/e2e/mta_*.sh) install exim4-daemon-light or postfix
-# themselves (the two conflict) and put back the original one at the end.
+      util-linux procps time hyperfine valgrind clang strace
+      opendkim python3-nacl
+      mmdebstrap debhelper lintian bash-completion"
+# The MTA tests (tests/e2e/mta_*.sh) and the package test (tests/e2e/deb.sh)
+# run in throwaway Debian roots (tests/lib/troot.sh, made with mmdebstrap):
+# exim4, postfix and our own .deb never touch the host.
 
-missing=""
-for p in $PKGS; do
-	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-		missing="$missing $p"
+missing_of() {
+	for p in "$@"; do
+		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+			printf ' %s' "$p"
+		fi
+	done
+}
+
+updated=
+apt_install() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps: missing Debian packages:$*" >&2
+		echo "install-deps: run as root (sudo make deps) to install them" >&2
+		exit 1
 	fi
-done
-[ -z "$missing" ] && exit 0
+	echo "install-deps: installing$*"
+	export DEBIAN_FRONTEND=noninteractive
+	if [ -z "$updated" ]; then
+		apt-get update -q
+		updated=1
+	fi
+	# shellcheck disable=SC2068
+	apt-get install -y -q --no-install-recommends $@
+}
 
-if [ "$(id -u)" != 0 ]; then
-	echo "install-deps: missing Debian packages:$missing" >&2
-	echo "install-deps: run as root (sudo make deps) to install them" >&2
-	exit 1
-fi
-echo "install-deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+missing=$(missing_of $PKGS)
+[ -z "$missing" ] || apt_install $missing
+
+# clang's runtime package is named after its major version, which the
+# resource directory shows: /usr/lib/llvm-14/lib/clang/14.0.6 on bookworm,
+# /usr/lib/llvm-19/lib/clang/19 on trixie.
+major=$(clang -print-resource-dir 2>/dev/null | sed -n 's|.*/llvm-\([0-9][0-9]*\)/.*|\1|p')
+[ -n "$major" ] || major=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+case $major in
+'' | *[!0-9]*)
+	echo "install-deps: cannot tell clang's version ($(command -v clang || echo 'no clang'))" >&2
+	exit 1
+	;;
+esac
+missing=$(missing_of "libclang-rt-$major-dev")
+[ -z "$missing" ] || apt_install $missing
+exit 0

@@ -38,7 +38,7 @@ static void record_reason_is_printable(void **state)
 		";\xfe\x9c\xdf\xd8\xfep=AAAA;;",
 		"v=DKIM1; \x1b]0;owned\a=1; p=AAAA",
 		"v=DKIM1; k=\x1b[2J; p=AAAA",
-		"v=DKIM1; k=rsa\x9b""31m; p=AAAA",
+		"v=DKIM1; k=rsa\23331m; p=AAAA",   /* \233: CSI, then "31m" */
 		"v=DKIM1; s=\x1b[5mtls; p=AAAA",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -188,7 +188,7 @@ static void tsig_reason_is_printable(void **state)
 {
 	(void)state;
 	static const char *files[] = {
-		"key \"k\" {\n\talgorit\xff\xff~\xfdJ\x8b""D\x0fsh2",
+		"key \"k\" {\n\talgorit\xff\xff~\xfdJ\213D\x0fsh2",
 		"key \"k\" { \x1b[2J",
 		"key \"k\" { \x1b]0;owned\x07 x",
 	};

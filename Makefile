@@ -78,12 +78,13 @@ all: build/$(PROG)
 # rebuild everything; another DATADIR recompiles the files that use it and
 # relinks, so `make && make install PREFIX=/usr` installs a binary that
 # reads its texts from /usr/share/dkim-setup.
-build/flags.stamp: FORCE | build
-	$(file >$@.new,$(CC) $(ALL_CFLAGS) | $(SAN_FLAGS) | $(ALL_LDFLAGS) | $(LIBS))
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
-build/datadir.stamp: FORCE | build
-	$(file >$@.new,$(DATADIR))
-	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+shq = '$(subst ','\'',$(1))'
+build/flags.stamp: FORCE
+	@mkdir -p build; t=$(call shq,$(CC) $(ALL_CFLAGS) | $(SAN_FLAGS) | $(ALL_LDFLAGS) | $(LIBS)); \
+	[ "$$(cat $@ 2>/dev/null)" = "$$t" ] || printf '%s\n' "$$t" >$@
+build/datadir.stamp: FORCE
+	@mkdir -p build; t=$(call shq,$(DATADIR)); \
+	[ "$$(cat $@ 2>/dev/null)" = "$$t" ] || printf '%s\n' "$$t" >$@
 $(DATADIR_OBJ): build/datadir.stamp
 
 build/obj/%.o: src/%.c $(HDR) build/flags.stamp | build/obj
@@ -108,7 +109,7 @@ build/tests/%: tests/unit/%.c build/libcore.a $(HDR) | build/tests
 build/asan/tests/%: tests/unit/%.c build/asan/libcore.a $(HDR) | build/asan/tests
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< build/asan/libcore.a $(CMOCKA_LIBS) $(LIBS)
 
-build build/obj build/asan/obj build/tests build/asan/tests:
+build/obj build/asan/obj build/tests build/asan/tests:
 	mkdir -p $@
 
 # The one test build with AddressSanitizer and UBSan.

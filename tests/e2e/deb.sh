@@ -1,0 +1,96 @@
+# The Debian package: `make deb` builds it with dpkg-buildpackage (debian/,
+# debhelper 13), lintian finds no error, its binary is hardened, and
+# installed into a throwaway Debian root (tests/lib/troot.sh) it runs:
+# --version, its manual through man-db, `record` for a key in
+# /etc/ssl/private, its bash completion through bash-completion; and it
+# purges without a trace. The host's packages are never touched.
+. "$TOP/tests/lib/lib.sh"
+need_root
+[ -f "$TOP/tests/lib/troot.sh" ] || skip_all "tests/lib/troot.sh (throwaway roots, issue 10) is not in this tree yet"
+command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || skip_all "dpkg-dev or debhelper missing (make deps)"
+. "$TOP/tests/lib/troot.sh"
+. "$TOP/tests/lib/elf.sh"
+
+version=$(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")
+check_eq "debian/changelog's version is the Makefile's VERSION" "$version" \
+	"$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)"
+
+# Build. dpkg-buildpackage writes next to the tree it builds: make deb
+# builds a copy, so nothing lands beside or inside the checkout.
+D=$(t_tmpdir)
+parent_before=$(ls -A "$(dirname "$TOP")")
+start=$SECONDS
+make -s -C "$TOP" deb DEB_DIR="$D/deb" >"$D/build.log" 2>&1
+rc=$?
+diag "make deb: status $rc in $((SECONDS - start)) s"
+check_eq "make deb (dpkg-buildpackage -us -uc -b) succeeds" 0 "$rc"
+[ "$rc" = 0 ] || diag "$(tail -n 30 "$D/build.log")"
+check_match "dh_auto_test ran make check-unit" 'check-unit: all [0-9]+ unit test programs passed' "$(cat "$D/build.log")"
+check_eq "nothing written beside the checkout" "$parent_before" "$(ls -A "$(dirname "$TOP")")"
+deb=$D/deb/dkim-setup_${version}_$(dpkg --print-architecture).deb
+[ -f "$deb" ] || { not_ok "no $deb"; exit 1; }
+
+fields=$(dpkg-deb -f "$deb")
+check_match "Section: admin" $'(^|\n)Section: admin\n' "$fields"
+for lib in libc6 libldns3 libssl3 libncursesw6; do
+	check_match "Depends (from shlibs) names $lib" $'(^|\n)Depends: .*'"$lib" "$fields"
+done
+files=$(dpkg-deb -c "$deb" | awk '{ print $6 }')
+for f in ./usr/sbin/dkim-setup ./usr/share/man/man8/dkim-setup.8.gz \
+	./usr/share/bash-completion/completions/dkim-setup ./usr/share/dkim-setup/training/welcome.txt \
+	./usr/share/doc/dkim-setup/copyright ./usr/share/doc/dkim-setup/changelog.gz; do
+	check_match "the package holds $f" "(^|"$'\n'")$f("$'\n'"|$)" "$files"
+done
+
+if command -v lintian >/dev/null; then
+	lint=$(lintian --fail-on error --profile debian "$D/deb/"*.changes 2>&1)
+	rc=$?
+	check_eq "lintian finds no error" 0 "$rc"
+	[ -n "$lint" ] && diag "lintian: $lint"
+else
+	diag "lintian is not installed: not checked"
+fi
+
+dpkg-deb -x "$deb" "$D/x"
+elf_hardening "$D/x/usr/sbin/dkim-setup" "the packaged dkim-setup"
+check_contains "the packaged binary reads its texts from /usr/share/dkim-setup" \
+	"/usr/share/dkim-setup/training" "$(strings "$D/x/usr/sbin/dkim-setup")"
+
+# Install into a throwaway Debian root: the runtime libraries are there
+# already (troot's base), so dpkg -i needs no network.
+troot_ensure deb "man-db bash-completion" || { not_ok "making the throwaway root"; exit 1; }
+troot_new deb || { not_ok "copying the throwaway root"; exit 1; }
+cp "$deb" "$TROOT/tmp/"
+out=$(troot_run dpkg -i "/tmp/$(basename "$deb")" 2>&1)
+check_eq "dpkg -i installs it in the root" "install ok installed" \
+	"$(troot_run dpkg-query -W -f='${Status}' dkim-setup 2>&1)"
+[[ $out == *"Setting up dkim-setup"* ]] || diag "$out"
+
+check_eq "dkim-setup --version" "dkim-setup $version" "$(troot_run dkim-setup --version 2>&1)"
+check_eq "it is /usr/sbin/dkim-setup" "/usr/sbin/dkim-setup" "$(troot_run sh -c 'command -v dkim-setup' 2>&1)"
+check_eq "man -w finds the manual" "/usr/share/man/man8/dkim-setup.8.gz" "$(troot_run man -w dkim-setup 2>&1)"
+page=$(troot_run env MANPAGER=cat MANWIDTH=80 LC_ALL=C.UTF-8 man dkim-setup 2>&1)
+check_match "man dkim-setup shows the page" 'DKIM-SETUP\(8\)' "$page"
+check_match "man dkim-setup shows the synopsis" 'SYNOPSIS' "$page"
+check_contains "man dkim-setup documents --batch" "--batch" "$page"
+
+# record: the checked-in test key where the program keeps keys
+install -d -m 0700 "$TROOT/etc/ssl/private"
+install -m 0600 "$TOP/tests/data/rsa2048.pem" "$TROOT/etc/ssl/private/example.com-s1-private.pem"
+out=$(troot_run dkim-setup record -d example.com -s s1 2>&1)
+check_contains "dkim-setup record prints the key's record" "Value:  $(cat "$TOP/tests/data/rsa2048.record")" "$out"
+check_contains "dkim-setup record names the host" "Name:   s1._domainkey.example.com" "$out"
+check_contains "dkim-setup record prints the zone-file form" "$(head -n 1 "$TOP/tests/data/rsa2048.zone")" "$out"
+check_eq "record writes nothing (only the key in /etc/ssl/private)" "example.com-s1-private.pem" \
+	"$(ls -A "$TROOT/etc/ssl/private")"
+
+# bash-completion finds the completion where the package put it
+out=$(troot_run bash --norc -c '. /usr/share/bash-completion/bash_completion
+	__load_completion dkim-setup 2>/dev/null || _comp_load dkim-setup
+	complete -p dkim-setup' 2>&1)
+check_eq "bash-completion loads the package's completion" "complete -F _dkim_setup dkim-setup" "$out"
+
+out=$(troot_run dpkg --purge dkim-setup 2>&1)
+check_eq "dpkg --purge removes it" "" "$(troot_run dpkg-query -W -f='${Status}' dkim-setup 2>/dev/null | grep installed)"
+check "purge leaves no /usr/share/dkim-setup" test ! -e "$TROOT/usr/share/dkim-setup"
+check "purge leaves no binary" test ! -e "$TROOT/usr/sbin/dkim-setup"

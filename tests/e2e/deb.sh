@@ -43,10 +43,13 @@ for f in ./usr/sbin/dkim-setup ./usr/share/man/man8/dkim-setup.8.gz \
 done
 
 if command -v lintian >/dev/null; then
-	lint=$(lintian --fail-on error --profile debian "$D/deb/"*.changes 2>&1)
+	lint=$(lintian --fail-on error --profile debian -I --pedantic "$D/deb/"*.changes 2>&1)
 	rc=$?
 	check_eq "lintian finds no error" 0 "$rc"
-	[ -n "$lint" ] && diag "lintian: $lint"
+	lint=$(grep -E '^[EWIPX]: ' <<<"$lint")
+	diag "lintian: $(grep -c '^E: ' <<<"$lint") errors, $(grep -c '^W: ' <<<"$lint") warnings," \
+		"$(grep -c '^[IPX]: ' <<<"$lint") info/pedantic/experimental tags"
+	[ -n "$lint" ] && diag "$(cut -d' ' -f1-3 <<<"$lint" | sort | uniq -c)"
 else
 	diag "lintian is not installed: not checked"
 fi

@@ -159,8 +159,8 @@ install: all
 	install -m 0755 build/$(PROG) $(DESTDIR)$(SBINDIR)/$(PROG)
 	install -m 0644 man/$(PROG).8 $(DESTDIR)$(MANDIR)/man8/$(PROG).8
 	install -m 0644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)/$(PROG)
-	install -m 0644 assets/README $(DESTDIR)$(DATADIR)/README
-	cp -R assets/training $(DESTDIR)$(DATADIR)/
+	cp -R assets/. $(DESTDIR)$(DATADIR)/
+	rm -rf $(DESTDIR)$(DATADIR)/$(dir $(BASHCOMP:assets/%=%))
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)
 
 uninstall:

@@ -42,6 +42,7 @@ apt_install() {
 
 # shellcheck disable=SC2086
 missing=$(missing_of $PKGS)
+# shellcheck disable=SC2086
 [ -z "$missing" ] || apt_install $missing
 
 # clang's runtime package is named after its major version, which the
@@ -56,5 +57,6 @@ case $major in
 	;;
 esac
 missing=$(missing_of "libclang-rt-$major-dev")
+# shellcheck disable=SC2086
 [ -z "$missing" ] || apt_install $missing
 exit 0

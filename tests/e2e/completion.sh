@@ -67,6 +67,10 @@ expect "dkim-setup -m " "exim none postfix"
 expect "dkim-setup --mta=po" "postfix"
 expect "dkim-setup --batch --mta e" "exim"
 expect "dkim-setup -s " "$(date +%Y%m)"
+if [ -r /etc/mailname ]; then
+	read -r mailname </etc/mailname
+	expect "dkim-setup -d " "$mailname"
+fi
 expect "dkim-setup --wait " ""
 
 # paths: directories for --root, files for --tsig-key and --key

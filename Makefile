@@ -170,7 +170,8 @@ uninstall:
 
 # dpkg-buildpackage writes its results next to the source tree, so it
 # builds a copy of this tree in $(DEB_DIR)/src; the packages land in
-# $(DEB_DIR). The working tree stays as it was.
+# $(DEB_DIR) (under build/ or outside the tree). The working tree stays as
+# it was.
 DEB_DIR ?= build/deb
 deb:
 	rm -rf $(DEB_DIR)

@@ -13,11 +13,11 @@ elf_hardening "$BIN" "build/dkim-setup"
 # commands make would run, in a copy of the tree (nothing is built).
 D=$(t_tmpdir)
 tar -C "$TOP" -cf - --exclude=./build --exclude=./demo --exclude=./.git . | tar -C "$D" -xf -
-cmds() { (cd "$D" && rm -rf build && env "$@" make -n build/dkim-setup 2>&1); }
+cmds() { (cd "$D" && rm -rf build && env -u CC -u CFLAGS -u CPPFLAGS -u LDFLAGS "$@" make -n build/dkim-setup 2>&1); }
 compile() { grep -E -- '-c -o build/obj/main.o' <<<"$1"; }
 link() { grep -E -- '-o build/dkim-setup ' <<<"$1"; }
 
-out=$(env -u CC -u CFLAGS -u CPPFLAGS -u LDFLAGS bash -c "cd '$D' && make -n build/dkim-setup" 2>&1)
+out=$(cmds)
 check_match "make's built-in cc is not used: gcc by default" '^gcc ' "$(compile "$out")"
 for f in -Werror -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2 -O2; do
 	check_contains "default compile has $f" " $f " "$(compile "$out") "

@@ -28,7 +28,14 @@ bdeps=$(sed -n '/^Build-Depends:/,/^[^ ]/p' "$TOP/debian/control" |
 	sed 's/[(<].*//; s/^ *//; s/ *$//; /^$/d; s/^debhelper-compat$/debhelper/' | tr '\n' ' ')
 diag "Build-Depends: $bdeps"
 # man-db and bash-completion for the installed package's checks below.
-troot_ensure deb "build-essential $bdeps man-db bash-completion" || { not_ok "making the root"; exit 1; }
+# Making the root downloads packages (mmdebstrap): like the MTA tests, this
+# test must run outside tests/run.sh's loopback-only network namespace.
+if ! troot_ensure deb "build-essential $bdeps man-db bash-completion"; then
+	[ -z "$(ip -o route show 2>/dev/null)" ] &&
+		diag "no network route here: run deb.sh outside unshare -n (tests/run.sh treats it like mta_*)"
+	not_ok "making the root"
+	exit 1
+fi
 troot_new deb || { not_ok "copying the root"; exit 1; }
 D=$(t_tmpdir)
 start=$SECONDS

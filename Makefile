@@ -109,12 +109,17 @@ build/tests/%: tests/unit/%.c build/libcore.a $(HDR) | build/tests
 build/asan/tests/%: tests/unit/%.c build/asan/libcore.a $(HDR) | build/asan/tests
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< build/asan/libcore.a $(CMOCKA_LIBS) $(LIBS)
 
+# The test build's dkim-setup: the same objects, plus a strong fs_test_hook
+# that pauses at named moments (tests/lib/hook.c; attack_swap.sh).
+build/tests/dkim-setup-hook: build/obj/main.o tests/lib/hook.c build/libcore.a $(HDR) | build/tests
+	$(CC) $(ALL_CFLAGS) -o $@ build/obj/main.o tests/lib/hook.c build/libcore.a $(LIBS)
+
 build/obj build/asan/obj build/tests build/asan/tests:
 	mkdir -p $@
 
 # The one test build with AddressSanitizer and UBSan.
 asan: build/asan/$(PROG) $(SAN_UNIT_BIN)
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) build/tests/dkim-setup-hook
 
 deps:
 	tests/install-deps.sh

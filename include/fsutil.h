@@ -8,6 +8,12 @@
  * to a temporary name created O_CREAT|O_EXCL|O_NOFOLLOW with their final
  * mode from the first byte, fsync'd, then renamed into place; an existing
  * file is replaced only when asked, and then kept as a backup first.
+ *
+ * The root is opened once (fs_root_open, which main calls before anything
+ * else looks at files) and held as a descriptor: every lookup, stat,
+ * write, rename, unlink, chown and chmod below it goes through that
+ * descriptor and the *at() calls, never through the root's name again, so
+ * renaming or replacing the root (or a parent) meanwhile changes nothing.
  */
 #ifndef DKIM_FSUTIL_H
 #define DKIM_FSUTIL_H
@@ -15,6 +21,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "common.h"
@@ -43,6 +50,18 @@ struct fs_write {
 	char backup[PATH_MAX];  /* backup path (without root) when one was made */
 };
 
+/*
+ * Open `root` ("" for /) and hold it for every later call naming it. The
+ * path is walked from / one component at a time without following a
+ * symlink. Run as root, every directory from / down to the root must
+ * belong to root and be writable by nobody else (a sticky directory such
+ * as /tmp may be on the way), and the root itself must pass the checks
+ * every target directory passes: otherwise -1 + err (DK_USAGE) with the
+ * reason and what to do. Calling it again with the same root is a no-op;
+ * another root replaces the held one (the unit tests use several).
+ */
+int fs_root_open(const char *root, struct dk_err *err);
+
 /* Write w->data to w->path as described above. -1 + err: DK_USAGE when the
  * file exists and FS_REPLACE is not set; DK_SYSERR for symlinks, unsafe
  * directories and I/O errors (nothing is left behind under any name). */
@@ -66,6 +85,22 @@ int fs_read_file(const char *root, const char *path, size_t max, char **buf, siz
  * is missing), or -1. Symlinked directories are refused as elsewhere. */
 int fs_list(const char *root, const char *dir, const char *suffix, char (*names)[NAME_MAX + 1],
 	    int max);
+
+/* lstat() of path below root, through the held root and the no-follow
+ * walk. 0, or -1 with errno (ENOENT when it or a directory is missing). */
+int fs_stat(const char *root, const char *path, struct stat *st);
+
+/* Read a text that is not below --root and holds no secret (the training
+ * texts): the directory is walked from / without following symlinks, and
+ * as root every directory on the way and the file itself must belong to
+ * root and be writable by nobody else. The file is opened O_NOFOLLOW |
+ * O_NONBLOCK and must be a regular file of at most max bytes (a FIFO or
+ * device is refused, never waited on). *buf as for fs_read_file. */
+int fs_read_trusted(const char *path, size_t max, char **buf, size_t *len, struct dk_err *err);
+
+/* Called at named moments ("root-opened", "renamed", "mkdir") with the
+ * path; empty in dkim-setup, a pause point in the test build. */
+void fs_test_hook(const char *moment, const char *path);
 
 /* 1 if path exists (lstat), 0 if not, -1 on other errors. */
 int fs_exists(const char *root, const char *path);

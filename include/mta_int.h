@@ -60,8 +60,10 @@ bool mta_meta_ok(const char *root, const char *path, mode_t mode, const char *ow
 /* Compute plan->diff and plan->nothing_to_do from plan->changes. */
 int mta_finish_plan(const char *root, struct mta_plan *plan, struct dk_err *err);
 
-/* Run argv (fixed, no shell) with stdin /dev/null; stdout+stderr captured
- * into out (may be NULL). Returns the exit status, 128+sig, or -1. */
+/* Run argv (fixed, no shell) through spawn_run: a clean child, stdin
+ * /dev/null, stdout+stderr captured into out (may be NULL), killed after
+ * SPAWN_TIMEOUT_MS. Returns the exit status, 128+sig, 124 for the deadline,
+ * or -1; when it did not exit, out ends with "(program: why)". */
 int mta_run(const char *const argv[], char *out, size_t outlen);
 
 /* Key access, for real: `user` (with only its primary group, as the

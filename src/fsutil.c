@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,9 @@ int fs_join(const char *root, const char *path, char *out, size_t outlen)
 }
 
 /* A directory is safe to write into when nobody but root (or us) can
- * change what its names point to. */
+ * change what its names point to: its owner is root or us, and neither
+ * others nor a group other than root's (or, for an ordinary user, their
+ * own) can write to it. */
 static int dir_safe(int fd, const char *shown, struct dk_err *err)
 {
 	struct stat st;
@@ -30,10 +33,165 @@ static int dir_safe(int fd, const char *shown, struct dk_err *err)
 		return dk_fail_errno(err, DK_SYSERR, errno, "%s", shown);
 	if (st.st_mode & S_IWOTH)
 		return dk_fail(err, DK_SYSERR, "refusing to write below %s: it is writable by others", shown);
+	if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && (geteuid() == 0 || st.st_gid != getegid()))
+		return dk_fail(err, DK_SYSERR, "refusing to write below %s: it is writable by group %u",
+			       shown, (unsigned)st.st_gid);
 	if (st.st_uid != 0 && st.st_uid != geteuid())
 		return dk_fail(err, DK_SYSERR, "refusing to write below %s: it belongs to uid %u, not root",
 			       shown, (unsigned)st.st_uid);
 	return 0;
+}
+
+/* Test builds link a strong fs_test_hook (tests/lib/hook.c) to pause at
+ * named moments; in dkim-setup itself it is this empty weak one. */
+__attribute__((weak)) void fs_test_hook(const char *moment, const char *path)
+{
+	(void)moment;
+	(void)path;
+}
+
+/* Copy the next component of *p into comp and advance; "" at the end. */
+static int next_component(const char **p, char comp[NAME_MAX + 1])
+{
+	while (**p == '/')
+		(*p)++;
+	const char *e = strchr(*p, '/');
+	size_t n = e != NULL ? (size_t)(e - *p) : strlen(*p);
+	if (n > NAME_MAX || (n == 2 && (*p)[0] == '.' && (*p)[1] == '.') || (n == 1 && (*p)[0] == '.'))
+		return -1;
+	memcpy(comp, *p, n);
+	comp[n] = '\0';
+	*p += n;
+	return 0;
+}
+
+/*
+ * As root, a directory on the way to --root (or to a text we read) is
+ * trusted when no other user can change what its entries are: root owns
+ * it, and whoever else can write to it is held off by the sticky bit (as
+ * in /tmp: others cannot rename or remove root's entries there).
+ */
+static int on_the_way_safe(const struct stat *st, const char *shown, const char *what,
+			   struct dk_err *err)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (st->st_uid != 0) {
+		struct passwd *pw = getpwuid(st->st_uid);
+		return dk_fail(err, DK_USAGE,
+			       "refusing %s as root: %s belongs to %s%s%s(uid %u), who could swap it while "
+			       "root works there; run dkim-setup as that user (a sandbox needs no root), or use "
+			       "a directory only root can change", what, shown, pw ? "user " : "",
+			       pw ? pw->pw_name : "", pw ? " " : "", (unsigned)st->st_uid);
+	}
+	bool grp = (st->st_mode & S_IWGRP) && st->st_gid != 0;
+	if ((grp || (st->st_mode & S_IWOTH)) && !(st->st_mode & S_ISVTX))
+		return dk_fail(err, DK_USAGE,
+			       "refusing %s as root: %s is writable by %s, who could swap what is in it while "
+			       "root works there; use a directory only root can change", what, shown,
+			       grp ? "its group" : "every user");
+	return 0;
+}
+
+/*
+ * Open the directory `abs` from / one component at a time, never
+ * following a symlink; as root, every directory on the way must pass
+ * on_the_way_safe and the last one dir_safe. Returns the descriptor.
+ */
+static int open_trusted(const char *abs, const char *what, struct dk_err *err)
+{
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return dk_fail_errno(err, DK_SYSERR, errno, "cannot open /");
+	char shown[PATH_MAX] = "/", comp[NAME_MAX + 1];
+	const char *p = abs;
+	struct stat st;
+	for (;;) {
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+			close(fd);
+			return dk_fail_errno(err, DK_SYSERR, e, "%s", shown);
+		}
+		if (next_component(&p, comp) < 0) {
+			close(fd);
+			return dk_fail(err, DK_USAGE, "%s: not a plain path", what);
+		}
+		if (comp[0] == '\0')
+			break;
+		if (on_the_way_safe(&st, shown, what, err) < 0) {
+			close(fd);
+			return -1;
+		}
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		size_t sl = strlen(shown);
+		snprintf(shown + sl, sizeof shown - sl, "%s%s", sl > 1 ? "/" : "", comp);
+		if (next < 0)
+			return dk_fail_errno(err, DK_USAGE, e, "%s: %s", what, shown);
+		fd = next;
+	}
+	/* The last one (the root itself) must be root's too, and not open to
+	 * writers even with the sticky bit: they could plant etc/ before us. */
+	if (on_the_way_safe(&st, shown, what, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (geteuid() == 0 && dir_safe(fd, shown, err) < 0) {
+		char why[DK_ERRMSG_MAX];
+		snprintf(why, sizeof why, "%s", err != NULL ? err->msg : "");
+		close(fd);
+		return dk_fail(err, DK_USAGE, "%s as root: %s", what, why);
+	}
+	return fd;
+}
+
+/* The root, opened once: every path below it is looked up from here. */
+static struct {
+	pthread_mutex_t lock;
+	bool set;
+	int fd;
+	char path[PATH_MAX];
+} held = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+
+int fs_root_open(const char *root, struct dk_err *err)
+{
+	const char *r = root != NULL ? root : "";
+	char what[PATH_MAX + 16];
+	snprintf(what, sizeof what, "--root %s", r);
+	pthread_mutex_lock(&held.lock);
+	int rc = 0;
+	if (!held.set || strcmp(held.path, r) != 0) {
+		int fd = open_trusted(r, what, err);
+		fs_test_hook("root-opened", r);
+		if (fd < 0) {
+			rc = -1;
+		} else {
+			if (held.set)
+				close(held.fd);
+			held.fd = fd;
+			held.set = true;
+			snprintf(held.path, sizeof held.path, "%s", r);
+		}
+	}
+	pthread_mutex_unlock(&held.lock);
+	return rc;
+}
+
+/* A new descriptor of the root (opened the first time it is named). */
+static int root_fd(const char *root, struct dk_err *err)
+{
+	if (fs_root_open(root, err) < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	pthread_mutex_lock(&held.lock);
+	int fd = fcntl(held.fd, F_DUPFD_CLOEXEC, 0);
+	int e = errno;
+	pthread_mutex_unlock(&held.lock);
+	if (fd < 0)
+		return dk_fail_errno(err, DK_SYSERR, e, "--root");
+	return fd;
 }
 
 /*
@@ -44,28 +202,20 @@ static int dir_safe(int fd, const char *shown, struct dk_err *err)
 static int open_dir(const char *root, const char *dir, bool create, mode_t last_mode,
 		    struct dk_err *err)
 {
-	const char *r = root != NULL && root[0] != '\0' ? root : "/";
-	int fd = open(r, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = root_fd(root, err);
 	if (fd < 0)
-		return dk_fail_errno(err, DK_SYSERR, errno, "cannot open %s", r);
+		return -1;
 	char shown[PATH_MAX] = "";
 	const char *p = dir;
-	while (*p != '\0') {
-		while (*p == '/')
-			p++;
-		if (*p == '\0')
-			break;
-		const char *e = strchr(p, '/');
-		size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
-		char comp[NAME_MAX + 1];
-		if (n > NAME_MAX || (n == 2 && p[0] == '.' && p[1] == '.')) {
+	char comp[NAME_MAX + 1];
+	for (;;) {
+		if (next_component(&p, comp) < 0) {
 			close(fd);
 			errno = EINVAL;
 			return dk_fail(err, DK_SYSERR, "invalid path %s", dir);
 		}
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		p += n;
+		if (comp[0] == '\0')
+			break;
 		size_t sl = strlen(shown);
 		snprintf(shown + sl, sizeof shown - sl, "/%s", comp);
 
@@ -229,8 +379,8 @@ static int backup_name(int dirfd, const char *base, char *out, size_t outlen)
  * SIGKILL (or a power loss): no live run takes so long to write a file. */
 #define STALE_TMP_SECS (10 * 60)
 
-/* Remove such leftovers in dirfd: regular files named .dkim-setup.*.tmp that
- * we own. Never a symlink, never anything else. */
+/* Remove such leftovers in dirfd: regular files named .dkim-setup.*.tmp.
+ * Never a symlink, never anything else. */
 static void remove_stale_temps(int dirfd)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -247,8 +397,11 @@ static void remove_stale_temps(int dirfd)
 		if (strncmp(de->d_name, ".dkim-setup.", 12) != 0 || l < 16 || strcmp(de->d_name + l - 4, ".tmp") != 0)
 			continue;
 		struct stat st;
+		/* Whoever owns it (the OpenDKIM copy is chowned to opendkim while
+		 * still a temp): in a directory that passed dir_safe only root, or
+		 * we, can have made it. */
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_uid == geteuid() && now - st.st_mtime > STALE_TMP_SECS)
+		    now - st.st_mtime > STALE_TMP_SECS)
 			unlinkat(dirfd, de->d_name, 0);
 	}
 	closedir(d);
@@ -364,6 +517,7 @@ int fs_write_file(struct fs_write *w, struct dk_err *err)
 	}
 	fsync(dirfd);
 	restore_signals(&oldmask);
+	fs_test_hook("renamed", w->path);
 	remove_stale_temps(dirfd);
 	w->replaced = exists;
 	rc = 0;
@@ -379,6 +533,7 @@ int fs_mkdir(const char *root, const char *path, mode_t mode, uid_t uid, gid_t g
 	const char *base;
 	if (split_path(path, parent, sizeof parent, &base, err) < 0)
 		return -1;
+	fs_test_hook("mkdir", path);
 	if (flags & FS_DRY_RUN) {
 		/* Check what exists, create nothing. */
 		int fd = open_dir(root, path, false, 0, err);
@@ -447,6 +602,56 @@ int fs_read_file(const char *root, const char *path, size_t max, char **buf, siz
 		rc = dk_fail(err, DK_SYSERR, "refusing to read %s: it has %lu hard links",
 			     path, (unsigned long)st.st_nlink);
 	else
+		rc = read_fd(fd, max, buf, len, path, err);
+	close(fd);
+	return rc;
+}
+
+int fs_stat(const char *root, const char *path, struct stat *st)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	if (split_path(path, dir, sizeof dir, &base, NULL) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	int dirfd = open_dir(root, dir, false, 0, NULL);
+	if (dirfd < 0)
+		return -1;
+	int r = fstatat(dirfd, base, st, AT_SYMLINK_NOFOLLOW);
+	int e = errno;
+	close(dirfd);
+	errno = e;
+	return r;
+}
+
+int fs_read_trusted(const char *path, size_t max, char **buf, size_t *len, struct dk_err *err)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	*buf = NULL;
+	*len = 0;
+	if (split_path(path, dir, sizeof dir, &base, err) < 0)
+		return -1;
+	int dirfd = open_trusted(dir, path, err);
+	if (dirfd < 0)
+		return -1;
+	/* O_NONBLOCK: a FIFO planted here must not hang us; it is refused below. */
+	int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int e = errno;
+	close(dirfd);
+	if (fd < 0)
+		return dk_fail_errno(err, DK_SYSERR, e, "%s", path);
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0)
+		rc = dk_fail_errno(err, DK_SYSERR, errno, "%s", path);
+	else if (!S_ISREG(st.st_mode))
+		rc = dk_fail(err, DK_SYSERR, "%s is not a regular file", path);
+	else if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & S_IWOTH) ||
+				    ((st.st_mode & S_IWGRP) && st.st_gid != 0)))
+		rc = dk_fail(err, DK_SYSERR, "%s: not a file only root can change", path);
+	if (rc == 0)
 		rc = read_fd(fd, max, buf, len, path, err);
 	close(fd);
 	return rc;

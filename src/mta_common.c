@@ -18,6 +18,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "mta_int.h"
+#include "spawn.h"
 
 /* ---- strings ---- */
 
@@ -231,9 +232,8 @@ static int lookup_ids(const char *root, const char *owner, const char *group, ui
 bool mta_meta_ok(const char *root, const char *path, mode_t mode, const char *owner,
 		 const char *group)
 {
-	char full[PATH_MAX];
 	struct stat st;
-	if (fs_join(root, path, full, sizeof full) < 0 || lstat(full, &st) < 0)
+	if (fs_stat(root, path, &st) < 0)
 		return false;
 	if ((st.st_mode & 07777) != mode)
 		return false;
@@ -398,9 +398,8 @@ int mta_finish_plan(const char *root, struct mta_plan *plan, struct dk_err *err)
 	bool same = true;
 	for (size_t i = 0; i < plan->n_dirs; i++) {
 		struct mta_dir *dir = &plan->dirs[i];
-		char full[PATH_MAX];
 		struct stat st;
-		if (fs_join(root, dir->path, full, sizeof full) < 0 || lstat(full, &st) < 0) {
+		if (fs_stat(root, dir->path, &st) < 0) {
 			sb_printf(&d, "# new directory %s (mode %04o, %s:%s)\n", dir->path,
 				  (unsigned)dir->mode, dir->owner[0] ? dir->owner : "root",
 				  dir->group[0] ? dir->group : "root");
@@ -445,48 +444,16 @@ int mta_finish_plan(const char *root, struct mta_plan *plan, struct dk_err *err)
 
 int mta_run(const char *const argv[], char *out, size_t outlen)
 {
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
+	struct spawn_result res;
+	int rc = spawn_run(argv, out, outlen, SPAWN_TIMEOUT_MS, &res);
+	if (rc >= 0)
+		return rc;
+	/* The reason goes where callers look for the tool's own words. */
+	if (out != NULL && outlen > 0) {
+		size_t used = strlen(out);
+		snprintf(out + used, outlen - used, "%s(%s: %s)", used > 0 ? " " : "", argv[0], res.why);
 	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		/* A known environment: the tools we run read nothing else from it. */
-		char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-		execve(argv[0], (char *const *)argv, envp);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t used = 0;
-	char sink[512];
-	for (;;) {
-		char *dst = out != NULL && used + 1 < outlen ? out + used : sink;
-		size_t room = out != NULL && used + 1 < outlen ? outlen - used - 1 : sizeof sink;
-		ssize_t r = read(fds[0], dst, room);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (dst != sink)
-			used += (size_t)r;
-	}
-	close(fds[0]);
-	if (out != NULL && outlen > 0)
-		out[used] = '\0';
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return res.end == SPAWN_SIGNALED ? 128 + res.sig : res.end == SPAWN_TIMEOUT ? 124 : -1;
 }
 
 int mta_master_key(const struct mta_request *req, const char *master, enum dk_alg want, char **pem,
@@ -598,26 +565,6 @@ bool mta_have_systemd(const char *root)
 	return root[0] == '\0' && lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Try to open path as uid/gid with no supplementary groups, the way Exim's
- * delivery process and opendkim run. Returns 0 or the errno. */
-static int open_as(const char *path, uid_t uid, gid_t gid)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return errno;
-	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-			_exit(250);
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		_exit(fd >= 0 ? 0 : (errno > 0 && errno < 250 ? errno : 249));
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
-}
-
 int mta_check_key_access(const char *root, const char *path, const char *user, char *what,
 			 size_t whatlen, struct dk_err *err)
 {
@@ -625,7 +572,7 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 	if (fs_join(root, path, full, sizeof full) < 0)
 		return dk_fail(err, DK_SYSERR, "path too long");
 	struct stat st;
-	if (lstat(full, &st) < 0)
+	if (fs_stat(root, path, &st) < 0)
 		return dk_fail_errno(err, DK_SYSERR, errno, "%s", path);
 	if (st.st_mode & 0007)
 		return dk_fail(err, DK_SYSERR, "%s is readable or writable by every user (mode %04o)", path,
@@ -640,9 +587,10 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 		return dk_fail(err, DK_SYSERR, "user %s does not exist", user);
 	uid_t uid = pw->pw_uid;
 	gid_t gid = pw->pw_gid;
-	int e = open_as(full, uid, gid);
-	if (e == 250)
-		return dk_fail(err, DK_SYSERR, "could not switch to user %s to test the key", user);
+	struct spawn_result res;
+	int e = spawn_probe_open(full, uid, gid, SPAWN_PROBE_TIMEOUT_MS, &res);
+	if (e < 0)
+		return dk_fail(err, DK_SYSERR, "could not test whether %s can open %s: %s", user, path, res.why);
 	if (e != 0)
 		return dk_fail(err, DK_SYSERR, "%s cannot open %s (%s): it would sign nothing", user, path,
 			       strerror(e));
@@ -650,7 +598,10 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 	struct passwd *nb = getpwnam("nobody");
 	uid_t nuid = nb != NULL ? nb->pw_uid : 65534;
 	gid_t ngid = nb != NULL ? nb->pw_gid : 65534;
-	e = open_as(full, nuid, ngid);
+	e = spawn_probe_open(full, nuid, ngid, SPAWN_PROBE_TIMEOUT_MS, &res);
+	if (e < 0)
+		return dk_fail(err, DK_SYSERR, "could not test whether user nobody can open %s: %s", path,
+			       res.why);
 	if (e == 0)
 		return dk_fail(err, DK_SYSERR, "%s can be opened by user nobody: too open", path);
 	/* The file's group must hold nobody but the signer (and root). */
@@ -667,9 +618,8 @@ int mta_check_key_access(const char *root, const char *path, const char *user, c
 
 int mta_check_safe_key(const char *root, const char *path, const char *user, struct dk_err *err)
 {
-	char full[PATH_MAX];
 	struct stat st;
-	if (fs_join(root, path, full, sizeof full) < 0 || lstat(full, &st) < 0)
+	if (fs_stat(root, path, &st) < 0)
 		return dk_fail(err, DK_SYSERR, "%s is missing", path);
 	if (st.st_mode & 0006)
 		return dk_fail(err, DK_SYSERR, "OpenDKIM refuses %s: other users can read or write it", path);
@@ -799,12 +749,10 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 	int rc = 0;
 	for (size_t i = 0; i < plan->n_dirs && rc == 0; i++) {
 		struct mta_dir *d = &plan->dirs[i];
-		char full[PATH_MAX];
 		uid_t uid;
 		gid_t gid;
 		dirs[i].touched = true;
-		dirs[i].existed = fs_join(req->root, d->path, full, sizeof full) == 0 &&
-				  lstat(full, &dirs[i].st) == 0 && S_ISDIR(dirs[i].st.st_mode);
+		dirs[i].existed = fs_stat(req->root, d->path, &dirs[i].st) == 0 && S_ISDIR(dirs[i].st.st_mode);
 		if (lookup_ids(req->root, d->owner, d->group, &uid, &gid, err) < 0 ||
 		    fs_mkdir(req->root, d->path, d->mode, uid, gid, d->enforce ? FS_ENFORCE : 0, err) < 0)
 			rc = -1;

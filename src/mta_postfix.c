@@ -270,9 +270,8 @@ static char *table_put(const char *text, const char *key, const char *line)
  * key copy inside it then counts as new. */
 static bool dir_is_roots(const char *root, const char *dir)
 {
-	char full[PATH_MAX];
 	struct stat st;
-	return fs_join(root, dir, full, sizeof full) == 0 && lstat(full, &st) == 0 && st.st_uid == 0;
+	return fs_stat(root, dir, &st) == 0 && st.st_uid == 0;
 }
 
 /* The signer's copy of a master key, after checking its type. */

@@ -1061,7 +1061,12 @@ static void training_dirs(struct wizard *w)
 			if (slash == NULL)
 				break;
 			*slash = '\0';
-			snprintf(dir, sizeof dir, "%s/../assets/training", exe);
+			/* the parent of that directory, without "..": texts are
+			 * read through a walk that refuses it */
+			const char *up_slash = strrchr(exe, '/');
+			if (up_slash == NULL)
+				break;
+			snprintf(dir, sizeof dir, "%.*s/assets/training", (int)(up_slash - exe), exe);
 			wiz_training_load(w, dir);
 		}
 	}

@@ -1001,23 +1001,22 @@ const char *wiz_training_welcome(const struct wizard *w)
 
 #define TRAINING_MAX 8192
 
-/* dir/name.txt, or NULL. */
+/* dir/name.txt, or NULL. As root only a file root alone can change
+ * (fs_read_trusted): DKIM_SETUP_ASSETS or a user's build tree cannot feed
+ * root's screen, and a FIFO or symlink there is refused, not waited on. */
 static char *read_text(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s.txt", dir, name);
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
+	if (snprintf(path, sizeof path, "%s/%s.txt", dir, name) >= (int)sizeof path)
 		return NULL;
-	char *buf = calloc(1, TRAINING_MAX);
-	size_t n = buf != NULL ? fread(buf, 1, TRAINING_MAX - 1, f) : 0;
-	fclose(f);
-	if (buf != NULL && n == 0) {
+	char *buf = NULL;
+	size_t n = 0;
+	if (fs_read_trusted(path, TRAINING_MAX - 1, &buf, &n, NULL) < 0 || n == 0) {
 		free(buf);
-		buf = NULL;
+		return NULL;
 	}
 	/* keep it printable: tabs become spaces, other controls go */
-	for (char *c = buf; c != NULL && *c != '\0'; c++)
+	for (char *c = buf; *c != '\0'; c++)
 		if (*c == '\t')
 			*c = ' ';
 		else if ((unsigned char)*c < 0x20 && *c != '\n')

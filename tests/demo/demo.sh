@@ -17,7 +17,36 @@ if [ ! -t 0 ] || [ ! -t 1 ]; then
 	exit 2
 fi
 
-rm -rf "$demo"
+# As root, dkim-setup refuses a --root that another user could swap while
+# root works in it (a directory on the way that is theirs, or writable by
+# them). The demo needs no root: in a clone that belongs to a user, it runs
+# as that user; below a directory others can write, it says what to do.
+if [ "$(id -u)" = 0 ]; then
+	d=$(dirname "$demo")
+	while [ ! -e "$d" ]; do d=$(dirname "$d"); done
+	while :; do
+		read -r duid dgid dmode <<<"$(stat -L -c '%u %g %a' "$d")"
+		if [ "$duid" != 0 ]; then
+			owner=$(stat -L -c %U "$d")
+			echo "make demo: $d belongs to $owner, so the demo runs as $owner (it needs no root)." >&2
+			exec setpriv --reuid="$owner" --regid="$(id -g "$owner")" --init-groups \
+				env HOME="$(getent passwd "$owner" | cut -d: -f6)" bash "$0" "$@"
+		fi
+		if [ $((8#$dmode & 8#1000)) = 0 ] &&
+			{ [ $((8#$dmode & 8#002)) != 0 ] || { [ $((8#$dmode & 8#020)) != 0 ] && [ "$dgid" != 0 ]; }; }; then
+			echo "make demo: other users can change $d, so dkim-setup (as root) will not use a sandbox below it;" >&2
+			echo "  run: DEMO_DIR=/root/dkim-demo make demo   (or any directory only root can change)" >&2
+			exit 2
+		fi
+		[ "$d" = / ] && break
+		d=$(dirname "$d")
+	done
+fi
+
+if ! rm -rf "$demo" 2>/dev/null; then
+	echo "make demo: cannot remove $demo (left by a run as another user): sudo rm -rf $demo" >&2
+	exit 2
+fi
 mkdir -p "$demo/root/etc" "$demo/dns/db"
 chmod 0755 "$demo" "$demo/root" "$demo/root/etc"
 echo "$zone" >"$demo/root/etc/mailname"

@@ -12,6 +12,10 @@ bad=$(grep -nE '\b(system|popen|execlp|execvp|execvpe|wordexp)[[:space:]]*\(|"/b
 check "no system()/popen()/exec*p()/sh -c in src/ ${bad:+($bad)}" test -z "$bad"
 starts=$(grep -cE '\b(execv|execve|posix_spawn|fork)[[:space:]]*\(' src/*.c | awk -F: '{s+=$2} END {print s+0}')
 diag "places that start programs (execv/execve/posix_spawn/fork): $starts"
+# Every child is started by src/spawn.c (clean signals, fixed environment,
+# no inherited descriptors, a deadline): nowhere else forks or execs.
+elsewhere=$(grep -lE '\b(execv|execve|posix_spawn|fork|vfork|clone)[[:space:]]*\(' src/*.c | grep -v '^src/spawn\.c$' || true)
+check "only src/spawn.c starts programs ${elsewhere:+(also: $elsewhere)}" test -z "$elsewhere"
 
 command -v strace >/dev/null || { diag "strace missing: dynamic check skipped"; exit 0; }
 need_root

@@ -112,7 +112,7 @@ build/asan/tests/%: tests/unit/%.c build/asan/libcore.a $(HDR) | build/asan/test
 # The test build's dkim-setup: the same objects, plus a strong fs_test_hook
 # that pauses at named moments (tests/lib/hook.c; attack_swap.sh).
 build/tests/dkim-setup-hook: build/obj/main.o tests/lib/hook.c build/libcore.a $(HDR) | build/tests
-	$(CC) $(ALL_CFLAGS) -o $@ build/obj/main.o tests/lib/hook.c build/libcore.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ build/obj/main.o tests/lib/hook.c build/libcore.a $(LIBS)
 
 build/obj build/asan/obj build/tests build/asan/tests:
 	mkdir -p $@

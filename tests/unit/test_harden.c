@@ -501,7 +501,11 @@ static void children_start_clean(void **state)
 	const char *const st[] = { "/bin/cat", "/proc/self/status", NULL };
 	assert_int_equal(mta_run(st, out, sizeof out), 0);
 	assert_string_equal(status_field(out, "SigBlk:", f, sizeof f), "0000000000000000");
-	assert_string_equal(status_field(out, "SigIgn:", f, sizeof f), "0000000000000000");
+	/* Signals 32 and 33 are glibc's own (SIGCANCEL, SIGSETXID): sigaction
+	 * refuses them, so a child keeps what the test inherited, and GNU make
+	 * 4.3 starts its recipes with both ignored (make check-unit). */
+	unsigned long long ign = strtoull(status_field(out, "SigIgn:", f, sizeof f), NULL, 16);
+	assert_int_equal(ign & ~(3ULL << 31), 0);
 	const char *const env[] = { "/usr/bin/env", NULL };
 	assert_int_equal(mta_run(env, out, sizeof out), 0);
 	assert_string_equal(out, SPAWN_ENV_PATH "\n" SPAWN_ENV_LANG "\n");

@@ -28,7 +28,7 @@ CPPFLAGS ?=
 LDFLAGS  ?=
 WERROR   ?= 1
 
-PKGS     := ncursesw formw menuw panelw libcrypto ldns
+PKGS     := ncursesw formw menuw panelw libcrypto ldns libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -52,6 +52,22 @@ enum dns_status {
 	DNS_ERROR,        /* timeout, REFUSED, SERVFAIL, not authoritative, ... */
 };
 
+/* A mistake recognised from what the servers serve, with its fix in the
+ * detail text. */
+enum dns_diag {
+	DIAG_NONE,
+	DIAG_QUOTES,          /* quote marks inside the value */
+	DIAG_CUT,             /* the value stops after 255 characters */
+	DIAG_NAME_DOUBLED,    /* found at <sel>._domainkey.<d>.<zone> */
+	DIAG_SPLIT_RECORDS,   /* the value spread over several TXT records */
+	DIAG_OTHER_SELECTOR,  /* our key under another selector */
+	DIAG_CNAME_NOWHERE,   /* a CNAME to a name that holds nothing */
+	DIAG_OTHER_ALG,       /* the key of another algorithm */
+};
+/* "quotes", "cut", "name_doubled", "split_records", "other_selector",
+ * "cname_nowhere", "other_algorithm"; NULL for DIAG_NONE. */
+const char *dns_diag_id(enum dns_diag d);
+
 /* Short words for tables: "waiting", "missing", "wrong key", "OK", ... */
 const char *dns_status_name(enum dns_status st);
 /* Stable identifiers for JSON: "pending", "absent", "wrong_key", "match",
@@ -63,7 +79,8 @@ struct dns_server_view {
 	char addr[64];            /* numeric address */
 	uint16_t port;
 	enum dns_status status;
-	char detail[256];         /* reason in plain words, "" if none */
+	char detail[384];         /* reason in plain words, and the fix; "" if none */
+	enum dns_diag diag;       /* the mistake recognised, if any */
 	bool have_serial;
 	uint32_t serial;          /* SOA serial this server reported */
 	unsigned queries;         /* queries sent to it so far */
@@ -110,6 +127,12 @@ int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_e
  * the first server that answers with exactly one record. malloc'd. */
 int dns_fetch_txt(const struct dns_watch_cfg *cfg, char **txt, struct dk_err *err);
 
+/* The zone of cfg->fqdn and the host names of its NS records (who hosts
+ * the zone's DNS), asked of cfg->ns or through the resolver. Up to max
+ * names; returns the count, 0 when nobody said (err says why). */
+size_t dns_zone_ns(const struct dns_watch_cfg *cfg, char (*names)[256], size_t max,
+		   struct dk_err *err);
+
 struct dns_watch;
 
 /* Start watching in a worker thread. cfg strings are copied. */
@@ -125,6 +148,16 @@ int dns_watch_view(struct dns_watch *w, struct dns_view *out);
 void dns_watch_stop(struct dns_watch *w);
 
 void dns_view_clear(struct dns_view *v);
+
+/* Negative caching in plain words: the zone's own value (min of SOA TTL and
+ * MINIMUM) and what common resolvers really keep, since they cap it
+ * (Unbound's cache-max-negative-ttl defaults to 1 hour, BIND's
+ * max-ncache-ttl to 3 hours). One sentence, for every front end. */
+#define DNS_NEG_CAP_UNBOUND 3600u
+#define DNS_NEG_CAP_BIND 10800u
+void dns_neg_caching_text(uint32_t neg_ttl, char *out, size_t outlen);
+/* "45 s", "5 min", "3 hours", "24855 days". */
+void dns_duration_text(uint32_t secs, char *out, size_t outlen);
 
 /* Recursive resolvers to use instead of /etc/resolv.conf's (--resolver):
  * for finding the zone's servers, for a CNAME that leaves the zone, and for

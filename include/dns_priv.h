@@ -101,6 +101,9 @@ struct dns_srv {
 	bool have_neg;
 	uint32_t neg_ttl;
 	bool need_soa;          /* its answer changed: ask the SOA (new serial) next round */
+	/* the last diagnosis of a missing record (asked every few rounds) */
+	enum dns_diag absent_diag;
+	char absent_detail[384];
 };
 
 /* What dns_check, dns_fetch_txt and the watch worker share. */
@@ -119,6 +122,7 @@ struct dns_state {
 	size_t n;
 	char error[256];
 	unsigned long rounds;
+	bool one_shot;          /* dns_check: one round, every diagnosis at once */
 	bool resolver_asked;
 	struct dns_srv resolver;
 	int cancel_fd;          /* -1, or the watch's wake pipe */

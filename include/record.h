@@ -33,6 +33,33 @@ void record_strings_free(char **strings);
  * A single string fits on one line without parentheses. malloc'd. */
 char *record_zone(const char *fqdn, const char *value);
 
+/* The value as quoted strings of at most 255 bytes on one line, the form
+ * Route 53 and Google Cloud DNS want: "v=DKIM1; k=rsa; p=MIIB..." "...".
+ * malloc'd. */
+char *record_chunks(const char *value);
+
+/* A DNS host's web panel, from assets/providers.txt (see that file). */
+struct record_provider {
+	char name[64];
+	char ns[256];            /* NS name parts that identify it, blank-separated */
+	bool fqdn_name;          /* the Name field takes the whole name */
+	char field[64];          /* what the panel calls the Name field */
+	bool chunks;             /* the value as quoted strings of <= 255 */
+	char ttl[64];
+	char note[256];
+};
+#define RECORD_MAX_PROVIDERS 48
+
+/* Parse the text of providers.txt into out (at most max) and the [*]
+ * block into *fallback (general advice when it is absent). Returns the
+ * count. Lines that do not parse are skipped. */
+size_t record_providers_parse(const char *text, struct record_provider *out, size_t max,
+			      struct record_provider *fallback);
+/* The host whose ns parts occur in one of the NS names (at a label start,
+ * case-insensitive), or NULL. */
+const struct record_provider *record_provider_match(const struct record_provider *p, size_t n,
+						    const char (*names)[256], size_t nnames);
+
 /* A parsed key record. Strings point into the record's own storage. */
 struct dkim_keyrec {
 	bool has_v;          /* v= present (then it was first and "DKIM1") */

@@ -9,9 +9,13 @@
 
 #include <stddef.h>
 
+/* What a line stands for; the front end picks the look (ui_curses.c maps
+ * these to colours or bold/reverse). */
+enum doc_attr { DA_NORMAL, DA_BOLD, DA_OK, DA_WARN, DA_ERR, DA_ADD, DA_DEL };
+
 struct doc_line {
 	char *s;
-	unsigned long a;
+	unsigned long a;         /* enum doc_attr */
 };
 
 struct doc {
@@ -29,6 +33,14 @@ void doc_para(struct doc *d, int indent, unsigned long a, const char *fmt, ...)
 /* Each line of s cut at exactly the width after `indent`; tabs become
  * spaces (to 8-column stops) first. */
 void doc_hard(struct doc *d, int indent, unsigned long a, const char *s);
+/* Something people copy (a command, a diff line, a record value): one line
+ * when it fits; else cut at width - 1 with a "\\" at the end of every line
+ * that continues, so a cut is never mistaken for the end. */
+#define DOC_CONT '\\'
+void doc_copy(struct doc *d, int indent, unsigned long a, const char *s);
+/* A shell command: wrapped at spaces, each continued line ending in " \\"
+ * (the shell's own continuation), so the lines paste as one command. */
+void doc_cmd(struct doc *d, int indent, unsigned long a, const char *cmd);
 void doc_free(struct doc *d);
 
 #endif

@@ -22,7 +22,9 @@
 #include "mta.h"
 #include "options.h"
 #include "proof.h"
+#include "record.h"
 #include "setup.h"
+#include "ui_doc.h"
 
 /* Runs the whole wizard (curses); returns the exit status. ui_curses.c. */
 int wizard_run(const struct options *opt);
@@ -56,9 +58,12 @@ enum wiz_act {
 	ACT_SKIP,          /* dns, mta: go on without */
 	ACT_TOGGLE_ED,     /* key: also an Ed25519 selector */
 	ACT_NO_RELOAD,     /* mta: go on without reloading (Enter reloads) */
+	ACT_REPLACE,       /* key: replace the selector's existing key (backup kept) */
+	ACT_FRESH,         /* key: a fresh selector instead */
 	/* handled by the front end itself (terminal work), listed for the footer */
 	ACT_UI_COPY,       /* OSC 52 */
 	ACT_UI_PRINT,      /* plain text outside curses */
+	ACT_UI_COPY_ED,    /* OSC 52: the Ed25519 record's value */
 };
 
 struct wiz_event {
@@ -115,6 +120,8 @@ struct wizard {
 	/* the text entry of the domain / selector step, and why it is refused */
 	char text[DK_DOMAIN_MAX + 1];
 	char why[256];                      /* "" when the text is valid */
+	char text_note[300];                /* after "OK": ", in DNS xn--..." */
+	bool utf8;                          /* the terminal passes UTF-8 (set by the front end) */
 	char warn[512];                     /* a warning that does not block */
 
 	char domain[DK_DOMAIN_MAX + 1];
@@ -122,6 +129,8 @@ struct wizard {
 	char ed_selector[DK_LABEL_MAX + 1];
 	int key_choice;                     /* index into wiz_key_choices */
 	bool with_ed;                       /* also an Ed25519 key */
+	struct dk_existing existing;        /* the key already at the selector */
+	bool replace;                       /* replace it (backup kept) */
 	char probe_fqdn[DK_DOMAIN_MAX + 2]; /* key step: is a record there already? */
 	char published[512];                /* "" or the warning that one is */
 
@@ -171,6 +180,13 @@ struct wizard {
 	bool welcome_has_survey;
 	char *training[WS_COUNT];
 	char *welcome;
+
+	/* DNS hosts (assets/providers.txt) and the zone's NS names */
+	struct record_provider providers[RECORD_MAX_PROVIDERS], fallback;
+	size_t n_providers;
+	bool have_providers;
+	char ns_names[8][256];
+	size_t n_ns_names;
 };
 
 struct step {
@@ -183,6 +199,10 @@ struct step {
 	enum wiz_result (*handle)(struct wizard *w, const struct wiz_event *ev);
 	void (*leave)(struct wizard *w);
 	size_t (*actions)(const struct wizard *w, struct wiz_action *out, size_t max);
+	/* The screen text: above the step's widget (`pre`) and below it
+	 * (`post`), attributes from enum doc_attr. Returns the widget's height
+	 * (0: none, the text scrolls). */
+	int (*view)(const struct wizard *w, struct doc *pre, struct doc *post);
 };
 
 extern const struct step wiz_steps[WS_COUNT];
@@ -212,8 +232,35 @@ enum wiz_result wiz_dispatch(struct wizard *w, const struct wiz_event *ev);
 /* The keys of the current step. */
 size_t wiz_actions(const struct wizard *w, struct wiz_action *out, size_t max);
 
-/* What Enter does now, for the footer: "next", "apply", "finish", ... */
+/* What Enter does now, for the footer: "next", "apply", "finish", ...;
+ * NULL when Enter does nothing here now. */
 const char *wiz_enter_label(const struct wizard *w);
+/* Whether back (Esc) works now. */
+bool wiz_can_back(const struct wizard *w);
+
+/* Every key that works on the current screen, in footer order: Enter, back,
+ * the step's keys, explain (--training), help, quit. The footer and the
+ * help box both show this list. Returns the count. */
+struct wiz_keyhint {
+	char key[16];            /* "Enter", "Esc/b", "^R", "r", "F1/?" */
+	const char *label;
+};
+size_t wiz_keys(const struct wizard *w, struct wiz_keyhint *out, size_t max);
+
+/* The screen text of the current step (see struct step's view). */
+int wiz_view(const struct wizard *w, struct doc *pre, struct doc *post);
+
+/* The zone's DNS host, when its NS names are known and listed, or NULL. */
+const struct record_provider *wiz_provider(const struct wizard *w);
+/* A record's value in the form the zone's host takes (one string, or quoted
+ * strings of <= 255): what the copy key sends. malloc'd. */
+char *wiz_record_form(const struct wizard *w, const struct dk_keyjob *k);
+/* "dkim-setup VERB -d D -s S" with every option of this run that the
+ * command needs (--root, and for check the DNS servers). */
+void wiz_command(const struct wizard *w, const char *verb, const struct dk_keyjob *k, char *out,
+		 size_t outlen);
+/* SPF and DMARC advice, one text for every screen that gives it. */
+void wiz_spf_dmarc(struct doc *d, const char *domain);
 
 /* NULL when quitting now loses nothing; else the question to ask. */
 const char *wiz_quit_question(const struct wizard *w);
@@ -239,9 +286,15 @@ const char *wiz_training_welcome(const struct wizard *w);
  * still without one; missing files are fine. Call with the preferred
  * directory first. */
 void wiz_training_load(struct wizard *w, const char *dir);
+/* Load dir/providers.txt (once: the first directory that has it) and, under
+ * --training, the texts of dir/training. */
+void wiz_assets_load(struct wizard *w, const char *dir);
 
-/* The record text the record step saves and prints: both forms. malloc'd. */
+/* The record text the record step saves: every form. malloc'd. */
 char *wiz_record_text(const struct dk_keyjob *k);
+/* The same in three parts (name and one-string value; quoted strings; zone
+ * form), for printing a page at a time. 0, or -1 (out of memory). */
+int wiz_record_sections(const struct dk_keyjob *k, char *out[3]);
 
 /* Where ACT_SAVE writes the record (as the target sees it). */
 void wiz_record_path(const struct wizard *w, char *out, size_t outlen);

@@ -48,16 +48,6 @@ static int view_status(const struct dns_view *v)
 	return DK_SYSERR;   /* only errors (or nothing) stand between us and OK */
 }
 
-static void duration(uint32_t s, char *out, size_t outlen)
-{
-	if (s < 120)
-		snprintf(out, outlen, "%u s", (unsigned)s);
-	else if (s < 7200)
-		snprintf(out, outlen, "%u min (%u s", (unsigned)(s / 60), (unsigned)s);
-	else
-		snprintf(out, outlen, "%.1f hours (%u s", s / 3600.0, (unsigned)s);
-}
-
 static void server_addr(const struct dns_server_view *sv, char *out, size_t outlen)
 {
 	bool v6 = strchr(sv->addr, ':') != NULL;
@@ -102,15 +92,14 @@ static void print_view(FILE *out, const char *fqdn, const struct dns_view *v)
 				"negative-caching time below runs out)" : "");
 	}
 	if (v->have_neg_ttl) {
-		char d[48];
-		duration(v->neg_ttl, d, sizeof d);
-		fprintf(out, "\nNegative caching: a resolver that asked before the record existed may "
-			"keep answering\n\"no such record\" for up to %s%sthe smaller of the SOA's TTL "
-			"and MINIMUM).\n", d, v->neg_ttl < 120 ? " (" : ": ");
+		char neg[300];
+		dns_neg_caching_text(v->neg_ttl, neg, sizeof neg);
+		fprintf(out, "\nNegative caching: %s\n", neg);
 		if (!v->all_match)
 			fprintf(out, "Do not test through a resolver before every server above says OK.\n");
 	}
 }
+
 
 static void json_view(struct json *j, const char *fqdn, const struct dns_view *v)
 {
@@ -133,6 +122,7 @@ static void json_view(struct json *j, const char *fqdn, const struct dns_view *v
 		json_string(j, "status", dns_status_id(sv->status));
 		json_string(j, "status_text", dns_status_name(sv->status));
 		json_string(j, "detail", sv->detail);
+		json_string(j, "diagnosis", dns_diag_id(sv->diag));
 		if (sv->have_serial)
 			json_int(j, "serial", sv->serial);
 		else
@@ -296,6 +286,23 @@ static int wait_for_record(FILE *out, const struct dns_watch_cfg *cfg, long secs
 		}
 	}
 	dns_watch_stop(w);
+	/* A wait that ends with the record missing somewhere: one full look,
+	 * so that the report names every mistake it can (a watch asks for the
+	 * likely wrong names only now and then, to keep its pace). */
+	bool absent = false;
+	for (size_t i = 0; i < v->n; i++)
+		absent |= v->servers[i].status == DNS_ABSENT && v->servers[i].diag == DIAG_NONE;
+	if (absent) {
+		struct dns_view last;
+		struct dk_err e2;
+		dk_err_clear(&e2);
+		if (dns_check(cfg, &last, &e2) == 0 && last.n > 0) {
+			dns_view_clear(v);
+			*v = last;
+		} else {
+			dns_view_clear(&last);
+		}
+	}
 	return v->all_match ? 0 : 1;
 }
 

@@ -28,6 +28,13 @@ const char *dns_status_name(enum dns_status st)
 	return (size_t)st < sizeof names / sizeof names[0] ? names[st] : "?";
 }
 
+const char *dns_diag_id(enum dns_diag d)
+{
+	static const char *ids[] = { NULL, "quotes", "cut", "name_doubled", "split_records",
+				     "other_selector", "cname_nowhere", "other_algorithm" };
+	return (size_t)d < sizeof ids / sizeof ids[0] ? ids[d] : NULL;
+}
+
 const char *dns_status_id(enum dns_status st)
 {
 	static const char *ids[] = { "pending", "absent", "wrong_key", "match", "revoked",
@@ -39,6 +46,33 @@ void dns_view_clear(struct dns_view *v)
 {
 	free(v->servers);
 	memset(v, 0, sizeof *v);
+}
+
+void dns_duration_text(uint32_t secs, char *out, size_t outlen)
+{
+	if (secs < 120)
+		snprintf(out, outlen, "%u s", (unsigned)secs);
+	else if (secs < 7200)
+		snprintf(out, outlen, "%u min", (unsigned)(secs / 60));
+	else if (secs < 172800)
+		snprintf(out, outlen, "%u hours", (unsigned)(secs / 3600));
+	else
+		snprintf(out, outlen, "%u days", (unsigned)(secs / 86400));
+}
+
+void dns_neg_caching_text(uint32_t neg_ttl, char *out, size_t outlen)
+{
+	char zone[32], keep[32];
+	dns_duration_text(neg_ttl, zone, sizeof zone);
+	uint32_t worst = neg_ttl < DNS_NEG_CAP_BIND ? neg_ttl : DNS_NEG_CAP_BIND;
+	dns_duration_text(worst, keep, sizeof keep);
+	if (neg_ttl <= DNS_NEG_CAP_UNBOUND)
+		snprintf(out, outlen, "A resolver that asks before the record exists remembers "
+			 "\"no such record\" for %s (the zone's negative-caching time).", zone);
+	else
+		snprintf(out, outlen, "A resolver that asks before the record exists remembers "
+			 "\"no such record\" for up to %s: the zone allows %s, but resolvers cap it "
+			 "(Unbound at 1 hour, BIND at 3 hours by default).", keep, zone);
 }
 
 /* ---- state shared by dns_check and the watch ---- */
@@ -348,6 +382,7 @@ static void set_status(struct dns_srv *d, enum dns_status st, const char *fmt, .
 {
 	va_list ap;
 	d->v.status = st;
+	d->v.diag = DIAG_NONE;
 	va_start(ap, fmt);
 	vsnprintf(d->v.detail, sizeof d->v.detail, fmt, ap);
 	va_end(ap);
@@ -419,6 +454,7 @@ static void judge_record(const struct dns_state *s, struct dns_srv *d, const cha
 	if (memchr(txt, '"', len) != NULL) {
 		set_status(d, DNS_INVALID, "%sthe value contains quote marks: the zone-file form was "
 			   "pasted into one field; paste the joined value instead", via);
+		d->v.diag = DIAG_QUOTES;
 		return;
 	}
 	if (memchr(txt, '\0', len) != NULL) {
@@ -427,6 +463,12 @@ static void judge_record(const struct dns_state *s, struct dns_srv *d, const cha
 	}
 	if (record_parse(txt, len, &rec, why, sizeof why) < 0) {
 		set_status(d, DNS_INVALID, "%s%s", via, why);
+		if (len == RECORD_STRING_MAX && s->expect_p != NULL) {
+			set_status(d, DNS_INVALID, "%sthe value stops after 255 characters: the panel "
+				   "cut it. Paste the value as quoted strings of at most 255 (\"...\" "
+				   "\"...\"), or in a panel that splits it itself, as one string", via);
+			d->v.diag = DIAG_CUT;
+		}
 		record_keyrec_clear(&rec);
 		return;
 	}
@@ -441,10 +483,20 @@ static void judge_record(const struct dns_state *s, struct dns_srv *d, const cha
 			   "signatures use", via, dk_printable(rec.h, why, sizeof why));
 	else if (s->expect_p == NULL)
 		set_status(d, DNS_MATCH, "%sa valid key record (no local key to compare)%s", via, tflag);
-	else if (strcmp(rec.k, local_k) != 0)
-		set_status(d, DNS_WRONG_KEY, "%sk=%s, but the local key is %s", via,
-			   dk_printable(rec.k, why, sizeof why), local_k);
-	else if (strcmp(rec.p, s->expect_p) != 0)
+	else if (strcmp(rec.k, local_k) != 0) {
+		set_status(d, DNS_WRONG_KEY, "%sthe record holds an %s key (k=%s), but this "
+			   "selector's key is %s: publish this selector's own record here (each key "
+			   "has its own selector)", via, strcmp(rec.k, "ed25519") == 0 ? "Ed25519" : "RSA",
+			   dk_printable(rec.k, why, sizeof why), s->alg == DK_ALG_ED25519 ? "Ed25519" : "RSA");
+		d->v.diag = DIAG_OTHER_ALG;
+	} else if (strcmp(rec.p, s->expect_p) != 0 && strlen(rec.p) < strlen(s->expect_p) &&
+		   strncmp(rec.p, s->expect_p, strlen(rec.p)) == 0) {
+		set_status(d, DNS_WRONG_KEY, "%sthe value is cut short (%zu of %zu characters of p=): "
+			   "the panel cut it. Paste the value as quoted strings of at most 255 "
+			   "(\"...\" \"...\"), or as one string where the panel splits it itself",
+			   via, strlen(rec.p), strlen(s->expect_p));
+		d->v.diag = DIAG_CUT;
+	} else if (strcmp(rec.p, s->expect_p) != 0)
 		set_status(d, DNS_WRONG_KEY, "%sp= is a different key than the local one", via);
 	else {
 		/* "via CNAME x: " reads as "via CNAME x" when nothing follows */
@@ -454,6 +506,53 @@ static void judge_record(const struct dns_state *s, struct dns_srv *d, const cha
 		set_status(d, DNS_MATCH, "%.*s%s", (int)vl, via, vl > 0 ? tflag : (tflag[0] ? tflag + 1 : ""));
 	}
 	record_keyrec_clear(&rec);
+}
+
+/* Do the records, joined in some order, make the record of our key? (What
+ * people publish when a panel refuses a value over 255 characters.) */
+static bool split_matches(const struct dns_state *s, const ldns_rr **rrs, size_t n)
+{
+	static const int perms4[][4] = {
+		{0,1,2,3},{0,1,3,2},{0,2,1,3},{0,2,3,1},{0,3,1,2},{0,3,2,1},{1,0,2,3},{1,0,3,2},
+		{1,2,0,3},{1,2,3,0},{1,3,0,2},{1,3,2,0},{2,0,1,3},{2,0,3,1},{2,1,0,3},{2,1,3,0},
+		{2,3,0,1},{2,3,1,0},{3,0,1,2},{3,0,2,1},{3,1,0,2},{3,1,2,0},{3,2,0,1},{3,2,1,0} };
+	if (s->expect_p == NULL || n < 2 || n > 4)
+		return false;
+	char *parts[4] = { NULL };
+	size_t lens[4] = { 0 }, total = 0;
+	bool found = false;
+	for (size_t i = 0; i < n; i++) {
+		parts[i] = txt_join(rrs[i], &lens[i]);
+		total += lens[i];
+	}
+	char *buf = malloc(total + 1);
+	for (size_t k = 0; buf != NULL && k < sizeof perms4 / sizeof perms4[0] && !found; k++) {
+		size_t off = 0;
+		bool ok = true;
+		for (size_t i = 0; i < 4 && ok; i++) {
+			if ((size_t)perms4[k][i] >= n)
+				continue;   /* permutations of fewer records: skip the others */
+			if (parts[perms4[k][i]] == NULL) {
+				ok = false;
+				break;
+			}
+			memcpy(buf + off, parts[perms4[k][i]], lens[perms4[k][i]]);
+			off += lens[perms4[k][i]];
+		}
+		if (!ok)
+			continue;
+		buf[off] = '\0';
+		struct dkim_keyrec rec;
+		char why[200];
+		memset(&rec, 0, sizeof rec);
+		found = record_parse(buf, off, &rec, why, sizeof why) == 0 && !rec.revoked &&
+			strcmp(rec.p, s->expect_p) == 0;
+		record_keyrec_clear(&rec);
+	}
+	free(buf);
+	for (size_t i = 0; i < n; i++)
+		free(parts[i]);
+	return found;
 }
 
 /* Several TXT records at the name: say whether one of them would do. */
@@ -473,12 +572,19 @@ static void judge_several(const struct dns_state *s, struct dns_srv *d, const ld
 			matching++;
 		free(t);
 	}
-	if (matching > 0)
+	if (matching > 0) {
 		set_status(d, DNS_MULTIPLE, "%s%zu TXT records at this name; one matches the key, but "
 			   "a verifier may pick any: delete the others", via, n);
-	else
+	} else if (n <= 4 && split_matches(s, rrs, n)) {
+		set_status(d, DNS_MULTIPLE, "%sthe value is split over %zu TXT records; it must be one "
+			   "record of %zu strings. Delete them and add one TXT record whose value is the "
+			   "quoted strings \"...\" \"...\" (or the one-string value, where the panel "
+			   "splits it itself)", via, n, n);
+		d->v.diag = DIAG_SPLIT_RECORDS;
+	} else {
 		set_status(d, DNS_MULTIPLE, "%s%zu TXT records at this name, none matching the key: "
 			   "keep exactly one", via, n);
+	}
 }
 
 /*
@@ -566,10 +672,17 @@ static int judge_txt(const struct dns_state *s, struct dns_srv *d, const ldns_pk
 			snprintf(next, 256, "%s", cur);
 			return 1;
 		}
-		if (rcode == LDNS_RCODE_NXDOMAIN)
-			set_status(d, DNS_ABSENT, "%sno such name (NXDOMAIN)", via);
-		else
-			set_status(d, DNS_ABSENT, "%sthe name exists but has no TXT record", via);
+		if (!dns_name_eq(cur, s->fqdn)) {
+			set_status(d, DNS_ABSENT, "the name is a CNAME to %s, which %s: point the CNAME "
+				   "at the name that holds the record, or replace the CNAME with the TXT "
+				   "record itself", cur, rcode == LDNS_RCODE_NXDOMAIN ? "does not exist"
+				   : "has no TXT record");
+			d->v.diag = DIAG_CNAME_NOWHERE;
+		} else if (rcode == LDNS_RCODE_NXDOMAIN) {
+			set_status(d, DNS_ABSENT, "no such name");
+		} else {
+			set_status(d, DNS_ABSENT, "the name exists but has no TXT record");
+		}
 		free(d->txt);
 		d->txt = NULL;
 		return 0;
@@ -769,6 +882,144 @@ static void take_txt(struct dns_state *s, struct probe *pr, struct dns_srv *d, c
 		d->need_soa = true;
 }
 
+/*
+ * A missing record is often there under a wrong name. Ask each server that
+ * said "missing" (directly, not after a CNAME) for the names people end up
+ * with: the name doubled by a panel that adds the zone itself, and the
+ * selectors guides and panels suggest. A one-shot check asks all of them;
+ * a watch keeps its pace of about one query per server per second: the
+ * doubled name on its first round and every DIAG_EVERY rounds, the
+ * selectors every DIAG_GUESS_EVERY rounds. In between the last finding is
+ * kept.
+ */
+#define DIAG_EVERY 10
+#define DIAG_GUESS_EVERY 60
+static const char *const diag_selectors[] = { "default", "dkim", "mail", "selector1", "s1" };
+#define DIAG_NAMES (1 + sizeof diag_selectors / sizeof diag_selectors[0])
+
+/* The name of question `k` for this record: 0 doubled, then the guesses;
+ * "" when it would be the record's own name. */
+static void diag_name(const struct dns_state *s, size_t k, char *out, size_t outlen)
+{
+	const char *dk = strstr(s->fqdn, "._domainkey.");
+	out[0] = '\0';
+	if (dk == NULL)
+		return;
+	const char *domain = dk + strlen("._domainkey.");
+	if (k == 0) {
+		snprintf(out, outlen, "%s.%s", s->fqdn, s->zone[0] ? s->zone : domain);
+		return;
+	}
+	const char *sel = diag_selectors[k - 1];
+	if ((size_t)(dk - s->fqdn) == strlen(sel) && strncmp(s->fqdn, sel, strlen(sel)) == 0)
+		return;
+	snprintf(out, outlen, "%s._domainkey.%s", sel, domain);
+}
+
+/* Does this answer hold a DKIM record at qname (our key, when we have one)? */
+static bool diag_hit(const struct dns_state *s, const struct dns_xfer *x, const char *qname, bool any)
+{
+	if (x->result != XFER_OK || ldns_pkt_get_rcode(x->reply) != LDNS_RCODE_NOERROR)
+		return false;
+	const ldns_rr_list *an = ldns_pkt_answer(x->reply);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		char owner[256];
+		dns_dname_text(ldns_rr_owner(rr), owner, sizeof owner);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT || !dns_name_eq(owner, qname))
+			continue;
+		size_t len;
+		char *t = txt_join(rr, &len), why[200];
+		struct dkim_keyrec rec;
+		memset(&rec, 0, sizeof rec);
+		bool hit = t != NULL && record_parse(t, len, &rec, why, sizeof why) == 0 && !rec.revoked &&
+			   (s->expect_p != NULL ? strcmp(rec.p, s->expect_p) == 0 : any);
+		record_keyrec_clear(&rec);
+		free(t);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+static void diag_pass(struct dns_state *s, const bool *direct_absent, bool guesses)
+{
+	size_t n = s->n, nq = 0;
+	struct dns_xfer *x = calloc(n * DIAG_NAMES, sizeof *x);
+	size_t *who = calloc(n * DIAG_NAMES, sizeof *who), *what = calloc(n * DIAG_NAMES, sizeof *what);
+	if (x == NULL || who == NULL || what == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!direct_absent[i])
+			continue;
+		if (guesses || s->srv[i].absent_diag != DIAG_OTHER_SELECTOR) {
+			s->srv[i].absent_diag = DIAG_NONE;
+			s->srv[i].absent_detail[0] = '\0';
+		}
+		for (size_t k = 0; k < DIAG_NAMES; k++) {
+			char name[300];
+			diag_name(s, k, name, sizeof name);
+			/* only our own key counts under another selector */
+			if (name[0] == '\0' || (k > 0 && (s->expect_p == NULL || !guesses)) ||
+			    strlen(name) > 253)
+				continue;
+			if (dns_xfer_query(&x[nq], &s->srv[i].addr, name, LDNS_RR_TYPE_TXT, false, s->timeout) < 0) {
+				dns_xfer_clear(&x[nq]);
+				continue;
+			}
+			s->srv[i].v.queries++;
+			who[nq] = i;
+			what[nq++] = k;
+		}
+	}
+	if (dns_xfer_run(x, nq, s->cancel_fd, s->stop) < 0)
+		goto out;
+	for (size_t q = 0; q < nq; q++) {
+		struct dns_srv *d = &s->srv[who[q]];
+		char name[300];
+		diag_name(s, what[q], name, sizeof name);
+		if (d->absent_diag != DIAG_NONE || !diag_hit(s, &x[q], name, what[q] == 0))
+			continue;
+		const char *dk = strstr(s->fqdn, "._domainkey.");
+		if (what[q] == 0) {
+			d->absent_diag = DIAG_NAME_DOUBLED;
+			snprintf(d->absent_detail, sizeof d->absent_detail, "missing here, but the record "
+				 "is at %s: the panel added the domain a second time. In its Name field "
+				 "enter only %.*s", name, (int)(dk - s->fqdn + strlen("._domainkey")), s->fqdn);
+		} else {
+			d->absent_diag = DIAG_OTHER_SELECTOR;
+			snprintf(d->absent_detail, sizeof d->absent_detail, "missing here, but this key "
+				 "is published under the selector %s (%s): publish it at %.*s too, or "
+				 "sign with selector %s", diag_selectors[what[q] - 1], name,
+				 (int)(dk - s->fqdn + strlen("._domainkey")), s->fqdn, diag_selectors[what[q] - 1]);
+		}
+	}
+out:
+	for (size_t q = 0; q < nq; q++)
+		dns_xfer_clear(&x[q]);
+	free(x);
+	free(who);
+	free(what);
+}
+
+/* Put the last finding on servers that still say "missing". */
+static void diag_apply(struct dns_state *s, const bool *direct_absent)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct dns_srv *d = &s->srv[i];
+		if (!direct_absent[i] || d->absent_diag == DIAG_NONE) {
+			if (!direct_absent[i])
+				d->absent_diag = DIAG_NONE;
+			continue;
+		}
+		snprintf(d->v.detail, sizeof d->v.detail, "%s", d->absent_detail);
+		for (char *c = d->v.detail; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
+		d->v.diag = d->absent_diag;
+	}
+}
+
 int dns_round(struct dns_state *s, bool with_soa)
 {
 	size_t n = s->n;
@@ -797,6 +1048,13 @@ int dns_round(struct dns_state *s, bool with_soa)
 		pr[i].more = true;
 	}
 	int rc = 0;
+	bool *direct_absent = calloc(n, sizeof *direct_absent);
+	if (direct_absent == NULL) {
+		free(x);
+		free(slot);
+		free(pr);
+		return -1;
+	}
 	/* Pass 0 asks every server; later passes only those whose CNAME chain
 	 * went on outside their answer. */
 	for (int pass = 0; pass <= DNS_CNAME_DEPTH && rc == 0; pass++) {
@@ -815,6 +1073,14 @@ int dns_round(struct dns_state *s, bool with_soa)
 		for (size_t k = 0; k < nq; k++)
 			dns_xfer_clear(&x[k]);
 	}
+	for (size_t i = 0; i < n; i++)
+		direct_absent[i] = s->srv[i].v.status == DNS_ABSENT && pr[i].depth == 0 &&
+				   !pr[i].recursive && s->srv[i].v.diag == DIAG_NONE;
+	if (rc == 0 && (s->one_shot || s->rounds % DIAG_EVERY == 0))
+		diag_pass(s, direct_absent, s->one_shot || s->rounds % DIAG_GUESS_EVERY == DIAG_EVERY);
+	if (rc == 0)
+		diag_apply(s, direct_absent);
+	free(direct_absent);
 	free(x);
 	free(slot);
 	free(pr);
@@ -915,6 +1181,7 @@ int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_e
 		dns_state_free(&s);
 		return -1;
 	}
+	s.one_shot = true;
 	int rc = dns_round(&s, true);
 	if (rc == 0)
 		soa_pass(&s);
@@ -956,4 +1223,43 @@ int dns_fetch_txt(const struct dns_watch_cfg *cfg, char **txt, struct dk_err *er
 	}
 	dns_state_free(&s);
 	return rc;
+}
+
+size_t dns_zone_ns(const struct dns_watch_cfg *cfg, char (*names)[256], size_t max,
+		   struct dk_err *err)
+{
+	struct dns_state s;
+	size_t nn = 0;
+	if (dns_state_init(&s, cfg, err) < 0) {
+		dns_state_free(&s);
+		return 0;
+	}
+	const struct dns_addr *to = s.given;
+	size_t nto = s.n_given;
+	struct dns_addr res[8];
+	if (nto == 0) {
+		nto = dns_system_resolvers(res, 8);
+		to = res;
+	}
+	size_t who = 0;
+	if (nto == 0 || dns_find_zone(&s, to, nto, s.n_given == 0, &who) < 0) {
+		dk_fail(err, DK_SYSERR, "%s", s.error[0] ? s.error : "no server to ask");
+		dns_state_free(&s);
+		return 0;
+	}
+	struct dns_xfer x;
+	if (dns_xfer_query(&x, &to[who], s.zone, LDNS_RR_TYPE_NS, s.n_given == 0, s.timeout) == 0 &&
+	    dns_xfer_run(&x, 1, -1, NULL) == 0 && x.result == XFER_OK) {
+		const ldns_rr_list *an = ldns_pkt_answer(x.reply);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an) && nn < max; i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(an, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS && ldns_rr_rd_count(rr) == 1)
+				dns_dname_text(ldns_rr_rdf(rr, 0), names[nn++], 256);
+		}
+	}
+	if (nn == 0)
+		dk_fail(err, DK_SYSERR, "no NS records for %s", s.zone);
+	dns_xfer_clear(&x);
+	dns_state_free(&s);
+	return nn;
 }

@@ -88,6 +88,126 @@ char *record_zone(const char *fqdn, const char *value)
 	return buf;
 }
 
+static int is_ws(char c);
+
+char *record_chunks(const char *value)
+{
+	char **parts;
+	size_t n = record_split(value, RECORD_STRING_MAX, &parts);
+	if (n == 0)
+		return NULL;
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(parts[i]) + 3;
+	char *out = malloc(len);
+	if (out != NULL) {
+		out[0] = '\0';
+		for (size_t i = 0; i < n; i++)
+			snprintf(out + strlen(out), len - strlen(out), "%s\"%s\"", i ? " " : "", parts[i]);
+	}
+	record_strings_free(parts);
+	return out;
+}
+
+static void provider_set(struct record_provider *p, const char *key, const char *val)
+{
+	if (strcmp(key, "ns") == 0)
+		snprintf(p->ns, sizeof p->ns, "%s", val);
+	else if (strcmp(key, "name") == 0)
+		p->fqdn_name = strcmp(val, "fqdn") == 0;
+	else if (strcmp(key, "field") == 0)
+		snprintf(p->field, sizeof p->field, "%s", val);
+	else if (strcmp(key, "value") == 0)
+		p->chunks = strcmp(val, "chunks") == 0;
+	else if (strcmp(key, "ttl") == 0)
+		snprintf(p->ttl, sizeof p->ttl, "%s", val);
+	else if (strcmp(key, "note") == 0)
+		snprintf(p->note, sizeof p->note, "%s", val);
+}
+
+static void provider_default(struct record_provider *p)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->field, sizeof p->field, "Name");
+	snprintf(p->ttl, sizeof p->ttl, "3600");
+}
+
+size_t record_providers_parse(const char *text, struct record_provider *out, size_t max,
+			      struct record_provider *fallback)
+{
+	size_t n = 0;
+	struct record_provider *cur = NULL;
+	provider_default(fallback);
+	snprintf(fallback->name, sizeof fallback->name, "*");
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		char buf[512];
+		snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+		line = nl != NULL ? nl + 1 : NULL;
+		char *b = buf;
+		while (is_ws(*b))
+			b++;
+		for (size_t l = strlen(b); l > 0 && is_ws(b[l - 1]); l--)
+			b[l - 1] = '\0';
+		if (*b == '#' || *b == '\0')
+			continue;
+		char *close = strchr(b, ']');
+		if (*b == '[' && close != NULL) {
+			*close = '\0';
+			if (strcmp(b + 1, "*") == 0) {
+				cur = fallback;
+				continue;
+			}
+			cur = n < max ? &out[n++] : NULL;
+			if (cur != NULL) {
+				provider_default(cur);
+				snprintf(cur->name, sizeof cur->name, "%s", b + 1);
+			}
+			continue;
+		}
+		char *eq = strchr(b, '=');
+		if (cur == NULL || eq == NULL)
+			continue;
+		char *k = b, *v = eq + 1;
+		for (char *e = eq; e > k && is_ws(e[-1]); e--)
+			e[-1] = '\0';
+		*eq = '\0';
+		while (is_ws(*v))
+			v++;
+		provider_set(cur, k, v);
+	}
+	return n;
+}
+
+/* Does `part` occur in `name` at the start of a label? */
+static bool ns_has_part(const char *name, const char *part, size_t plen)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i + plen <= nl; i++)
+		if ((i == 0 || name[i - 1] == '.') && strncasecmp(name + i, part, plen) == 0 &&
+		    (name[i + plen] == '\0' || name[i + plen] == '.' || name[i + plen] == '-' ||
+		     (name[i + plen] >= '0' && name[i + plen] <= '9')))
+			return true;
+	return false;
+}
+
+const struct record_provider *record_provider_match(const struct record_provider *p, size_t n,
+						    const char (*names)[256], size_t nnames)
+{
+	for (size_t i = 0; i < n; i++)
+		for (const char *t = p[i].ns; *t != '\0';) {
+			while (*t == ' ')
+				t++;
+			size_t tl = strcspn(t, " ");
+			for (size_t k = 0; tl > 0 && k < nnames; k++)
+				if (ns_has_part(names[k], t, tl))
+					return &p[i];
+			t += tl;
+		}
+	return NULL;
+}
+
 /* RFC 6376 3.2: FWS is whitespace here (the strings are already unfolded). */
 static int is_ws(char c)
 {

@@ -13,16 +13,22 @@
 /* The record in both forms, for humans. */
 static void print_record(FILE *out, const struct dk_keyjob *k)
 {
-	char *zone = record_zone(k->fqdn, k->value);
+	char *zone = record_zone(k->fqdn, k->value), *chunks = record_chunks(k->value);
+	char u[DK_DOMAIN_MAX * 4 + 1];
+	if (validate_domain_unicode(k->domain, u, sizeof u) == 1)
+		fprintf(out, "\nDomain %s is %s in DNS and in file names.\n", u, k->domain);
 	fprintf(out,
 		"\nPublish this TXT record at your DNS provider:\n"
 		"  Name:   %s\n"
 		"          (most web panels want only \"%s\": they add the domain themselves)\n"
 		"  Type:   TXT\n"
 		"  Value:  %s\n"
-		"\nThe same record in zone-file form (strings of at most 255 bytes):\n%s\n",
-		k->fqdn, k->relative, k->value, zone != NULL ? zone : "(out of memory)");
+		"\nThe value as quoted strings of at most 255 bytes (Route 53, Google Cloud DNS):\n  %s\n"
+		"\nThe same record in zone-file form:\n%s\n",
+		k->fqdn, k->relative, k->value, chunks != NULL ? chunks : "(out of memory)",
+		zone != NULL ? zone : "(out of memory)");
 	free(zone);
+	free(chunks);
 }
 
 static void json_record(struct json *j, const struct dk_keyjob *k)
@@ -44,7 +50,10 @@ static void json_record(struct json *j, const struct dk_keyjob *k)
 
 static void json_key(struct json *j, const struct dk_keyjob *k)
 {
+	char u[DK_DOMAIN_MAX * 4 + 1];
 	json_string(j, "domain", k->domain);
+	validate_domain_unicode(k->domain, u, sizeof u);
+	json_string(j, "domain_unicode", u);
 	json_string(j, "selector", k->selector);
 	json_string(j, "algorithm", keygen_alg_name(k->alg));
 	if (k->alg == DK_ALG_RSA)

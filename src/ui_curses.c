@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <form.h>
 #include <menu.h>
@@ -82,353 +83,41 @@ static attr_t att(const struct ui *u, int pair)
 	}
 }
 
-/* ---- the step contents ------------------------------------------------- */
+/* ---- the step contents (the text is the wizard's: wiz_view) ------------- */
 
-static const char *mta_names(const struct dk_survey *sv, char *buf, size_t len)
+/* The look of a doc line (enum doc_attr). */
+static attr_t look(const struct ui *u, unsigned long a)
 {
-	const char *names[] = { sv->has_exim ? "Exim" : NULL, sv->has_postfix ? "Postfix" : NULL,
-				sv->has_opendkim ? "OpenDKIM" : NULL, sv->has_rspamd ? "rspamd" : NULL };
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (names[i] != NULL)
-			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", names[i]);
-	if (buf[0] == '\0')
-		snprintf(buf, len, "no mail server found");
-	return buf;
+	switch (a) {
+	case DA_BOLD: return A_BOLD;
+	case DA_OK: return att(u, PAIR_OK);
+	case DA_WARN: return att(u, PAIR_WARN);
+	case DA_ERR: return att(u, PAIR_ERR);
+	case DA_ADD: return att(u, PAIR_ADD);
+	case DA_DEL: return att(u, PAIR_DEL);
+	default: return A_NORMAL;
+	}
 }
 
-static void spinner(const struct wizard *w, char *buf, size_t len, const char *what)
+/* The message of the last action, wrapped to the window (it may take more
+ * than the footer's two rows: then it takes rows of the main pane too). */
+static void msg_doc(const struct ui *u, struct doc *m)
 {
-	static const char wheel[] = "|/-\\";
-	time_t secs = time(NULL) - w->job.started;
-	snprintf(buf, len, "%c %s... %ld s", wheel[secs % 4], what, (long)secs);
+	m->width = COLS - 2;
+	if (u->w.msg[0])
+		doc_para(m, 0, u->w.msg_error ? DA_ERR : DA_BOLD, "%s", u->w.msg);
 }
 
-static void record_doc(struct ui *u, struct doc *d, const struct dk_keyjob *k)
-{
-	char *zone = record_zone(k->fqdn, k->value);
-	attr_t bold = A_BOLD;
-	doc_para(d, 0, A_NORMAL, "Name:            %s", k->fqdn);
-	doc_para(d, 0, A_NORMAL, "Name for panels: %s", k->relative);
-	doc_para(d, 2, att(u, PAIR_WARN), "Most web DNS panels add the domain themselves: there, "
-		 "enter only %s, or the name becomes %s.%s.", k->relative, k->fqdn, k->domain);
-	doc_para(d, 0, A_NORMAL, "Type:            TXT");
-	doc_para(d, 0, A_NORMAL, "Value (one string, for web panels):");
-	doc_hard(d, 2, bold, k->value);
-	doc_blank(d);
-	doc_para(d, 0, A_NORMAL, "Zone-file form (strings of at most 255 bytes):");
-	doc_hard(d, 2, A_NORMAL, zone != NULL ? zone : "(out of memory)");
-	free(zone);
-}
+static int key_rows(const struct ui *u);
 
-/* "Proof: ..." in plain words, green when the signature verified. */
-static void proof_line(const struct ui *u, struct doc *pre, const char *label, const struct proof_result *p)
+static int msg_extra_rows(const struct ui *u)
 {
-	doc_para(pre, 2, att(u, p->verified ? PAIR_OK : PAIR_ERR), "%s: %s", label,
-		 p->detail[0] ? p->detail : p->verified ? "a test message signed with the key verifies against DNS"
-							: "the test signature did not verify");
-}
-
-/* The per-server table of one watched record; returns when it was last asked. */
-static time_t dns_table(struct ui *u, struct doc *pre, const struct dns_view *v)
-{
-	char buf[512];
-	time_t last = 0;
-	if (v->n > 0) {
-		snprintf(buf, sizeof buf, "%-26s %-26s %-11s %s", "Server", "Address", "Status", "Asked");
-		doc_add(pre, buf, strlen(buf), A_BOLD);
-	} else if (v->error[0]) {
-		doc_para(pre, 0, att(u, PAIR_ERR), "%s", v->error);
-	} else {
-		doc_para(pre, 0, A_NORMAL, "Looking for the zone's servers...");
-	}
-	for (size_t i = 0; i < v->n; i++) {
-		const struct dns_server_view *s = &v->servers[i];
-		char addr[96];
-		if (s->port != 0 && s->port != 53)
-			snprintf(addr, sizeof addr, "%s@%u", s->addr, s->port);
-		else
-			snprintf(addr, sizeof addr, "%s", s->addr);
-		snprintf(buf, sizeof buf, "%-26.26s %-26.26s %-11.11s %ux", s->name, addr,
-			 dns_status_name(s->status), s->queries);
-		int pair = s->status == DNS_MATCH ? PAIR_OK : s->status == DNS_PENDING ||
-			   s->status == DNS_ABSENT ? 0 : PAIR_ERR;
-		doc_add(pre, buf, strlen(buf), pair ? att(u, pair) : A_NORMAL);
-		if (s->detail[0])
-			doc_para(pre, 4, A_NORMAL, "%s", s->detail);
-		if (s->last_asked > last)
-			last = s->last_asked;
-	}
-	return last;
-}
-
-/* Fills the doc drawn above the widget (`pre`) and below it (`post`);
- * returns the widget's height (0: none). */
-static int step_doc(struct ui *u, struct doc *pre, struct doc *post)
-{
-	struct wizard *w = &u->w;
-	char buf[512];
-	switch (w->step) {
-	case WS_SURVEY:
-		doc_para(pre, 0, A_NORMAL, "Host name:     %s", w->sv.hostname[0] ? w->sv.hostname : "(unknown)");
-		doc_para(pre, 0, A_NORMAL, "/etc/mailname: %s", w->sv.mailname[0] ? w->sv.mailname : "(none)");
-		doc_para(pre, 0, A_NORMAL, "Mail software: %s", mta_names(&w->sv, buf, sizeof buf));
-		doc_para(pre, 0, A_NORMAL, "DKIM keys:     %d in " DK_PRIV_DIR, w->sv.n_keys);
-		if (!w->sv.is_root && w->opt->root[0] == '\0')
-			doc_para(pre, 0, att(u, PAIR_WARN), "Not running as root.");
-		doc_blank(pre);
-		doc_para(pre, 0, A_NORMAL, "A key from an earlier run is here. Continue with it, or "
-			 "set up a new one:");
-		doc_blank(pre);
-		return w->n_resume + 1;
-	case WS_DOMAIN:
-		doc_para(pre, 0, A_NORMAL, "This server: %s; mail software: %s.",
-			 w->sv.hostname[0] ? w->sv.hostname : "(no host name)",
-			 mta_names(&w->sv, buf, sizeof buf));
-		doc_blank(pre);
-		doc_para(pre, 0, A_NORMAL, "Which domain do you send mail from? This is the domain "
-			 "after the @ in your From: addresses%s.",
-			 w->sv.mailname[0] ? " (the default comes from /etc/mailname)" : "");
-		doc_blank(pre);
-		doc_para(pre, 0, A_BOLD, "Domain:");
-		break;
-	case WS_SELECTOR:
-		doc_para(pre, 0, A_NORMAL, "A selector names this key, so that a new one can be "
-			 "published next to it when you rotate keys. The year and month is a good "
-			 "choice. The record will be named <selector>._domainkey.%s.", w->domain);
-		doc_blank(pre);
-		doc_para(pre, 0, A_BOLD, "Selector:");
-		break;
-	case WS_KEY:
-		doc_para(pre, 0, A_NORMAL, "Which key for %s, selector %s? The first choice is "
-			 "right for nearly everyone.", w->domain, w->selector);
-		doc_blank(pre);
-		break;
-	case WS_RECORD:
-		doc_para(pre, 0, A_NORMAL, "%s the key %s (0600). Publish this TXT record at your "
-			 "DNS provider:",
-			 w->key.outcome == KEYJOB_REUSED ? "Using" :
-			 w->key.outcome == KEYJOB_DRY_RUN ? "Dry run: not saved:" : "Saved",
-			 w->key.paths.priv);
-		doc_blank(pre);
-		record_doc(u, pre, &w->key);
-		if (w->have_edkey) {
-			doc_blank(pre);
-			doc_para(pre, 0, A_BOLD, "And the second (Ed25519) record:");
-			record_doc(u, pre, &w->edkey);
-		}
-		doc_blank(pre);
-		doc_para(pre, 0, A_NORMAL, "c copies the value to the clipboard by OSC 52 (not every "
-			 "terminal honours it). p prints the record as plain text to select with the "
-			 "mouse. s saves it to %s.", (wiz_record_path(w, buf, sizeof buf), buf));
-		return 0;
-	case WS_DNS: {
-		doc_para(pre, 0, A_NORMAL, "Asking the authoritative servers of %s for %s, every few "
-			 "seconds.", w->view.zone[0] ? w->view.zone : w->domain, w->key.fqdn);
-		doc_blank(pre);
-		if (w->dns_error[0]) {
-			doc_para(pre, 0, att(u, PAIR_ERR), "%s", w->dns_error);
-			doc_para(pre, 0, A_NORMAL, "Press r to try again, or s to skip and check later "
-				 "with dkim-setup check.");
-		}
-		time_t last = w->dns_error[0] ? 0 : dns_table(u, pre, &w->view);
-		if (w->have_edkey && !w->dns_error[0]) {
-			doc_para(pre, 0, A_BOLD, "The Ed25519 record, %s:", w->edkey.fqdn);
-			time_t l2 = dns_table(u, pre, &w->view_ed);
-			if (l2 > last)
-				last = l2;
-		}
-		if (last != 0)
-			doc_para(pre, 0, A_NORMAL, "Last asked %ld s ago.", (long)(time(NULL) - last));
-		doc_blank(pre);
-		if (w->dns_ok)
-			doc_para(pre, 0, att(u, PAIR_OK), "Every server serves the new key%s.",
-				 w->have_edkey ? "s" : "");
-		else
-			doc_para(pre, 0, A_NORMAL, "Paste the record at your DNS provider, then press r. "
-				 "Do not look the name up through an ordinary resolver before every server "
-				 "says OK: it would remember \"missing\" for %s.",
-				 w->view.have_neg_ttl ? (snprintf(buf, sizeof buf, "%u seconds (the zone's "
-					"negative-caching time)", w->view.neg_ttl), buf)
-						      : "the zone's negative-caching time (SOA minimum)");
-		if (w->have_tsig && !w->dns_ok)
-			doc_para(pre, 0, A_NORMAL, "You gave a TSIG key: press u to publish the record "
-				 "yourself by RFC 2136 UPDATE.");
-		if (w->publish_note[0])
-			doc_para(pre, 0, A_NORMAL, "%s", w->publish_note);
-		if (w->job.running) {
-			spinner(w, buf, sizeof buf, "Publishing");
-			doc_para(pre, 0, A_BOLD, "%s", buf);
-		}
-		return 0;
-	}
-	case WS_MTA:
-		doc_para(pre, 0, A_NORMAL, "Mail server: %s", w->mta.summary[0] ? w->mta.summary : "?");
-		if (w->mta.warning[0])
-			doc_para(pre, 2, att(u, PAIR_WARN), "%s", w->mta.warning);
-		doc_blank(pre);
-		switch (w->mta_phase) {
-		case MTA_PREVIEW:
-			if (w->opt->dry_run)
-				doc_para(pre, 0, A_BOLD, "Dry run: this is the change a real run would make; "
-					 "nothing is written. Enter goes on.");
-			else
-				doc_para(pre, 0, A_BOLD, "Enter applies the changes below and checks them; "
-					 "s skips this step.");
-			doc_blank(pre);
-			if (w->plan.explain)
-				doc_para(pre, 0, A_NORMAL, "%s", w->plan.explain);
-			doc_para(pre, 0, A_BOLD, "The changes (every changed file is backed up first):");
-			for (const char *l = w->plan.diff; l != NULL && *l != '\0';) {
-				const char *nl = strchr(l, '\n');
-				size_t len = nl ? (size_t)(nl - l) : strlen(l);
-				char *one = strndup(l, len);
-				int pair = l[0] == '+' ? PAIR_ADD : l[0] == '-' ? PAIR_DEL : 0;
-				/* "# new file ..." notes are prose; file lines are cut
-				 * exactly, so no character of them is lost */
-				if (one != NULL && one[0] == '#')
-					doc_para(pre, 2, A_NORMAL, "%s", one);
-				else if (one != NULL)
-					doc_hard(pre, 0, pair ? att(u, pair) : A_NORMAL, one[0] ? one : " ");
-				free(one);
-				l = nl ? nl + 1 : NULL;
-			}
-			break;
-		case MTA_APPLYING:
-			spinner(w, buf, sizeof buf, "Applying and checking the configuration");
-			doc_para(pre, 0, A_BOLD, "%s", buf);
-			break;
-		case MTA_APPLIED:
-			doc_para(pre, 0, att(u, PAIR_OK), "Applied%s.", w->mres.validated ?
-				 " and checked" : "");
-			if (w->mres.validator[0])
-				doc_para(pre, 2, A_NORMAL, "Checker: %s", w->mres.validator);
-			if (w->mres.key_access[0])
-				doc_para(pre, 2, A_NORMAL, "Key access: %s", w->mres.key_access);
-			for (size_t i = 0; i < w->mres.n_backups && i < 8; i++)
-				doc_para(pre, 2, A_NORMAL, "Backup: %s", w->mres.backups[i]);
-			doc_blank(pre);
-			if (w->no_reload != NULL) {
-				doc_para(pre, 0, A_NORMAL, "Nothing is reloaded: %s. On the server, the "
-					 "change takes effect with:", w->no_reload);
-				doc_para(pre, 2, A_BOLD, "%s", w->plan.reload_cmd);
-				doc_blank(pre);
-				doc_para(pre, 0, A_BOLD, "Enter goes on.");
-			} else {
-				doc_para(pre, 0, A_BOLD, "Enter reloads the mail server so that it starts "
-					 "signing; n goes on without reloading.");
-			}
-			break;
-		case MTA_FAILED:
-			doc_para(pre, 0, att(u, PAIR_ERR), "Not configured: %s", w->mta_error);
-			if (w->mres.rolled_back)
-				doc_para(pre, 0, A_NORMAL, "Every file was put back as it was.");
-			doc_para(pre, 0, A_NORMAL, "Enter goes on; the key and record are fine, and the "
-				 "summary says what is left to do.");
-			break;
-		case MTA_SKIPPED:
-			doc_para(pre, 0, A_NORMAL, "%s", w->mta.kind == MTA_NONE ?
-				 "No mail server to configure (Exim or Postfix). Enter goes on." :
-				 "Skipped. Enter goes on.");
-			break;
-		case MTA_DONE:
-			doc_para(pre, 0, att(u, PAIR_OK), "The mail server is configured for this key "
-				 "already. Enter goes on.");
-			break;
-		case MTA_SHOWN:
-			doc_para(pre, 0, A_NORMAL, "Dry run: nothing written. Enter goes on.");
-			break;
-		}
-		return 0;
-	case WS_SUMMARY: {
-		const struct dk_keyjob *k = &w->key;
-		doc_para(pre, 0, A_BOLD, "DKIM for %s, selector %s", k->domain, k->selector);
-		doc_para(pre, 2, A_NORMAL, "Key: %s%s (0600), public half %s.", w->opt->dry_run ?
-			 "(dry run, not saved) " : "", k->paths.priv, k->paths.pub);
-		if (w->have_edkey)
-			doc_para(pre, 2, A_NORMAL, "Second key: %s (Ed25519).", w->edkey.paths.priv);
-		if (w->dns_ok)
-			doc_para(pre, 2, att(u, PAIR_OK), "DNS: every authoritative server serves %s%s%s.",
-				 k->fqdn, w->have_edkey ? " and " : "", w->have_edkey ? w->edkey.fqdn : "");
-		else {
-			char ns[2 * DK_MAX_NAMESERVERS * (DK_ADDR_MAX + 24)];
-			options_dns_args(w->opt, ns, sizeof ns);
-			doc_para(pre, 2, att(u, PAIR_WARN), "DNS: not confirmed yet. When the record is "
-				 "published, run:");
-			doc_para(pre, 4, A_BOLD, "dkim-setup check -d %s -s %s%s", k->domain, k->selector, ns);
-		}
-		switch (w->mta_phase) {
-		case MTA_SHOWN:
-			doc_para(pre, 2, A_NORMAL, "Mail server: dry run, the change shown was not written.");
-			break;
-		case MTA_DONE:
-			doc_para(pre, 2, A_NORMAL, "Mail server: configured%s%s", w->reloaded &&
-				 w->reload_what[0] ? "; " : ".", w->reloaded ? w->reload_what : "");
-			break;
-		case MTA_APPLIED:
-			doc_para(pre, 2, A_NORMAL, "Mail server: configured, not reloaded yet.");
-			break;
-		case MTA_FAILED:
-			doc_para(pre, 2, att(u, PAIR_WARN), "Mail server: not configured (%s).", w->mta_error);
-			break;
-		default:
-			doc_para(pre, 2, A_NORMAL, "Mail server: not configured by dkim-setup.");
-			break;
-		}
-		if (!w->proof_done) {
-			spinner(w, buf, sizeof buf, "Signing a test message and verifying it");
-			doc_para(pre, 2, A_BOLD, "%s", buf);
-		} else if (w->proof_error[0]) {
-			doc_para(pre, 2, att(u, PAIR_WARN), "Proof: %s", w->proof_error);
-		} else {
-			proof_line(u, pre, w->have_edkey ? "Proof (RSA)" : "Proof", &w->proof);
-			if (w->have_edkey)
-				proof_line(u, pre, "Proof (Ed25519)", &w->proof_ed);
-		}
-		doc_blank(pre);
-		doc_para(pre, 0, A_BOLD, "Next steps: SPF and DMARC records for %s", k->domain);
-		doc_para(pre, 2, A_NORMAL, "%s. TXT \"v=spf1 mx ~all\"", k->domain);
-		doc_para(pre, 2, A_NORMAL, "_dmarc.%s. TXT \"v=DMARC1; p=none; rua=mailto:postmaster@%s\"",
-			 k->domain, k->domain);
-		doc_para(pre, 2, A_NORMAL, "(adjust SPF to every server that sends for the domain; "
-			 "tighten DMARC to p=quarantine once reports look right)");
-		doc_blank(pre);
-		doc_para(pre, 0, A_BOLD, "%s", w->proof_done ? "Press Enter to finish." : "");
-		return 0;
-	}
-	case WS_COUNT:
-		break;
-	}
-	/* text steps: the field, then the reason in place */
-	if (w->step == WS_DOMAIN || w->step == WS_SELECTOR) {
-		if (w->why[0])
-			doc_para(post, 0, att(u, PAIR_ERR), "%s", w->why);
-		else
-			doc_para(post, 0, att(u, PAIR_OK), "OK");
-		if (w->warn[0])
-			doc_para(post, 0, att(u, PAIR_WARN), "%s", w->warn);
-		return 1;
-	}
-	/* the key step */
-	const struct wiz_key_choice *c = &wiz_key_choices[w->key_choice];
-	if (c->note[0])
-		doc_para(post, 0, att(u, c->bits == 1024 || c->bits == 4096 ? PAIR_WARN : 0), "%s", c->note);
-	else
-		doc_blank(post);
-	if (w->published[0])
-		doc_para(post, 0, att(u, PAIR_WARN), "%s", w->published);
-	doc_blank(post);
-	doc_para(post, 0, A_NORMAL, "[%c] Also an Ed25519 key, selector %s (e switches)",
-		 w->with_ed ? 'x' : ' ', w->ed_selector);
-	if (w->job.running && w->job.kind == JOB_KEYGEN) {
-		char what[96];
-		doc_blank(post);
-		snprintf(what, sizeof what, "Generating the key%s", c->bits >= 3072 ?
-			 " (large keys take a few seconds; keys still work)" : "");
-		spinner(w, buf, sizeof buf, what);
-		doc_para(post, 0, A_BOLD, "%s", buf);
-	}
-	return (int)wiz_n_key_choices;
+	struct doc m = { 0 };
+	int mrows = 3 - key_rows(u);
+	msg_doc(u, &m);
+	int extra = m.n > mrows ? m.n - mrows : 0;
+	doc_free(&m);
+	return extra < u->main_rows / 2 ? extra : u->main_rows / 2;
 }
 
 /* ---- widgets ---------------------------------------------------------------- */
@@ -560,7 +249,7 @@ static void build(struct ui *u)
 	u->main_y = 3;
 	u->main_rows = LINES - 3 - 3;
 	u->main = newwin(u->main_rows, COLS, u->main_y, 0);
-	u->ftr = newwin(2, COLS, LINES - 2, 0);
+	u->ftr = newwin(3, COLS, LINES - 3, 0);
 	keypad(u->main, TRUE);
 	nodelay(u->main, TRUE);
 	u->p_hdr = new_panel(u->hdr);
@@ -569,7 +258,7 @@ static void build(struct ui *u)
 
 	/* the widget sits below the text before it */
 	struct doc pre = { .width = COLS - 4 }, post = { .width = COLS - 4 };
-	int h = step_doc(u, &pre, &post);
+	int h = wiz_view(&u->w, &pre, &post);
 	if (h > 0)
 		widgets_make(u, u->main_y + pre.n, u->main_rows - pre.n - 1);
 	doc_free(&pre);
@@ -609,52 +298,70 @@ static void draw_header(struct ui *u)
 	}
 }
 
-/* One "key what" pair at x, if it ends before `limit`; returns the next x. */
-static int footer_item(struct ui *u, int x, int limit, const char *key, const char *what)
+/* The footer's key rows: every key that works here (wiz_keys), on one row
+ * when they fit, else on two (the message then has one row less). */
+static int key_rows(const struct ui *u)
 {
-	if (x + (int)strlen(key) + (int)strlen(what) + 3 > limit)
-		return x;
+	struct wiz_keyhint k[16];
+	size_t n = wiz_keys(&u->w, k, 16);
+	int width = 1;
+	for (size_t i = 0; i < n; i++)
+		width += (int)(strlen(k[i].key) + strlen(k[i].label)) + 3;
+	return width > COLS ? 2 : 1;
+}
+
+/* One "key what" pair at (row, x); returns the next x. */
+static int footer_item(struct ui *u, int row, int x, const char *key, const char *what)
+{
 	wattrset(u->ftr, att(u, PAIR_KEY));
-	mvwaddstr(u->ftr, 1, x, key);
+	mvwaddnstr(u->ftr, row, x, key, COLS - x);
 	wattrset(u->ftr, A_NORMAL);
 	x += (int)strlen(key);
-	mvwprintw(u->ftr, 1, x, " %s  ", what);
+	if (x < COLS)
+		mvwaddnstr(u->ftr, row, x, " ", COLS - x);
+	if (x + 1 < COLS)
+		mvwaddnstr(u->ftr, row, x + 1, what, COLS - x - 1);
 	return x + (int)strlen(what) + 3;
 }
 
+/* The message (its last lines; earlier ones are in the main pane), then
+ * exactly the keys that work here (wiz_keys): help and quit at the right. */
 static void draw_footer(struct ui *u)
 {
-	struct wizard *w = &u->w;
-	bool text = wiz_steps[w->step].text_entry;
+	struct doc m = { 0 };
+	int kr = key_rows(u), mrows = 3 - kr;
 	werase(u->ftr);
-	if (w->msg[0]) {
-		wattrset(u->ftr, w->msg_error ? att(u, PAIR_ERR) : A_BOLD);
-		mvwaddnstr(u->ftr, 0, 1, w->msg, COLS - 2);
-		wattrset(u->ftr, A_NORMAL);
+	msg_doc(u, &m);
+	int first = m.n > mrows ? m.n - mrows : 0;
+	for (int i = first; i < m.n; i++) {
+		wattrset(u->ftr, look(u, m.v[i].a));
+		mvwaddnstr(u->ftr, mrows - (m.n - i), 1, m.v[i].s, COLS - 2);
 	}
-	/* help and quit always show, at the right; the step's keys fill the left */
-	const char *hk = text ? "F1/^G" : "F1/?", *qk = text ? "F10/^Q" : "F10/q";
-	int right = COLS - (int)(strlen(hk) + strlen(qk) + strlen(" help   quit  "));
-	footer_item(u, footer_item(u, right, COLS, hk, "help"), COLS, qk, "quit");
-	int x = 1;
-	x = footer_item(u, x, right, "Enter", wiz_enter_label(w));
-	if (w->step > WS_SURVEY && w->step != WS_SUMMARY)
-		x = footer_item(u, x, right, text ? "Esc" : "Esc/b", "back");
-	struct wiz_action acts[8];
-	size_t n = wiz_actions(w, acts, 8);
-	for (size_t i = 0; i < n; i++) {
-		char k[8];
-		snprintf(k, sizeof k, text ? "^%c" : "%c", text ? acts[i].key - 'a' + 'A' : acts[i].key);
-		x = footer_item(u, x, right, k, acts[i].label);
+	wattrset(u->ftr, A_NORMAL);
+	doc_free(&m);
+	struct wiz_keyhint k[16];
+	size_t n = wiz_keys(&u->w, k, 16);
+	if (n < 2)
+		return;
+	int row = 3 - kr, x = 1;
+	int right = COLS - (int)(strlen(k[n - 2].key) + strlen(k[n - 1].key) + strlen(k[n - 2].label) +
+				 strlen(k[n - 1].label) + 6);
+	for (size_t i = 0; i + 2 < n; i++) {
+		int need = (int)(strlen(k[i].key) + strlen(k[i].label)) + 1;
+		if (x + need > (row == 2 ? right : COLS - 1) && row < 2) {
+			row++;
+			x = 1;
+		}
+		x = footer_item(u, row, x, k[i].key, k[i].label);
 	}
-	if (wiz_training_text(w, w->step) != NULL)
-		footer_item(u, x, right, text ? "^T" : "t", "explain");
+	footer_item(u, 2, footer_item(u, 2, right, k[n - 2].key, k[n - 2].label), k[n - 1].key,
+		    k[n - 1].label);
 }
 
 static void draw_lines(struct ui *u, const struct doc *d, int y0, int rows, int from)
 {
 	for (int i = 0; i < rows && from + i < d->n; i++) {
-		wattrset(u->main, d->v[from + i].a);
+		wattrset(u->main, look(u, d->v[from + i].a));
 		mvwaddnstr(u->main, y0 + i, 2, d->v[from + i].s, COLS - 4);
 	}
 	wattrset(u->main, A_NORMAL);
@@ -664,28 +371,43 @@ static void draw_main(struct ui *u)
 {
 	struct doc pre = { .width = COLS - 4 }, post = { .width = COLS - 4 };
 	werase(u->main);
-	int h = step_doc(u, &pre, &post);
+	int extra = msg_extra_rows(u);
+	int avail = u->main_rows - extra;
+	int h = wiz_view(&u->w, &pre, &post);
 	if (h > 0) {
 		/* widget steps are short: no scrolling */
-		draw_lines(u, &pre, 0, u->main_rows, 0);
+		draw_lines(u, &pre, 0, avail, 0);
 		if (u->wid != NULL)
 			h = getmaxy(u->wid);
-		draw_lines(u, &post, pre.n + h + 1, u->main_rows - pre.n - h - 1, 0);
+		draw_lines(u, &post, pre.n + h + 1, avail - pre.n - h - 1, 0);
 	} else {
-		int rows = u->main_rows;
-		int max = pre.n - rows;
+		bool more = pre.n > avail;
+		int shown = more ? avail - 1 : avail;   /* the last row says where we are */
+		int max = pre.n - shown;
 		if (u->scroll > max)
 			u->scroll = max;
 		if (u->scroll < 0)
 			u->scroll = 0;
-		bool more = pre.n > rows;
-		draw_lines(u, &pre, 0, more ? rows - 1 : rows, u->scroll);
+		draw_lines(u, &pre, 0, shown, u->scroll);
 		if (more) {
 			wattrset(u->main, A_REVERSE);
-			mvwprintw(u->main, rows - 1, 2, " lines %d-%d of %d: arrows, PgUp/PgDn or j/k scroll ",
-				  u->scroll + 1, u->scroll + rows - 1 < pre.n ? u->scroll + rows - 1 : pre.n, pre.n);
+			mvwprintw(u->main, avail - 1, 2, " lines %d-%d of %d: arrows, PgUp/PgDn or j/k scroll ",
+				  u->scroll + 1, u->scroll + shown < pre.n ? u->scroll + shown : pre.n, pre.n);
 			wattrset(u->main, A_NORMAL);
 		}
+	}
+	if (extra > 0) {
+		/* the message's first lines, right above the footer */
+		struct doc m = { 0 };
+		msg_doc(u, &m);
+		for (int i = 0; i < extra; i++) {
+			wmove(u->main, avail + i, 0);
+			wclrtoeol(u->main);
+			wattrset(u->main, look(u, m.v[i].a));
+			mvwaddnstr(u->main, avail + i, 1, m.v[i].s, COLS - 2);
+		}
+		wattrset(u->main, A_NORMAL);
+		doc_free(&m);
 	}
 	doc_free(&pre);
 	doc_free(&post);
@@ -705,7 +427,9 @@ static void draw_popup(struct ui *u, const char *title, const char *text, const 
 		del_panel(u->p_pop);
 	if (u->pop != NULL)
 		delwin(u->pop);
-	u->pop = newwin(h, width, (LINES - h) / 2, (COLS - width) / 2);
+	/* at the top of the main pane: what the step shows below (progress)
+	 * stays in view */
+	u->pop = newwin(h, width, h <= LINES - 6 ? 3 : (LINES - h) / 2, (COLS - width) / 2);
 	u->p_pop = new_panel(u->pop);
 	wbkgd(u->pop, ' ' | (u->color ? COLOR_PAIR(PAIR_HDR) : A_REVERSE));
 	box(u->pop, 0, 0);
@@ -770,8 +494,14 @@ static void draw(struct ui *u)
 		const char *q = wiz_quit_question(&u->w);
 		draw_popup(u, "Quit", q != NULL ? q : "Quit dkim-setup?", "y = quit    n or Esc = stay", 70);
 	} else if (u->modal == MODAL_HELP) {
-		draw_popup(u, wiz_steps[u->w.step].name, wiz_steps[u->w.step].help,
-			   "Enter/Tab: next   Esc/F9: back   F10: quit   (any key closes this)", 70);
+		char text[4096];
+		struct wiz_keyhint k[16];
+		size_t n = wiz_keys(&u->w, k, 16);
+		snprintf(text, sizeof text, "%s\n\nKeys here:", wiz_steps[u->w.step].help);
+		for (size_t i = 0; i < n; i++)
+			snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s %s",
+				 i ? ",  " : " ", k[i].key, k[i].label);
+		draw_popup(u, wiz_steps[u->w.step].name, text, "Any key closes this.", 70);
 	} else if (u->modal == MODAL_EXPLAIN && u->explain != NULL) {
 		/* first line: the title; the rest wrapped to the window */
 		char title[128];
@@ -802,9 +532,10 @@ static void draw(struct ui *u)
 
 /* ---- copy and print -------------------------------------------------------- */
 
-static void osc52_copy(struct ui *u)
+/* The record's value in the form the zone's host takes (wiz_record_form). */
+static void osc52_copy(struct ui *u, const struct dk_keyjob *k)
 {
-	const char *v = u->w.key.value;
+	char *v = k->value != NULL ? wiz_record_form(&u->w, k) : NULL;
 	if (v == NULL)
 		return;
 	size_t len = strlen(v);
@@ -820,8 +551,10 @@ static void osc52_copy(struct ui *u)
 	fprintf(tty, "%s\033]52;c;%s\a%s", screen ? "\033P" : "", b64, screen ? "\033\\" : "");
 	fflush(tty);
 	free(b64);
-	snprintf(u->w.msg, sizeof u->w.msg, "Sent the value to the clipboard by OSC 52 (not every "
-		 "terminal honours it; if nothing arrives, press p).");
+	snprintf(u->w.msg, sizeof u->w.msg, "Sent the %s value (%zu characters) to the clipboard by "
+		 "OSC 52 (not every terminal honours it; if nothing arrives, press p).",
+		 k->alg == DK_ALG_ED25519 ? "Ed25519 record's" : "record's", len);
+	free(v);
 	u->w.msg_error = false;
 }
 
@@ -844,24 +577,96 @@ static void wait_enter(void)
 	}
 }
 
-static void print_plain(struct ui *u)
+/* Text outside curses, each item on one unbroken line for the mouse; one
+ * page per record so that nothing scrolls away before it is selected. */
+static void print_pages(struct ui *u, char **pages, int n)
 {
-	struct wizard *w = &u->w;
-	char *text = wiz_record_text(&w->key);
-	char *ed = w->have_edkey ? wiz_record_text(&w->edkey) : NULL;
 	def_prog_mode();
 	endwin();
-	/* Each value on one unbroken line, for the mouse. */
-	printf("\n%s%s%s\n", text != NULL ? text : "(out of memory)\n", ed != NULL ? "\n" : "",
-	       ed != NULL ? ed : "");
-	printf("Select the record above with the mouse. Press Enter to go back to dkim-setup.\n");
-	fflush(stdout);
-	free(text);
-	free(ed);
-	wait_enter();
+	for (int i = 0; i < n; i++) {
+		printf("\033[H\033[2J%s\n", pages[i] != NULL ? pages[i] : "(out of memory)\n");
+		printf("Select it with the mouse. Press Enter %s.\n", i + 1 < n ?
+		       "for the next page" : "to go back to dkim-setup");
+		fflush(stdout);
+		wait_enter();
+		if (got_signal)
+			break;
+	}
 	reset_prog_mode();
 	clearok(curscr, TRUE);
 	u->rebuild = true;
+}
+
+/* Terminal rows a text takes at the window's width. */
+static int text_rows(const char *t)
+{
+	int rows = 0;
+	for (const char *l = t; l != NULL && *l != '\0';) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - l) : strlen(l);
+		rows += len == 0 ? 1 : (int)((len + (size_t)COLS - 1) / (size_t)COLS);
+		l = nl != NULL ? nl + 1 : NULL;
+	}
+	return rows;
+}
+
+/* A record's forms, as many on a page as fit the window. */
+static int record_pages(const struct dk_keyjob *k, char **pages, int max)
+{
+	char *sec[3];
+	int n = 0;
+	if (wiz_record_sections(k, sec) < 0)
+		return 0;
+	for (int i = 0; i < 3 && n < max; i++) {
+		char *joined = NULL;
+		if (n > 0 && i > 0 && text_rows(pages[n - 1]) + 1 + text_rows(sec[i]) <= LINES - 2 &&
+		    asprintf(&joined, "%s\n%s", pages[n - 1], sec[i]) >= 0) {
+			free(pages[n - 1]);
+			free(sec[i]);
+			pages[n - 1] = joined;
+		} else {
+			pages[n++] = sec[i];
+		}
+		sec[i] = NULL;
+	}
+	for (int i = 0; i < 3; i++)
+		free(sec[i]);
+	return n;
+}
+
+static void print_plain(struct ui *u)
+{
+	struct wizard *w = &u->w;
+	char *pages[6] = { NULL };
+	int n = 0;
+	if (w->step == WS_SUMMARY) {
+		/* the commands and records of the summary, none of them cut */
+		char cmd[2 * PATH_MAX];
+		struct doc d = { .width = 4000 };
+		wiz_command(w, "check", &w->key, cmd, sizeof cmd);
+		doc_para(&d, 0, DA_NORMAL, "Check DNS:");
+		doc_copy(&d, 2, DA_NORMAL, cmd);
+		wiz_command(w, "record", &w->key, cmd, sizeof cmd);
+		doc_para(&d, 0, DA_NORMAL, "Show the record again:");
+		doc_copy(&d, 2, DA_NORMAL, cmd);
+		doc_blank(&d);
+		wiz_spf_dmarc(&d, w->key.domain);
+		size_t len = 1;
+		for (int i = 0; i < d.n; i++)
+			len += strlen(d.v[i].s) + 1;
+		pages[0] = calloc(1, len);
+		for (int i = 0; i < d.n && pages[0] != NULL; i++)
+			strcat(strcat(pages[0], d.v[i].s), "\n");
+		doc_free(&d);
+		n = 1;
+	} else {
+		n = record_pages(&w->key, pages, 3);
+		if (w->have_edkey)
+			n += record_pages(&w->edkey, pages + n, 3);
+	}
+	print_pages(u, pages, n);
+	for (int i = 0; i < n; i++)
+		free(pages[i]);
 }
 
 /* ---- keys -------------------------------------------------------------- */
@@ -898,7 +703,9 @@ static void ask_quit(struct ui *u, bool always, bool *done, bool *quit)
 	u->modal = MODAL_QUIT;
 }
 
-static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
+/* `ch` is a key code or an ASCII character; `wide` a non-ASCII character
+ * typed (ch is then 0). */
+static void handle_key(struct ui *u, int ch, wint_t wide, bool *done, bool *quit)
 {
 	struct wizard *w = &u->w;
 	bool text = u->form != NULL;
@@ -978,7 +785,9 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 		if (text ? ch != CTRL(acts[i].key) : ch != acts[i].key)
 			continue;
 		if (acts[i].act == ACT_UI_COPY)
-			osc52_copy(u);
+			osc52_copy(u, &w->key);
+		else if (acts[i].act == ACT_UI_COPY_ED)
+			osc52_copy(u, &w->edkey);
 		else if (acts[i].act == ACT_UI_PRINT)
 			print_plain(u);
 		else
@@ -1000,10 +809,14 @@ static void handle_key(struct ui *u, int ch, bool *done, bool *quit)
 	default:
 		if (ch >= 0x20 && ch < 0x7f) {
 			req = ch;
-		} else if (ch >= 0x80 && ch < 0x100) {
-			snprintf(w->msg, sizeof w->msg, "Only ASCII here: write an international "
-				 "domain in its xn-- form.");
-			w->msg_error = true;
+		} else if (ch == 0 && wide >= 0x80) {
+			/* an international name: kept as typed, the wizard checks it;
+			 * a terminal that cannot pass it on leaves a visible '?' */
+			if (w->utf8)
+				form_driver_w(u->form, OK, (wchar_t)wide);
+			else
+				form_driver(u->form, '?');
+			form_sync(u, done);
 			return;
 		}
 		break;
@@ -1046,12 +859,14 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void training_dirs(struct wizard *w)
+/* The asset directories, preferred first (the wizard takes the first copy
+ * of each text). */
+static void assets_dirs(struct wizard *w)
 {
 	char exe[PATH_MAX], dir[PATH_MAX + 32];
 	const char *env = getenv("DKIM_SETUP_ASSETS");
 	if (env != NULL && env[0] == '/')
-		wiz_training_load(w, env);
+		wiz_assets_load(w, env);
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n > 0) {
 		exe[n] = '\0';
@@ -1066,12 +881,12 @@ static void training_dirs(struct wizard *w)
 			const char *up_slash = strrchr(exe, '/');
 			if (up_slash == NULL)
 				break;
-			snprintf(dir, sizeof dir, "%.*s/assets/training", (int)(up_slash - exe), exe);
-			wiz_training_load(w, dir);
+			snprintf(dir, sizeof dir, "%.*s/assets", (int)(up_slash - exe), exe);
+			wiz_assets_load(w, dir);
 		}
 	}
 	/* Not the current directory: as root, texts come from places root owns. */
-	wiz_training_load(w, DK_DATADIR "/training");
+	wiz_assets_load(w, DK_DATADIR);
 }
 
 int wizard_run(const struct options *opt)
@@ -1089,8 +904,8 @@ int wizard_run(const struct options *opt)
 	}
 	install_signals();
 	wiz_init(&u->w, opt);
-	if (opt->training)
-		training_dirs(&u->w);
+	u->w.utf8 = MB_CUR_MAX > 1;
+	assets_dirs(&u->w);
 
 	if (initscr() == NULL) {
 		wiz_free(&u->w);
@@ -1146,11 +961,13 @@ int wizard_run(const struct options *opt)
 			dispatch(u, EV_DNS, 0, NULL, &done);
 		}
 		for (int i = 0; i < 64 && !done; i++) {
-			int ch = wgetch(u->main);
-			if (ch == ERR)
+			wint_t wch;
+			int rc_key = wget_wch(u->main, &wch);
+			if (rc_key == ERR)
 				break;
+			int ch = rc_key == KEY_CODE_YES || wch < 0x80 ? (int)wch : 0;
 			enum modal before = u->modal;
-			handle_key(u, ch, &done, &quit);
+			handle_key(u, ch, rc_key == OK && wch >= 0x80 ? wch : 0, &done, &quit);
 			/* the next keys belong to the new widgets or the next popup */
 			if (u->rebuild || u->built_step != u->w.step || u->modal != before)
 				break;

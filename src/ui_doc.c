@@ -1,5 +1,6 @@
 /* ui_doc.c: wrapping text for the wizard's panes (see include/ui_doc.h). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,3 +105,51 @@ void doc_hard(struct doc *d, int indent, unsigned long a, const char *s)
 	}
 }
 
+
+void doc_copy(struct doc *d, int indent, unsigned long a, const char *s)
+{
+	int width = d->width - indent;
+	if (width < 10)
+		width = 10;
+	size_t len = strlen(s), off = 0;
+	do {
+		char buf[512];
+		size_t take = len - off;
+		bool more = take > (size_t)width;
+		if (more)
+			take = (size_t)width - 1;
+		snprintf(buf, sizeof buf, "%*s%.*s%s", indent, "", (int)take, s + off,
+			 more ? (char[]){ DOC_CONT, '\0' } : "");
+		doc_add(d, buf, strlen(buf), a);
+		off += take;
+	} while (off < len);
+}
+
+void doc_cmd(struct doc *d, int indent, unsigned long a, const char *cmd)
+{
+	int width = d->width - indent;
+	if (width < 12)
+		width = 12;
+	const char *p = cmd;
+	bool first = true;
+	while (*p != '\0') {
+		int room = width - (first ? 0 : 2) - 2;   /* "  " before, " \" after */
+		size_t len = strlen(p), take = len;
+		if ((int)len > room + 2) {
+			take = (size_t)room;
+			while (take > 0 && p[take] != ' ')
+				take--;
+			if (take == 0)
+				take = (size_t)room;   /* one word longer than the line */
+		}
+		bool more = take < len;
+		char buf[512];
+		snprintf(buf, sizeof buf, "%*s%s%.*s%s", indent, "", first ? "" : "  ", (int)take, p,
+			 more ? " \\" : "");
+		doc_add(d, buf, strlen(buf), a);
+		p += take;
+		while (*p == ' ')
+			p++;
+		first = false;
+	}
+}

@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <idn2.h>
 
 #include "common.h"
 #include "validate.h"
@@ -32,8 +35,7 @@ static int check_name(const char *in, char *out, size_t outlen, size_t min_label
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if (c >= 0x80)
-			return why_set(why, whylen, "%snon-ASCII characters: write an internationalised "
-				       "name in its xn-- (punycode) form, e.g. with idn2", "");
+			return why_set(why, whylen, "%sonly letters a-z, digits, hyphens and dots", "");
 		if (isspace(c))
 			return why_set(why, whylen, "%scontains a space or other white space", "");
 		if (c < 0x20 || c == 0x7f)
@@ -51,9 +53,9 @@ static int check_name(const char *in, char *out, size_t outlen, size_t min_label
 		char c = i < len ? in[i] : '.';
 		if (c == '.') {
 			if (lablen == 0)
-				return why_set(why, whylen, "%san empty label (\"..\", or a leading dot)", "");
+				return why_set(why, whylen, "%san empty part between dots (\"..\", or a leading dot)", "");
 			if (in[i - 1] == '-')
-				return why_set(why, whylen, "%sa label ends with a hyphen", "");
+				return why_set(why, whylen, "%sa part between dots ends with a hyphen", "");
 			labels++;
 			lablen = 0;
 			if (i < len)
@@ -61,9 +63,9 @@ static int check_name(const char *in, char *out, size_t outlen, size_t min_label
 			continue;
 		}
 		if (lablen == 0 && c == '-')
-			return why_set(why, whylen, "%sa label starts with a hyphen", "");
+			return why_set(why, whylen, "%sa part between dots starts with a hyphen", "");
 		if (++lablen > DK_LABEL_MAX)
-			return why_set(why, whylen, "%sa label is longer than 63 characters", "");
+			return why_set(why, whylen, "%sa part between dots is longer than 63 characters", "");
 		if (!(isalnum((unsigned char)c) || c == '-')) {
 			snprintf(lab, sizeof lab, c == '/' ? "'/'" : c == '_' ? "'_'" : "'%c'", c);
 			return why_set(why, whylen,
@@ -73,13 +75,63 @@ static int check_name(const char *in, char *out, size_t outlen, size_t min_label
 	}
 	out[len] = '\0';
 	if (labels < min_labels)
-		return why_set(why, whylen, "%sneeds at least two labels, like example.com", "");
+		return why_set(why, whylen, "%sneeds at least two parts, like example.com", "");
+	return 0;
+}
+
+static bool has_non_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/* The first character that UTS #46 would quietly drop or that draws
+ * nothing (C1 controls, soft hyphen, zero-width and direction marks, BOM):
+ * "exa<U+200B>mple.com" must not silently become example.com. 0: none. */
+static unsigned invisible(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p != '\0') {
+		unsigned cp = *p, n = 0;
+		if (cp >= 0xf0)
+			cp &= 0x07, n = 3;
+		else if (cp >= 0xe0)
+			cp &= 0x0f, n = 2;
+		else if (cp >= 0xc0)
+			cp &= 0x1f, n = 1;
+		p++;
+		for (; n > 0 && (*p & 0xc0) == 0x80; n--, p++)
+			cp = (cp << 6) | (*p & 0x3f);
+		if ((cp >= 0x80 && cp <= 0x9f) || cp == 0xad || cp == 0x34f || (cp >= 0x200b && cp <= 0x200f) ||
+		    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) || cp == 0xfeff)
+			return cp;
+	}
 	return 0;
 }
 
 int validate_domain(const char *in, char *out, size_t outlen, char *why, size_t whylen)
 {
-	if (check_name(in, out, outlen, 2, why, whylen) < 0)
+	char *alabel = NULL;
+	unsigned inv = has_non_ascii(in) ? invisible(in) : 0;
+	if (inv != 0)
+		return why_set(why, whylen, "contains an invisible or control character (U+%04X)", inv);
+	if (has_non_ascii(in)) {
+		/* UTS #46 maps (case, width, NFC); IDNA2008 decides what is allowed */
+		int rc = idn2_lookup_u8((const uint8_t *)in, (uint8_t **)&alabel,
+					IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+		if (rc != IDN2_OK)
+			return why_set(why, whylen, "not a valid international name: %s",
+				       rc == IDN2_ENCODING_ERROR ? "the text is not UTF-8" :
+				       rc == IDN2_TOO_BIG_DOMAIN ? "too long once encoded (xn--)" :
+				       rc == IDN2_TOO_BIG_LABEL ? "a part is too long once encoded (xn--)" :
+				       idn2_strerror(rc));
+		in = alabel;
+	}
+	int rc = check_name(in, out, outlen, 2, why, whylen);
+	idn2_free(alabel);
+	if (rc < 0)
 		return -1;
 	/* The top-level label of a real domain is never all digits (RFC 3696 2):
 	 * this catches an IP address given as the domain. */
@@ -120,4 +172,17 @@ int validate_record_name(const char *domain, const char *selector, char *why, si
 		return -1;
 	}
 	return 0;
+}
+
+int validate_domain_unicode(const char *domain, char *out, size_t outlen)
+{
+	char *u = NULL;
+	snprintf(out, outlen, "%s", domain);
+	if (strstr(domain, "xn--") == NULL ||
+	    idn2_to_unicode_8z8z(domain, &u, 0) != IDN2_OK || u == NULL)
+		return 0;
+	int differs = strcmp(u, domain) != 0;
+	snprintf(out, outlen, "%s", u);
+	idn2_free(u);
+	return differs;
 }

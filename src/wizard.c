@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "ui_doc.h"
 #include "validate.h"
 #include "wizard.h"
 
@@ -33,6 +34,38 @@ static void set_msg(struct wizard *w, bool error, const char *fmt, ...)
 	vsnprintf(w->msg, sizeof w->msg, fmt, ap);
 	va_end(ap);
 	w->msg_error = error;
+}
+
+
+/* ---- screen text helpers (no curses: struct doc, see ui_doc.h) ------------- */
+
+static const char *mta_names(const struct dk_survey *sv, char *buf, size_t len)
+{
+	const char *names[] = { sv->has_exim ? "Exim" : NULL, sv->has_postfix ? "Postfix" : NULL,
+				sv->has_opendkim ? "OpenDKIM" : NULL, sv->has_rspamd ? "rspamd" : NULL };
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i] != NULL)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", names[i]);
+	if (buf[0] == '\0')
+		snprintf(buf, len, "no mail server found");
+	return buf;
+}
+
+static void spinner(const struct wizard *w, char *buf, size_t len, const char *what)
+{
+	static const char wheel[] = "|/-\\";
+	time_t secs = time(NULL) - w->job.started;
+	snprintf(buf, len, "%c %s... %ld s", wheel[secs % 4], what, (long)secs);
+}
+
+void wiz_command(const struct wizard *w, const char *verb, const struct dk_keyjob *k, char *out,
+		 size_t outlen)
+{
+	char ns[2 * DK_MAX_NAMESERVERS * (DK_ADDR_MAX + 24)];
+	options_dns_args(w->opt, ns, sizeof ns);
+	snprintf(out, outlen, "dkim-setup %s -d %s -s %s%s%s%s", verb, k->domain, k->selector,
+		 w->opt->root[0] ? " --root " : "", w->opt->root, strcmp(verb, "check") == 0 ? ns : "");
 }
 
 /* ---- the worker ---------------------------------------------------------- */
@@ -175,25 +208,39 @@ int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selecto
 	return -1;
 }
 
+int wiz_record_sections(const struct dk_keyjob *k, char *out[3])
+{
+	char *zone = record_zone(k->fqdn, k->value), *chunks = record_chunks(k->value);
+	out[0] = out[1] = out[2] = NULL;
+	if (zone != NULL && chunks != NULL &&
+	    (asprintf(&out[0],
+		      "DKIM record for %s, selector %s\n"
+		      "\n"
+		      "Name:  %s\n"
+		      "       (most web DNS panels want only \"%s\": they add the domain themselves)\n"
+		      "Type:  TXT\n"
+		      "Value: %s\n", k->domain, k->selector, k->fqdn, k->relative, k->value) < 0 ||
+	     asprintf(&out[1], "Value as quoted strings of at most 255 bytes (Route 53, Google "
+		      "Cloud DNS):\n%s\n", chunks) < 0 ||
+	     asprintf(&out[2], "Zone-file form:\n%s\n", zone) < 0)) {
+		free(out[0]);
+		free(out[1]);
+		out[0] = out[1] = out[2] = NULL;
+	}
+	free(zone);
+	free(chunks);
+	return out[0] != NULL ? 0 : -1;
+}
+
 char *wiz_record_text(const struct dk_keyjob *k)
 {
-	char *zone = record_zone(k->fqdn, k->value);
-	if (zone == NULL)
+	char *sec[3], *out = NULL;
+	if (wiz_record_sections(k, sec) < 0)
 		return NULL;
-	char *out = NULL;
-	if (asprintf(&out,
-		     "DKIM record for %s, selector %s\n"
-		     "\n"
-		     "Name:  %s\n"
-		     "       (most web DNS panels want only \"%s\": they add the domain themselves)\n"
-		     "Type:  TXT\n"
-		     "Value: %s\n"
-		     "\n"
-		     "Zone-file form (strings of at most 255 bytes):\n"
-		     "%s\n",
-		     k->domain, k->selector, k->fqdn, k->relative, k->value, zone) < 0)
+	if (asprintf(&out, "%s\n%s\n%s", sec[0], sec[1], sec[2]) < 0)
 		out = NULL;
-	free(zone);
+	for (int i = 0; i < 3; i++)
+		free(sec[i]);
 	return out;
 }
 
@@ -260,17 +307,41 @@ static enum wiz_result survey_handle(struct wizard *w, const struct wiz_event *e
 	}
 }
 
+
+static int survey_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	char buf[256];
+	(void)post;
+	doc_para(pre, 0, DA_NORMAL, "Host name:     %s", w->sv.hostname[0] ? w->sv.hostname : "(unknown)");
+	doc_para(pre, 0, DA_NORMAL, "/etc/mailname: %s", w->sv.mailname[0] ? w->sv.mailname : "(none)");
+	doc_para(pre, 0, DA_NORMAL, "Mail software: %s", mta_names(&w->sv, buf, sizeof buf));
+	doc_para(pre, 0, DA_NORMAL, "DKIM keys:     %d in " DK_PRIV_DIR, w->sv.n_keys);
+	if (!w->sv.is_root && w->opt->root[0] == '\0')
+		doc_para(pre, 0, DA_WARN, "Not running as root.");
+	doc_blank(pre);
+	doc_para(pre, 0, DA_NORMAL, "%s Continue with one, or set up a new key:", w->n_resume == 1 ?
+		 "A key from an earlier run is here." : "Keys from earlier runs are here.");
+	doc_blank(pre);
+	return w->n_resume + 1;
+}
+
 /* ---- step 2: domain --------------------------------------------------- */
 
 static void domain_check(struct wizard *w)
 {
-	char norm[DK_DOMAIN_MAX + 1];
-	w->why[0] = w->warn[0] = '\0';
-	if (w->text[0] == '\0')
+	char norm[DK_DOMAIN_MAX + 1], u[DK_DOMAIN_MAX + 1];
+	w->why[0] = w->warn[0] = w->text_note[0] = '\0';
+	if (strchr(w->text, '?') != NULL && !w->utf8)
+		snprintf(w->why, sizeof w->why, "'?' stands for a character this terminal could not "
+			 "pass on (its locale is not UTF-8): type the name's xn-- form, or run with "
+			 "LANG=C.UTF-8.");
+	else if (w->text[0] == '\0')
 		snprintf(w->why, sizeof w->why, "Type the domain your mail is sent from, "
 			 "for example example.com.");
-	else
-		validate_domain(w->text, norm, sizeof norm, w->why, sizeof w->why);
+	else if (validate_domain(w->text, norm, sizeof norm, w->why, sizeof w->why) == 0 &&
+		 validate_domain_unicode(norm, u, sizeof u) == 1)
+		snprintf(w->text_note, sizeof w->text_note, ": the international name %s is %s in "
+			 "DNS and in file names", u, norm);
 }
 
 static void domain_enter(struct wizard *w)
@@ -311,16 +382,60 @@ static enum wiz_result text_step_handle(struct wizard *w, const struct wiz_event
 
 static enum wiz_result domain_handle(struct wizard *w, const struct wiz_event *ev)
 {
+	/* The first screen when no earlier key is offered: nothing before it. */
+	if (ev->type == EV_BACK && w->n_resume == 0)
+		return WR_STAY;
 	return text_step_handle(w, ev, domain_check, w->domain, sizeof w->domain, validate_domain);
 }
 
+
+/* The field's verdict under a text step: the reason, or OK (and for an
+ * international name, the form DNS and the files use). */
+static int text_post(const struct wizard *w, struct doc *post)
+{
+	if (w->why[0])
+		doc_para(post, 0, DA_ERR, "%s", w->why);
+	else
+		doc_para(post, 0, DA_OK, "OK%s", w->text_note);
+	if (w->warn[0])
+		doc_para(post, 0, DA_WARN, "%s", w->warn);
+	return 1;
+}
+
+static int domain_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	char buf[256];
+	doc_para(pre, 0, DA_NORMAL, "This server: %s; mail software: %s.",
+		 w->sv.hostname[0] ? w->sv.hostname : "(no host name)", mta_names(&w->sv, buf, sizeof buf));
+	doc_blank(pre);
+	doc_para(pre, 0, DA_NORMAL, "Which domain do you send mail from? This is the domain "
+		 "after the @ in your From: addresses%s. International names (müller.de) are fine.",
+		 w->sv.mailname[0] ? " (the default comes from /etc/mailname)" : "");
+	doc_blank(pre);
+	doc_para(pre, 0, DA_BOLD, "Domain:");
+	return text_post(w, post);
+}
+
 /* ---- step 3: selector ------------------------------------------------- */
+
+/* "<base>", "<base>-2", ...: the first selector without a key here. */
+static void fresh_selector(const struct wizard *w, const char *base, char *out, size_t outlen)
+{
+	struct dk_existing ex;
+	snprintf(out, outlen, "%s", base);
+	for (int i = 2; i < 100; i++) {
+		setup_existing_key(w->opt->root, w->domain, out, &ex);
+		if (ex.state == KEY_ABSENT)
+			return;
+		snprintf(out, outlen, "%.55s-%d", base, i);
+	}
+}
 
 static void selector_check(struct wizard *w)
 {
 	char norm[DK_LABEL_MAX + 1];
 	struct dk_existing ex;
-	w->why[0] = w->warn[0] = '\0';
+	w->why[0] = w->warn[0] = w->text_note[0] = '\0';
 	if (w->text[0] == '\0') {
 		snprintf(w->why, sizeof w->why, "Type a selector: letters, digits and hyphens, "
 			 "for example the year and month.");
@@ -334,8 +449,9 @@ static void selector_check(struct wizard *w)
 		char desc[32];
 		snprintf(desc, sizeof desc, ex.alg == DK_ALG_RSA ? "RSA-%d" : "Ed25519", ex.bits);
 		snprintf(w->warn, sizeof w->warn, "A %s key for this selector exists already "
-			 "(%s%s-%s-private.pem): it will be used again. For a new key, choose "
-			 "another selector.", desc, DK_PRIV_DIR "/", w->domain, norm);
+			 "(%s%s-%s-private.pem): the next step uses it again, or replaces it (the old "
+			 "key kept as a backup), or takes a fresh selector.", desc, DK_PRIV_DIR "/",
+			 w->domain, norm);
 		for (size_t i = 0; i < wiz_n_key_choices; i++)
 			if (ex.alg == DK_ALG_RSA && wiz_key_choices[i].bits == ex.bits)
 				w->key_choice = (int)i;
@@ -349,8 +465,12 @@ static void selector_enter(struct wizard *w)
 {
 	char def[16];
 	setup_default_selector(time(NULL), def, sizeof def);
-	const char *s = w->selector[0] ? w->selector : w->opt->selector[0] ? w->opt->selector : def;
-	snprintf(w->text, sizeof w->text, "%s", s);
+	/* "Set up a new key" means a new key: the default selector is one
+	 * without a key yet (202612, else 202612-2, ...). */
+	if (!w->selector[0] && !w->opt->selector[0])
+		fresh_selector(w, def, w->text, sizeof w->text);
+	else
+		snprintf(w->text, sizeof w->text, "%s", w->selector[0] ? w->selector : w->opt->selector);
 	selector_check(w);
 }
 
@@ -358,6 +478,17 @@ static enum wiz_result selector_handle(struct wizard *w, const struct wiz_event 
 {
 	return text_step_handle(w, ev, selector_check, w->selector, sizeof w->selector,
 				validate_selector);
+}
+
+
+static int selector_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	doc_para(pre, 0, DA_NORMAL, "A selector names this key, so that a new one can be "
+		 "published next to it when you rotate keys. The year and month is a good "
+		 "choice. The record will be named <selector>._domainkey.%s.", w->domain);
+	doc_blank(pre);
+	doc_para(pre, 0, DA_BOLD, "Selector:");
+	return text_post(w, post);
 }
 
 /* ---- step 4: key ----------------------------------------------------------- */
@@ -371,12 +502,22 @@ static struct dns_watch *watch_start(const struct dns_watch_cfg *cfg, struct dk_
 	return dw;
 }
 
+/* Does the menu's choice describe the key already at the selector? */
+static bool key_choice_is_existing(const struct wizard *w)
+{
+	const struct wiz_key_choice *c = &wiz_key_choices[w->key_choice];
+	return w->existing.state == KEY_PRESENT && w->existing.alg == c->alg &&
+	       w->existing.bits == c->bits;
+}
+
 static void key_enter(struct wizard *w)
 {
 	struct dk_existing ex;
 	struct dk_err err;
 	if (w->key_choice < 0 || (size_t)w->key_choice >= wiz_n_key_choices)
 		w->key_choice = 0;
+	w->replace = false;
+	setup_existing_key(w->opt->root, w->domain, w->selector, &w->existing);
 	snprintf(w->ed_selector, sizeof w->ed_selector, "%.60s-ed", w->selector);
 	/* continuing a pair: keep making (reusing) both */
 	setup_existing_key(w->opt->root, w->domain, w->ed_selector, &ex);
@@ -440,11 +581,19 @@ static int keygen_job(struct wizard *w, struct dk_err *err)
 		snprintf(k->selector, sizeof k->selector, "%s", i == 0 ? w->selector : w->ed_selector);
 		k->alg = i == 0 ? c->alg : DK_ALG_ED25519;
 		k->bits = i == 0 ? c->bits : 0;
-		k->force = w->opt->force;
+		k->force = w->opt->force || (i == 0 && w->replace);
 		k->dry_run = w->opt->dry_run;
 		if (setup_make_key(k, err) < 0)
 			return -1;
 	}
+	/* Who hosts the zone's DNS (its NS names), for the record screen's
+	 * words; no answer only means the general advice. */
+	struct dns_watch_cfg cfg;
+	struct dk_err ignored;
+	watch_cfg(w, &w->key, &cfg);
+	cfg.timeout = 1.0;
+	dk_err_clear(&ignored);
+	w->n_ns_names = dns_zone_ns(&cfg, w->ns_names, 8, &ignored);
 	return 0;
 }
 
@@ -458,8 +607,24 @@ static enum wiz_result key_handle(struct wizard *w, const struct wiz_event *ev)
 	case EV_ACTION:
 		if (ev->arg == ACT_TOGGLE_ED)
 			w->with_ed = !w->with_ed;
+		else if (ev->arg == ACT_REPLACE && w->existing.state != KEY_ABSENT)
+			w->replace = !w->replace;
+		else if (ev->arg == ACT_FRESH && w->existing.state != KEY_ABSENT) {
+			char sel[DK_LABEL_MAX + 1];
+			fresh_selector(w, w->selector, sel, sizeof sel);
+			key_leave(w);
+			snprintf(w->selector, sizeof w->selector, "%s", sel);
+			key_enter(w);
+			set_msg(w, false, "A fresh selector: %s.", w->selector);
+		}
 		return WR_STAY;
 	case EV_NEXT:
+		if (w->existing.state != KEY_ABSENT && !w->replace && !key_choice_is_existing(w) &&
+		    !w->opt->force) {
+			set_msg(w, true, "Selector %s already has a key. Press r to replace it (the old "
+				"key is kept as a backup) or f for a fresh selector.", w->selector);
+			return WR_STAY;
+		}
 		w->msg[0] = '\0';
 		w->have_key = w->have_edkey = false;
 		job_start(w, JOB_KEYGEN, keygen_job);
@@ -484,11 +649,60 @@ static enum wiz_result key_handle(struct wizard *w, const struct wiz_event *ev)
 
 static size_t key_actions(const struct wizard *w, struct wiz_action *out, size_t max)
 {
-	(void)w;
-	if (max < 1)
+	size_t n = 0;
+	if (max < 3 || w->job.running)
 		return 0;
-	out[0] = (struct wiz_action){ 'e', "Ed25519 too", ACT_TOGGLE_ED };
-	return 1;
+	out[n++] = (struct wiz_action){ 'e', "Ed25519 too", ACT_TOGGLE_ED };
+	if (w->existing.state != KEY_ABSENT) {
+		out[n++] = (struct wiz_action){ 'r', w->replace ? "keep old key" : "replace", ACT_REPLACE };
+		out[n++] = (struct wiz_action){ 'f', "fresh selector", ACT_FRESH };
+	}
+	return n;
+}
+
+static int key_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	char buf[512];
+	const struct wiz_key_choice *c = &wiz_key_choices[w->key_choice];
+	doc_para(pre, 0, DA_NORMAL, "Which key for %s, selector %s? The first choice is "
+		 "right for nearly everyone.", w->domain, w->selector);
+	doc_blank(pre);
+	if (c->note[0])
+		doc_para(post, 0, c->bits == 1024 || c->bits == 4096 ? DA_WARN : DA_NORMAL, "%s", c->note);
+	else
+		doc_blank(post);
+	if (w->existing.state == KEY_PRESENT) {
+		char desc[32];
+		snprintf(desc, sizeof desc, w->existing.alg == DK_ALG_RSA ? "RSA-%d" : "Ed25519",
+			 w->existing.bits);
+		if (w->replace)
+			doc_para(post, 0, DA_WARN, "The %s key of selector %s will be replaced by a new "
+				 "one; the old key is kept as a backup. r keeps it instead.", desc, w->selector);
+		else if (key_choice_is_existing(w))
+			doc_para(post, 0, DA_NORMAL, "Selector %s has this %s key already: Enter uses it "
+				 "again. r replaces it (old key kept as backup), f takes a fresh selector.",
+				 w->selector, desc);
+		else
+			doc_para(post, 0, DA_WARN, "Selector %s has an %s key already. r replaces it "
+				 "(old key kept as backup), f takes a fresh selector.", w->selector, desc);
+	} else if (w->existing.state == KEY_UNREADABLE) {
+		doc_para(post, 0, DA_WARN, "Something unreadable is at this selector's key file (%s): "
+			 "r replaces it (kept as a backup), f takes a fresh selector.", w->existing.detail);
+	}
+	if (w->published[0])
+		doc_para(post, 0, DA_WARN, "%s", w->published);
+	doc_blank(post);
+	doc_para(post, 0, DA_NORMAL, "[%c] Also an Ed25519 key, selector %s (e switches)",
+		 w->with_ed ? 'x' : ' ', w->ed_selector);
+	if (w->job.running && w->job.kind == JOB_KEYGEN) {
+		char what[96];
+		doc_blank(post);
+		snprintf(what, sizeof what, "Generating the key%s", c->bits >= 3072 ?
+			 " (large keys take a few seconds; keys still work)" : "");
+		spinner(w, buf, sizeof buf, what);
+		doc_para(post, 0, DA_BOLD, "%s", buf);
+	}
+	return (int)wiz_n_key_choices;
 }
 
 /* ---- step 5: record ---------------------------------------------------- */
@@ -521,13 +735,106 @@ static enum wiz_result record_handle(struct wizard *w, const struct wiz_event *e
 
 static size_t record_actions(const struct wizard *w, struct wiz_action *out, size_t max)
 {
-	(void)w;
-	if (max < 3)
+	if (max < 4)
 		return 0;
 	out[0] = (struct wiz_action){ 'c', "copy", ACT_UI_COPY };
 	out[1] = (struct wiz_action){ 'p', "print", ACT_UI_PRINT };
 	out[2] = (struct wiz_action){ 's', "save", ACT_SAVE };
-	return 3;
+	if (w->have_edkey)
+		out[3] = (struct wiz_action){ 'e', "copy Ed25519", ACT_UI_COPY_ED };
+	return w->have_edkey ? 4 : 3;
+}
+
+
+/* The host of the zone's DNS, from its NS names (assets/providers.txt). */
+const struct record_provider *wiz_provider(const struct wizard *w)
+{
+	if (w->n_ns_names == 0)
+		return NULL;
+	return record_provider_match(w->providers, w->n_providers, w->ns_names, w->n_ns_names);
+}
+
+/* The value in the form the zone's host takes (what c copies). malloc'd. */
+char *wiz_record_form(const struct wizard *w, const struct dk_keyjob *k)
+{
+	const struct record_provider *p = wiz_provider(w);
+	const struct record_provider *use = p != NULL ? p : &w->fallback;
+	return use->chunks && strlen(k->value) > RECORD_STRING_MAX ? record_chunks(k->value)
+								  : strdup(k->value);
+}
+
+/* One record: the Name field in the panel's words, then every value form. */
+static void record_one(const struct wizard *w, struct doc *d, const struct dk_keyjob *k)
+{
+	const struct record_provider *p = wiz_provider(w);
+	const struct record_provider *use = p != NULL ? p : &w->fallback;
+	bool long_value = strlen(k->value) > RECORD_STRING_MAX;
+	char *chunks = record_chunks(k->value), *zone = record_zone(k->fqdn, k->value);
+	int pad = 16 - (int)strlen(use->field);
+	doc_para(d, 0, DA_NORMAL, "%s:%*s%s", use->field, pad > 1 ? pad : 1, "",
+		 use->fqdn_name ? k->fqdn : k->relative);
+	if (!use->fqdn_name)
+		doc_para(d, 2, DA_WARN, "Enter only %s: the panel adds the domain itself (typing "
+			 "the whole name makes it %s.%s).", k->relative, k->fqdn, k->domain);
+	doc_para(d, 0, DA_NORMAL, "Full name:       %s", k->fqdn);
+	doc_para(d, 0, DA_NORMAL, "Type:            TXT");
+	doc_para(d, 0, DA_NORMAL, "TTL:             %s (how long resolvers may keep the answer)",
+		 use->ttl);
+	if (use->chunks && long_value) {
+		doc_para(d, 0, DA_NORMAL, "Value (quoted strings of at most 255 characters, quotes "
+			 "included; c copies it):");
+		doc_hard(d, 2, DA_BOLD, chunks != NULL ? chunks : "(out of memory)");
+	} else {
+		doc_para(d, 0, DA_NORMAL, "Value (one string, no quotes; c copies it):");
+		doc_hard(d, 2, DA_BOLD, k->value);
+	}
+	if (p == NULL && long_value) {
+		doc_para(d, 0, DA_NORMAL, "The same as quoted strings, for panels that refuse over 255 "
+			 "characters (p shows every form on whole lines):");
+		doc_hard(d, 2, DA_NORMAL, chunks != NULL ? chunks : "(out of memory)");
+		doc_para(d, 0, DA_NORMAL, "Zone-file form:");
+		doc_hard(d, 2, DA_NORMAL, zone != NULL ? zone : "(out of memory)");
+	}
+	free(chunks);
+	free(zone);
+}
+
+static int record_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	char buf[PATH_MAX];
+	const struct record_provider *p = wiz_provider(w);
+	(void)post;
+	if (validate_domain_unicode(w->key.domain, buf, sizeof buf) == 1)
+		doc_para(pre, 0, DA_NORMAL, "Domain %s is %s in DNS, in the record and in file names.",
+			 buf, w->key.domain);
+	doc_para(pre, 0, DA_NORMAL, "%s the key %s (0600).",
+		 w->key.outcome == KEYJOB_REUSED ? "Using" :
+		 w->key.outcome == KEYJOB_REPLACED ? "Replaced (old key kept as backup):" :
+		 w->key.outcome == KEYJOB_DRY_RUN ? "Dry run: not saved:" : "Saved", w->key.paths.priv);
+	if (p != NULL)
+		doc_para(pre, 0, DA_BOLD, "Your DNS is at %s (its name servers say so). Add this TXT "
+			 "record in its panel:", p->name);
+	else
+		doc_para(pre, 0, DA_BOLD, "Add this TXT record where your domain's DNS is managed%s:",
+			 w->n_ns_names > 0 ? " (a DNS host dkim-setup does not know)" : "");
+	doc_blank(pre);
+	record_one(w, pre, &w->key);
+	if (p != NULL && p->note[0])
+		doc_para(pre, 0, DA_NORMAL, "%s", p->note);
+	else if (p == NULL && w->fallback.note[0])
+		doc_para(pre, 0, DA_NORMAL, "%s", w->fallback.note);
+	if (w->have_edkey) {
+		doc_blank(pre);
+		doc_para(pre, 0, DA_BOLD, "And the second (Ed25519) record (e copies its value):");
+		record_one(w, pre, &w->edkey);
+	}
+	doc_blank(pre);
+	wiz_record_path(w, buf, sizeof buf);
+	doc_para(pre, 0, DA_NORMAL, "c copies the value to the clipboard by OSC 52 (not every "
+		 "terminal honours it). p shows every form on whole lines, to select with the mouse. "
+		 "s saves them to:");
+	doc_copy(pre, 2, DA_NORMAL, buf);
+	return 0;
 }
 
 /* ---- step 6: wait for DNS -------------------------------------------- */
@@ -632,6 +939,8 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 			set_msg(w, false, "Asking every server again...");
 			return WR_STAY;
 		case ACT_PUBLISH:
+			if (w->dns_ok)
+				return WR_STAY;
 			if (!w->have_tsig) {
 				set_msg(w, true, "Publishing needs --tsig-key FILE.");
 				return WR_STAY;
@@ -640,7 +949,9 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 				set_msg(w, false, "Publishing by RFC 2136 UPDATE...");
 			return WR_STAY;
 		case ACT_SKIP:
-			w->dns_skipped = !w->dns_ok;
+			if (w->dns_ok)
+				return WR_STAY;
+			w->dns_skipped = true;
 			return WR_NEXT;
 		default:
 			return WR_STAY;
@@ -676,10 +987,117 @@ static size_t dns_actions(const struct wizard *w, struct wiz_action *out, size_t
 	if (max < 3)
 		return 0;
 	out[n++] = (struct wiz_action){ 'r', "check now", ACT_CHECK_NOW };
-	if (w->have_tsig)
+	if (w->dns_ok)
+		return n;
+	if (w->have_tsig && !w->job.running)
 		out[n++] = (struct wiz_action){ 'u', "publish", ACT_PUBLISH };
 	out[n++] = (struct wiz_action){ 's', "skip", ACT_SKIP };
 	return n;
+}
+
+
+/* The per-server table of one watched record; returns when it was last asked. */
+static time_t dns_table(struct doc *d, const struct dns_view *v)
+{
+	char buf[512];
+	time_t last = 0;
+	if (v->n > 0) {
+		snprintf(buf, sizeof buf, "%-26s %-26s %-11s %s", "Server", "Address", "Status", "Asked");
+		doc_add(d, buf, strlen(buf), DA_BOLD);
+	} else if (v->error[0]) {
+		doc_para(d, 0, DA_ERR, "%s", v->error);
+	} else {
+		doc_para(d, 0, DA_NORMAL, "Looking for the zone's servers...");
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const struct dns_server_view *sv = &v->servers[i];
+		char addr[96];
+		if (sv->port != 0 && sv->port != 53)
+			snprintf(addr, sizeof addr, "%s@%u", sv->addr, sv->port);
+		else
+			snprintf(addr, sizeof addr, "%s", sv->addr);
+		snprintf(buf, sizeof buf, "%-26.26s %-26.26s %-11.11s %ux", sv->name, addr,
+			 dns_status_name(sv->status), sv->queries);
+		doc_add(d, buf, strlen(buf), sv->status == DNS_MATCH ? DA_OK : sv->status == DNS_PENDING ||
+			sv->status == DNS_ABSENT ? DA_NORMAL : DA_ERR);
+		if (sv->detail[0])
+			doc_para(d, 4, DA_NORMAL, "%s", sv->detail);
+		if (sv->last_asked > last)
+			last = sv->last_asked;
+	}
+	return last;
+}
+
+/* A mistake found, said once more in the words of the zone's DNS host. */
+static void dns_fix_in_panel(const struct wizard *w, struct doc *d, const struct dns_view *v)
+{
+	const struct record_provider *p = wiz_provider(w);
+	const struct record_provider *use = p != NULL ? p : &w->fallback;
+	const char *at = p != NULL ? p->name : "your DNS host";
+	enum dns_diag seen = DIAG_NONE;
+	for (size_t i = 0; i < v->n && seen == DIAG_NONE; i++)
+		seen = v->servers[i].diag;
+	switch (seen) {
+	case DIAG_NAME_DOUBLED:
+		doc_para(d, 0, DA_WARN, "At %s: delete the record, and add it again with only %s in "
+			 "the %s field.", at, w->key.relative, use->field);
+		break;
+	case DIAG_SPLIT_RECORDS:
+	case DIAG_CUT:
+	case DIAG_QUOTES:
+		doc_para(d, 0, DA_WARN, "At %s: replace the record's value with %s (Esc goes back to "
+			 "the record, where c copies it whole).", at, use->chunks ?
+			 "the quoted strings" : "the one-string value, without quotes");
+		break;
+	default:
+		break;
+	}
+}
+
+static int dns_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	char buf[512];
+	(void)post;
+	doc_para(pre, 0, DA_NORMAL, "Asking the name servers of %s for %s, every few seconds.",
+		 w->view.zone[0] ? w->view.zone : w->domain, w->key.fqdn);
+	doc_blank(pre);
+	if (w->dns_error[0]) {
+		doc_para(pre, 0, DA_ERR, "%s", w->dns_error);
+		doc_para(pre, 0, DA_NORMAL, "Press r to try again, or s to skip and check later "
+			 "with dkim-setup check.");
+	}
+	time_t last = w->dns_error[0] ? 0 : dns_table(pre, &w->view);
+	if (w->have_edkey && !w->dns_error[0]) {
+		doc_para(pre, 0, DA_BOLD, "The Ed25519 record, %s:", w->edkey.fqdn);
+		time_t l2 = dns_table(pre, &w->view_ed);
+		if (l2 > last)
+			last = l2;
+	}
+	if (last != 0)
+		doc_para(pre, 0, DA_NORMAL, "Last asked %ld s ago.", (long)(time(NULL) - last));
+	dns_fix_in_panel(w, pre, &w->view);
+	doc_blank(pre);
+	if (w->dns_ok) {
+		doc_para(pre, 0, DA_OK, "Every server serves the new key%s.", w->have_edkey ? "s" : "");
+	} else {
+		doc_para(pre, 0, DA_NORMAL, "Paste the record at your DNS provider, then press r. "
+			 "Do not look the name up through an ordinary resolver before every server "
+			 "says OK: it would remember \"missing\".");
+		if (w->view.have_neg_ttl) {
+			dns_neg_caching_text(w->view.neg_ttl, buf, sizeof buf);
+			doc_para(pre, 0, DA_NORMAL, "%s", buf);
+		}
+	}
+	if (w->have_tsig && !w->dns_ok)
+		doc_para(pre, 0, DA_NORMAL, "You gave a TSIG key: press u to publish the record "
+			 "yourself by RFC 2136 UPDATE.");
+	if (w->publish_note[0])
+		doc_para(pre, 0, DA_NORMAL, "%s", w->publish_note);
+	if (w->job.running) {
+		spinner(w, buf, sizeof buf, "Publishing");
+		doc_para(pre, 0, DA_BOLD, "%s", buf);
+	}
+	return 0;
 }
 
 /* ---- step 7: the mail server ------------------------------------------ */
@@ -795,6 +1213,107 @@ static size_t mta_actions(const struct wizard *w, struct wiz_action *out, size_t
 	return 0;
 }
 
+
+static void mta_preview_view(const struct wizard *w, struct doc *pre)
+{
+	if (w->opt->dry_run)
+		doc_para(pre, 0, DA_BOLD, "Dry run: this is the change a real run would make; "
+			 "nothing is written. Enter goes on.");
+	else
+		doc_para(pre, 0, DA_BOLD, "Enter applies the changes below and checks them; "
+			 "s skips this step.");
+	doc_blank(pre);
+	if (w->plan.explain)
+		doc_para(pre, 0, DA_NORMAL, "%s", w->plan.explain);
+	doc_para(pre, 0, DA_BOLD, "The changes (every changed file is backed up first; \\ "
+		 "continues a line):");
+	for (const char *l = w->plan.diff; l != NULL && *l != '\0';) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		char *one = strndup(l, len);
+		/* "# new file ..." notes are prose; file lines are cut with a mark,
+		 * so no character of them is lost or mistaken for a line end */
+		if (one != NULL && one[0] == '#')
+			doc_para(pre, 2, DA_NORMAL, "%s", one);
+		else if (one != NULL)
+			doc_copy(pre, 0, l[0] == '+' ? DA_ADD : l[0] == '-' ? DA_DEL : DA_NORMAL,
+				 one[0] ? one : " ");
+		free(one);
+		l = nl ? nl + 1 : NULL;
+	}
+}
+
+static void mta_applied_view(const struct wizard *w, struct doc *pre)
+{
+	/* The checker did not run (sandbox): say so instead of "checked". */
+	bool checked = w->mres.validated && strncmp(w->mres.validator, "not run", 7) != 0;
+	if (checked)
+		doc_para(pre, 0, DA_OK, "Applied and checked%s%s.", w->mres.validator[0] ? ": " : "",
+			 w->mres.validator);
+	else
+		doc_para(pre, 0, DA_OK, "Applied. The mail server's own checker was not run%s%s.",
+			 w->mres.validator[0] ? ": " : "", w->mres.validator);
+	if (w->mres.key_access[0])
+		doc_para(pre, 2, DA_NORMAL, "Key access: %s", w->mres.key_access);
+	for (size_t i = 0; i < w->mres.n_backups && i < 8; i++) {
+		doc_para(pre, 2, DA_NORMAL, "Backup:");
+		doc_copy(pre, 4, DA_NORMAL, w->mres.backups[i]);
+	}
+	doc_blank(pre);
+	if (w->no_reload != NULL) {
+		doc_para(pre, 0, DA_NORMAL, "Nothing is reloaded: %s. On the server, the change "
+			 "takes effect with:", w->no_reload);
+		doc_cmd(pre, 2, DA_BOLD, w->plan.reload_cmd);
+		doc_blank(pre);
+		doc_para(pre, 0, DA_BOLD, "Enter goes on.");
+	} else {
+		doc_para(pre, 0, DA_BOLD, "Enter reloads the mail server so that it starts signing; "
+			 "n goes on without reloading.");
+	}
+}
+
+static int mta_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	char buf[512];
+	(void)post;
+	doc_para(pre, 0, DA_NORMAL, "Mail server: %s", w->mta.summary[0] ? w->mta.summary : "?");
+	if (w->mta.warning[0])
+		doc_para(pre, 2, DA_WARN, "%s", w->mta.warning);
+	doc_blank(pre);
+	switch (w->mta_phase) {
+	case MTA_PREVIEW:
+		mta_preview_view(w, pre);
+		break;
+	case MTA_APPLYING:
+		spinner(w, buf, sizeof buf, "Applying and checking the configuration");
+		doc_para(pre, 0, DA_BOLD, "%s", buf);
+		break;
+	case MTA_APPLIED:
+		mta_applied_view(w, pre);
+		break;
+	case MTA_FAILED:
+		doc_para(pre, 0, DA_ERR, "Not configured: %s", w->mta_error);
+		if (w->mres.rolled_back)
+			doc_para(pre, 0, DA_NORMAL, "Every file was put back as it was.");
+		doc_para(pre, 0, DA_NORMAL, "Enter goes on; the key and record are fine, and the "
+			 "summary says what is left to do.");
+		break;
+	case MTA_SKIPPED:
+		doc_para(pre, 0, DA_NORMAL, "%s", w->mta.kind == MTA_NONE ?
+			 "No mail server to configure (Exim or Postfix). Enter goes on." :
+			 "Skipped. Enter goes on.");
+		break;
+	case MTA_DONE:
+		doc_para(pre, 0, DA_OK, "The mail server is configured for this key already. "
+			 "Enter goes on.");
+		break;
+	case MTA_SHOWN:
+		doc_para(pre, 0, DA_NORMAL, "Dry run: nothing written. Enter goes on.");
+		break;
+	}
+	return 0;
+}
+
 /* ---- step 8: proof and summary ---------------------------------------- */
 
 static int proof_one(const struct wizard *w, const struct dk_keyjob *k, struct proof_result *res,
@@ -823,6 +1342,14 @@ static int proof_job(struct wizard *w, struct dk_err *err)
 	snprintf(why, sizeof why, "%s", err->msg);
 	return dk_fail(err, err->status, "%s key (%s): %s", k == &w->edkey ? "Ed25519" : "RSA",
 		       k->selector, why);
+}
+
+static size_t summary_actions(const struct wizard *w, struct wiz_action *out, size_t max)
+{
+	if (max < 1 || !w->proof_done)
+		return 0;
+	out[0] = (struct wiz_action){ 'p', "print", ACT_UI_PRINT };
+	return 1;
 }
 
 static void summary_enter(struct wizard *w)
@@ -869,6 +1396,92 @@ static enum wiz_result summary_handle(struct wizard *w, const struct wiz_event *
 	}
 }
 
+
+/* SPF and DMARC, said once: the summary shows it and --training refers to it. */
+void wiz_spf_dmarc(struct doc *d, const char *domain)
+{
+	char v[DK_DOMAIN_MAX + 64];
+	doc_para(d, 0, DA_BOLD, "Next steps: SPF and DMARC records for %s", domain);
+	doc_para(d, 2, DA_NORMAL, "SPF, a TXT record at %s (adjust to every server that sends "
+		 "for the domain):", domain);
+	doc_copy(d, 4, DA_NORMAL, "v=spf1 mx ~all");
+	doc_para(d, 2, DA_WARN, "A domain has one SPF record: if one exists, add \"mx\" to it "
+		 "instead of adding a second (two make SPF fail for all mail).");
+	doc_para(d, 2, DA_NORMAL, "DMARC, a TXT record at _dmarc.%s:", domain);
+	snprintf(v, sizeof v, "v=DMARC1; p=none; rua=mailto:postmaster@%s", domain);
+	doc_copy(d, 4, DA_NORMAL, v);
+	doc_para(d, 2, DA_NORMAL, "Read the reports for a few weeks, then tighten to "
+		 "p=quarantine and p=reject.");
+}
+
+static void proof_line(struct doc *pre, const char *label, const struct proof_result *p)
+{
+	doc_para(pre, 2, p->verified ? DA_OK : DA_ERR, "%s: %s", label,
+		 p->detail[0] ? p->detail : p->verified ? "a test message signed with the key verifies against DNS"
+							: "the test signature did not verify");
+}
+
+static int summary_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	char buf[2 * PATH_MAX];
+	const struct dk_keyjob *k = &w->key;
+	(void)post;
+	char u[DK_DOMAIN_MAX * 4 + 1];
+	if (validate_domain_unicode(k->domain, u, sizeof u) == 1)
+		doc_para(pre, 0, DA_BOLD, "DKIM for %s (%s), selector %s", u, k->domain, k->selector);
+	else
+		doc_para(pre, 0, DA_BOLD, "DKIM for %s, selector %s", k->domain, k->selector);
+	doc_para(pre, 2, DA_NORMAL, "Key (0600%s):", w->opt->dry_run ? ", dry run, not saved" : "");
+	doc_copy(pre, 4, DA_NORMAL, k->paths.priv);
+	if (w->have_edkey) {
+		doc_para(pre, 2, DA_NORMAL, "Second key (Ed25519):");
+		doc_copy(pre, 4, DA_NORMAL, w->edkey.paths.priv);
+	}
+	if (w->dns_ok) {
+		doc_para(pre, 2, DA_OK, "DNS: every authoritative server serves %s%s%s.", k->fqdn,
+			 w->have_edkey ? " and " : "", w->have_edkey ? w->edkey.fqdn : "");
+	} else {
+		doc_para(pre, 2, DA_WARN, "DNS: not confirmed yet. When the record is published, run:");
+		wiz_command(w, "check", k, buf, sizeof buf);
+		doc_cmd(pre, 4, DA_BOLD, buf);
+	}
+	switch (w->mta_phase) {
+	case MTA_SHOWN:
+		doc_para(pre, 2, DA_NORMAL, "Mail server: dry run, the change shown was not written.");
+		break;
+	case MTA_DONE:
+		doc_para(pre, 2, DA_NORMAL, "Mail server: configured%s%s", w->reloaded &&
+			 w->reload_what[0] ? "; " : ".", w->reloaded ? w->reload_what : "");
+		break;
+	case MTA_APPLIED:
+		doc_para(pre, 2, DA_NORMAL, "Mail server: configured, not reloaded yet.");
+		break;
+	case MTA_FAILED:
+		doc_para(pre, 2, DA_WARN, "Mail server: not configured (%s).", w->mta_error);
+		break;
+	default:
+		doc_para(pre, 2, DA_NORMAL, "Mail server: not configured by dkim-setup.");
+		break;
+	}
+	if (!w->proof_done) {
+		spinner(w, buf, sizeof buf, "Signing a test message and verifying it");
+		doc_para(pre, 2, DA_BOLD, "%s", buf);
+	} else if (w->proof_error[0]) {
+		doc_para(pre, 2, DA_WARN, "Proof: %s", w->proof_error);
+	} else {
+		proof_line(pre, w->have_edkey ? "Proof (RSA)" : "Proof", &w->proof);
+		if (w->have_edkey)
+			proof_line(pre, "Proof (Ed25519)", &w->proof_ed);
+	}
+	/* the action before the advice, so that it is in view without scrolling */
+	if (w->proof_done)
+		doc_para(pre, 0, DA_BOLD, "Press Enter to finish (p prints the commands and records "
+			 "below on whole lines).");
+	doc_blank(pre);
+	wiz_spf_dmarc(pre, k->domain);
+	return 0;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 const struct step wiz_steps[WS_COUNT] = {
@@ -876,45 +1489,47 @@ const struct step wiz_steps[WS_COUNT] = {
 		"dkim-setup looked at this server: the mail software installed, its mail name, "
 		"and DKIM keys made before. If a key from an earlier run is listed, you can "
 		"continue with it: nothing is generated again.",
-		"survey", false, survey_enter, survey_handle, NULL, NULL },
+		"survey", false, survey_enter, survey_handle, NULL, NULL, survey_view },
 	[WS_DOMAIN] = { "Domain", "The domain you send mail from",
 		"The signing domain (d=) is the domain in the From: address of your mail, "
 		"for example example.com. Receivers look up the key under this domain. The "
 		"default comes from /etc/mailname.",
-		"domain", true, domain_enter, domain_handle, NULL, NULL },
+		"domain", true, domain_enter, domain_handle, NULL, NULL, domain_view },
 	[WS_SELECTOR] = { "Selector", "A name for this key",
 		"The selector (s=) names the key, so that a new key can be published next to "
 		"the old one when you rotate it. The year and month is a good choice. The "
 		"record will be <selector>._domainkey.<domain>.",
-		"selector", true, selector_enter, selector_handle, NULL, NULL },
+		"selector", true, selector_enter, selector_handle, NULL, NULL, selector_view },
 	[WS_KEY] = { "Key", "The key type",
 		"RSA 2048 bits is what every receiver checks and what most DNS panels accept. "
 		"4096 bits makes a record too long for some panels; 1024 bits is weak. Ed25519 "
 		"is small and strong, but many receivers still ignore it, so it is only "
 		"offered as a second key next to RSA (press e).",
-		"key", false, key_enter, key_handle, key_leave, key_actions },
+		"key", false, key_enter, key_handle, key_leave, key_actions, key_view },
 	[WS_RECORD] = { "Record", "Publish this TXT record in your DNS",
 		"Add this TXT record at your DNS provider. Web panels usually want the name "
 		"without the domain (they add it). If your terminal cannot copy, press p to "
 		"print the record as plain text and select it with the mouse, or s to save "
 		"it to a file.",
-		"record", false, NULL, record_handle, NULL, record_actions },
+		"record", false, NULL, record_handle, NULL, record_actions, record_view },
 	[WS_DNS] = { "DNS", "Waiting for the DNS servers",
 		"dkim-setup asks the domain's authoritative name servers directly, every few "
 		"seconds. Each must serve exactly the new key. Do not look the name up through "
-		"an ordinary resolver before they all do: it would remember \"missing\" for "
-		"the zone's negative-caching time. Press s to skip and run dkim-setup check later.",
-		"dns", false, dns_enter, dns_handle, dns_leave, dns_actions },
+		"an ordinary resolver before they all do: it would remember \"missing\" "
+		"(NXDOMAIN, negative caching: the zone's SOA MINIMUM, capped by resolvers at 1 to "
+		"3 hours). Press s to skip and run dkim-setup check later.",
+		"dns", false, dns_enter, dns_handle, dns_leave, dns_actions, dns_view },
 	[WS_MTA] = { "Mail", "Make the mail server sign",
 		"The mail server must sign outgoing mail with the key. dkim-setup shows the "
 		"exact change, keeps a backup of every file, checks the result with the mail "
 		"server's own checker (rolling back if it fails), and reloads only if you say so.",
-		"mta", false, mta_enter, mta_handle, NULL, mta_actions },
+		"mta", false, mta_enter, mta_handle, NULL, mta_actions, mta_view },
 	[WS_SUMMARY] = { "Done", "Proof and summary",
 		"A test message is signed with the new key and verified against the record as "
 		"DNS serves it. Then SPF and DMARC records are suggested: DKIM alone does not "
-		"tell receivers what to do with unsigned mail.",
-		"proof summary", false, summary_enter, summary_handle, NULL, NULL },
+		"tell receivers what to do with unsigned mail. p shows the commands and records "
+		"on whole lines.",
+		"proof summary", false, summary_enter, summary_handle, NULL, summary_actions, summary_view },
 };
 
 /* ---- the engine ----------------------------------------------------------- */
@@ -958,17 +1573,78 @@ size_t wiz_actions(const struct wizard *w, struct wiz_action *out, size_t max)
 
 const char *wiz_enter_label(const struct wizard *w)
 {
+	if (w->job.running && w->step != WS_DNS)
+		return NULL;
 	switch (w->step) {
 	case WS_KEY:
-		return "create";
+		return w->existing.state == KEY_ABSENT || w->replace ? "create"
+		       : key_choice_is_existing(w) ? "use it" : NULL;
+	case WS_DNS:
+		return w->dns_ok || w->opt->dry_run ? "next" : NULL;
 	case WS_MTA:
+		if (w->mta_phase == MTA_APPLYING)
+			return NULL;
 		return w->mta_phase == MTA_PREVIEW && !w->opt->dry_run ? "apply"
 		       : w->mta_phase == MTA_APPLIED && w->no_reload == NULL ? "reload" : "next";
 	case WS_SUMMARY:
-		return "finish";
+		return w->proof_done ? "finish" : NULL;
 	default:
 		return "next";
 	}
+}
+
+bool wiz_can_back(const struct wizard *w)
+{
+	if (w->job.running)
+		return false;
+	switch (w->step) {
+	case WS_SURVEY:
+		return false;
+	case WS_DOMAIN:
+		return w->n_resume > 0;
+	case WS_MTA:
+		return w->mta_phase != MTA_APPLYING;
+	case WS_SUMMARY:
+		return w->proof_done;
+	default:
+		return true;
+	}
+}
+
+size_t wiz_keys(const struct wizard *w, struct wiz_keyhint *out, size_t max)
+{
+	bool text = wiz_steps[w->step].text_entry;
+	struct wiz_action acts[8];
+	size_t n = 0, na = wiz_actions(w, acts, 8);
+	const char *enter = wiz_enter_label(w);
+	if (max < na + 5)
+		return 0;
+	if (enter != NULL)
+		out[n++] = (struct wiz_keyhint){ "Enter", enter };
+	if (wiz_can_back(w)) {
+		out[n] = (struct wiz_keyhint){ "", "back" };
+		snprintf(out[n++].key, sizeof out[0].key, "%s", text ? "Esc" : "Esc/b");
+	}
+	for (size_t i = 0; i < na; i++) {
+		out[n] = (struct wiz_keyhint){ "", acts[i].label };
+		snprintf(out[n].key, sizeof out[n].key, text ? "^%c" : "%c",
+			 text ? acts[i].key - 'a' + 'A' : acts[i].key);
+		n++;
+	}
+	if (wiz_training_text(w, w->step) != NULL) {
+		out[n] = (struct wiz_keyhint){ "", "explain" };
+		snprintf(out[n++].key, sizeof out[0].key, "%s", text ? "^T" : "t");
+	}
+	out[n] = (struct wiz_keyhint){ "", "help" };
+	snprintf(out[n++].key, sizeof out[0].key, "%s", text ? "F1/^G" : "F1/?");
+	out[n] = (struct wiz_keyhint){ "", w->step == WS_SUMMARY && w->proof_done ? "finish" : "quit" };
+	snprintf(out[n++].key, sizeof out[0].key, "%s", text ? "F10/^Q" : "F10/q");
+	return n;
+}
+
+int wiz_view(const struct wizard *w, struct doc *pre, struct doc *post)
+{
+	return wiz_steps[w->step].view(w, pre, post);
 }
 
 const char *wiz_quit_question(const struct wizard *w)
@@ -1000,18 +1676,20 @@ const char *wiz_training_welcome(const struct wizard *w)
 }
 
 #define TRAINING_MAX 8192
+#define PROVIDERS_MAX (64 * 1024)   /* assets/providers.txt: room for far more hosts */
 
-/* dir/name.txt, or NULL. As root only a file root alone can change
- * (fs_read_trusted): DKIM_SETUP_ASSETS or a user's build tree cannot feed
- * root's screen, and a FIFO or symlink there is refused, not waited on. */
-static char *read_text(const char *dir, const char *name)
+/* dir/name.txt (at most max - 1 bytes), or NULL. As root only a file root
+ * alone can change (fs_read_trusted): DKIM_SETUP_ASSETS or a user's build
+ * tree cannot feed root's screen, and a FIFO or symlink there is refused,
+ * not waited on. */
+static char *read_text_max(const char *dir, const char *name, size_t max)
 {
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof path, "%s/%s.txt", dir, name) >= (int)sizeof path)
 		return NULL;
 	char *buf = NULL;
 	size_t n = 0;
-	if (fs_read_trusted(path, TRAINING_MAX - 1, &buf, &n, NULL) < 0 || n == 0) {
+	if (fs_read_trusted(path, max - 1, &buf, &n, NULL) < 0 || n == 0) {
 		free(buf);
 		return NULL;
 	}
@@ -1022,6 +1700,11 @@ static char *read_text(const char *dir, const char *name)
 		else if ((unsigned char)*c < 0x20 && *c != '\n')
 			*c = '?';
 	return buf;
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+	return read_text_max(dir, name, TRAINING_MAX);
 }
 
 /* all + t as one text: t's title stands alone, a paragraph of its own.
@@ -1069,12 +1752,31 @@ void wiz_training_load(struct wizard *w, const char *dir)
 	}
 }
 
+void wiz_assets_load(struct wizard *w, const char *dir)
+{
+	char sub[PATH_MAX];
+	if (!w->have_providers) {
+		char *text = read_text_max(dir, "providers", PROVIDERS_MAX);
+		if (text != NULL) {
+			w->n_providers = record_providers_parse(text, w->providers, RECORD_MAX_PROVIDERS,
+								&w->fallback);
+			w->have_providers = true;
+			free(text);
+		}
+	}
+	if (w->opt->training) {
+		snprintf(sub, sizeof sub, "%s/training", dir);
+		wiz_training_load(w, sub);
+	}
+}
+
 void wiz_init(struct wizard *w, const struct options *opt)
 {
 	struct dk_err err;
 	memset(w, 0, sizeof *w);
 	w->opt = opt;
 	w->status = DK_MISMATCH;
+	record_providers_parse("", w->providers, 0, &w->fallback);
 	setup_survey(opt->root, &w->sv);
 	for (int i = 0; i < w->sv.n_keys && w->n_resume < 16; i++) {
 		int k = w->n_resume;

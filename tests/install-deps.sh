@@ -6,7 +6,7 @@
 # that is installed.
 set -eu
 
-PKGS="gcc make pkg-config libncurses-dev libssl-dev libldns-dev ldnsutils libcmocka-dev
+PKGS="gcc make pkg-config libncurses-dev libssl-dev libldns-dev ldnsutils libcmocka-dev libidn2-dev
       knot knot-dnsutils python3 python3-dkim python3-dnspython tmux mandoc iproute2
       util-linux procps time hyperfine valgrind clang strace
       opendkim python3-nacl

@@ -20,7 +20,7 @@ cases=(
 	"shell metacharacters|-d|ex;rm -rf /.com"
 	"command substitution|-d|\$(reboot).example.com"
 	"backquote|-d|\`id\`.example.com"
-	"non-ASCII|-d|bücher.example"
+	"not a valid international name|-d|a♥b.example"
 	"escape sequence|-d|$(printf 'ex\033]52;c;aGk=\007.com')"
 	"newline|-d|$(printf 'example.com\nevil')"
 	"selector with slash|-s|../../etc/passwd"
@@ -51,5 +51,10 @@ for c in "${cases[@]}"; do
 	fi
 done
 check_eq "nothing written for any hostile input" "" "$(find "$R" -mindepth 1)"
-err=$($B --batch --root "$R" -d 'bücher.example' -s s1 2>&1)
-check_contains "non-ASCII gets the xn-- hint" "xn--" "$err"
+err=$($B --batch --root "$R" -d 'a♥b.example' -s s1 2>&1)
+check_contains "an invalid international name says why" "not a valid international name" "$err"
+# a valid one is used in its A-label form (files, record)
+R2=$(t_tmpdir)
+out=$($B --batch --root "$R2" -d 'müller.de' -s s1 --mta none --dry-run 2>&1)
+check_contains "müller.de becomes xn--mller-kva.de" "xn--mller-kva.de" "$out"
+check_contains "and both forms are shown" "müller.de" "$out"

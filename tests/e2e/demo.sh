@@ -52,6 +52,10 @@ check_match "the sandbox's Debian Exim is found" 'Mail server: Exim 4 \(Debian, 
 check_match "the change is shown as a diff first" '\+\+\+ /etc/exim4/exim4\.conf\.localmacros' "$scr"
 tui_keys Enter
 see 'Applied' 30 && ok "applied in the sandbox" || not_ok "applied"
+scr=$(tui_screen | tr -s '\n ' '  ')
+check_match "the sandbox mail step says the checker did not run (issue 14, P10)" \
+	"Applied\. The mail server's own checker was not run: not run under --root" "$scr"
+if [[ $scr == *"Applied and checked"* ]]; then not_ok "no \"Applied and checked\" in a sandbox"; else ok "no \"Applied and checked\" in a sandbox"; fi
 check_match "a sandbox reloads nothing and says what the server would run" \
 	'Nothing is reloaded: this is a sandbox \(--root\).*update-exim4\.conf && invoke-rc\.d exim4 reload' \
 	"$(tui_screen | tr -s '\n ' '  ')"

@@ -69,7 +69,7 @@ done
 root=$(t_tmpdir)
 goto_step 5 "$root" print1 || not_ok "reach step 5"
 tui_keys p
-tui_wait 'Press Enter to go back' || not_ok "plain print"
+tui_wait 'Press Enter (for the next page|to go back)' || not_ok "plain print"
 kill -TERM "$TUI_PID"
 tui_wait_exit 15 && check_eq "SIGTERM during the plain print ends it" 143 "$TUI_STATUS" || not_ok "SIGTERM in print"
 after "SIGTERM during the plain print" "$root"

@@ -2,6 +2,7 @@
  * whose expected records were made by the openssl command line. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -267,9 +268,81 @@ static void test_keygen_sizes(void **state)
 	assert_true(keygen_bits_allowed(3072));
 }
 
+/* Every DNS host issue 14 lists is recognised from NS names it really uses,
+ * with the Name field's words and the value form it takes; an unknown host
+ * gets the general advice. Read from the shipped assets/providers.txt. */
+static void test_providers(void **state)
+{
+	(void)state;
+	static const struct { const char *ns, *name; bool chunks; } hosts[] = {
+		{ "ada.ns.cloudflare.com", "Cloudflare", false },
+		{ "ns57.domaincontrol.com", "GoDaddy", false },
+		{ "dns1.registrar-servers.com", "Namecheap", false },
+		{ "dns200.anycast.me", "OVH", false },
+		{ "ns1045.ui-dns.de", "IONOS", false },
+		{ "hydrogen.ns.hetzner.com", "Hetzner", true },
+		{ "ns-171-a.gandi.net", "Gandi", false },
+		{ "docks09.rzone.de", "Strato", false },
+		{ "ns-1536.awsdns-00.co.uk", "Amazon Route 53", true },
+		{ "ns-cloud-a1.googledomains.com", "Google Cloud DNS", true },
+		{ "ns1-05.azure-dns.com", "Azure DNS", false },
+		{ "ns1.digitalocean.com", "DigitalOcean", false },
+		{ "curitiba.ns.porkbun.com", "Porkbun", false },
+		{ "ns11.infomaniak.ch", "Infomaniak", false },
+	};
+	char path[1024];
+	const char *top = getenv("TOP");
+	snprintf(path, sizeof path, "%s/assets/providers.txt", top ? top : ".");
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char text[16384];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	struct record_provider p[RECORD_MAX_PROVIDERS], fallback;
+	size_t np = record_providers_parse(text, p, RECORD_MAX_PROVIDERS, &fallback);
+	assert_true(np >= 14);
+	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+		char names[2][256];
+		snprintf(names[0], sizeof names[0], "%s", "ns.unrelated.example");
+		snprintf(names[1], sizeof names[1], "%s", hosts[i].ns);
+		const struct record_provider *m = record_provider_match(p, np, names, 2);
+		if (m == NULL)
+			fail_msg("%s not recognised", hosts[i].ns);
+		assert_string_equal(m->name, hosts[i].name);
+		assert_true(m->chunks == hosts[i].chunks);
+		assert_false(m->fqdn_name);
+		assert_true(m->field[0] != '\0' && m->ttl[0] != '\0');
+	}
+	char unknown[1][256] = { "ns1.example.test" };
+	assert_null(record_provider_match(p, np, unknown, 1));
+	assert_true(fallback.field[0] != '\0' && fallback.note[0] != '\0');
+	/* a name that only contains a host's part inside a label is not that host */
+	char tricky[1][256] = { "ns.notcloudflare.com" };
+	assert_null(record_provider_match(p, np, tricky, 1));
+}
+
+static void test_chunks(void **state)
+{
+	(void)state;
+	char v[600];
+	memset(v, 'A', 599);
+	v[599] = '\0';
+	char *c = record_chunks(v);
+	assert_non_null(c);
+	/* "255" "255" "89": quotes around each, one space between */
+	assert_int_equal(strlen(c), 599 + 6 + 2);
+	assert_int_equal(c[0], '"');
+	assert_int_equal(c[256], '"');
+	assert_memory_equal(c + 256, "\" \"", 3);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_providers),
+		cmocka_unit_test(test_chunks),
 		cmocka_unit_test(test_golden_rsa),
 		cmocka_unit_test(test_golden_ed25519),
 		cmocka_unit_test(test_rfc6376_example),

@@ -74,6 +74,54 @@ static void test_hard_expands_tabs(void **state)
 	doc_free(&d);
 }
 
+/* A command is wrapped at spaces with the shell's own continuation, so the
+ * lines pasted into a shell are the command; nothing goes past the width. */
+static void test_cmd_pastes_whole(void **state)
+{
+	(void)state;
+	const char *cmd = "dkim-setup check -d example.test -s 202612 --root /tmp/dkim-test.abcdef/t.ghijkl "
+			  "--nameserver 127.0.0.1@53999 --nameserver ::1@53999";
+	struct doc d = { .width = 40 };
+	doc_cmd(&d, 2, 0, cmd);
+	assert_true(d.n > 2);
+	char joined[512] = "";
+	for (int i = 0; i < d.n; i++) {
+		const char *l = d.v[i].s;
+		size_t n = strlen(l);
+		assert_true(n <= 40);
+		while (*l == ' ')
+			l++;
+		n = strlen(l);
+		if (i + 1 < d.n) {
+			assert_true(n >= 2 && strcmp(l + n - 2, " \\") == 0);
+			n -= 2;
+		}
+		strncat(joined, l, n);
+		if (i + 1 < d.n)
+			strcat(joined, " ");
+	}
+	assert_string_equal(joined, cmd);
+	doc_free(&d);
+}
+
+/* A value people copy is cut with a mark on every line that goes on. */
+static void test_copy_marks_cuts(void **state)
+{
+	(void)state;
+	struct doc d = { .width = 20 };
+	doc_copy(&d, 0, 0, "0123456789012345678901234567890123456789");
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.v[0].s, "0123456789012345678\\");
+	assert_string_equal(d.v[1].s, "9012345678901234567\\");
+	assert_string_equal(d.v[2].s, "89");
+	doc_free(&d);
+	struct doc e = { .width = 20 };
+	doc_copy(&e, 0, 0, "short");
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.v[0].s, "short");
+	doc_free(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -81,6 +129,8 @@ int main(void)
 		cmocka_unit_test(test_para_paragraphs_and_long_words),
 		cmocka_unit_test(test_hard_keeps_every_character),
 		cmocka_unit_test(test_hard_expands_tabs),
+		cmocka_unit_test(test_cmd_pastes_whole),
+		cmocka_unit_test(test_copy_marks_cuts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

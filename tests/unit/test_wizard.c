@@ -196,6 +196,20 @@ static void test_dns_skip_to_summary(void **state)
 	size_t n = wiz_actions(w, acts, 8);
 	for (size_t i = 0; i < n; i++)
 		assert_int_not_equal(acts[i].act, ACT_PUBLISH);
+	/* the keys shown are the keys that work: no Enter before the servers agree */
+	struct wiz_keyhint kh[16];
+	size_t nk = wiz_keys(w, kh, 16);
+	for (size_t i = 0; i < nk; i++)
+		assert_string_not_equal(kh[i].key, "Enter");
+	/* every step has a screen text; it names the record here */
+	struct doc pre = { .width = 76 }, post = { .width = 76 };
+	assert_int_equal(wiz_view(w, &pre, &post), 0);
+	bool named = false;
+	for (int i = 0; i < pre.n; i++)
+		named |= strstr(pre.v[i].s, "k2._domainkey.example.com") != NULL;
+	assert_true(named);
+	doc_free(&pre);
+	doc_free(&post);
 	/* Enter before the servers agree explains instead of moving on */
 	assert_int_equal(ev(w, EV_NEXT, 0, NULL), WR_STAY);
 	assert_true(w->msg_error);

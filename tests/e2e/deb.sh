@@ -77,8 +77,8 @@ fi
 
 dpkg-deb -x "$deb" "$D/x"
 elf_hardening "$D/x/usr/sbin/dkim-setup" "the packaged dkim-setup"
-check_contains "the packaged binary reads its texts from /usr/share/dkim-setup" \
-	"/usr/share/dkim-setup/training" "$(strings "$D/x/usr/sbin/dkim-setup")"
+check "the packaged binary reads its texts from /usr/share/dkim-setup" \
+	grep -qE '^/usr/share/dkim-setup(/|$)' <<<"$(strings "$D/x/usr/sbin/dkim-setup")"
 
 # Install it where it was built: the run-time libraries are there, so
 # dpkg -i needs no network, and checks the Depends.

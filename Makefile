@@ -187,3 +187,9 @@ deb:
 
 clean:
 	rm -rf build
+
+# The README's commands on a fresh Debian 12 root from a clean clone of HEAD
+# (tests/fresh.sh; FRESH_VARIANT=none|exim|postfix; root, network for apt).
+.PHONY: fresh
+fresh:
+	tests/fresh.sh

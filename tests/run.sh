@@ -2,6 +2,9 @@
 # Run every test: C unit tests (plain and ASan/UBSan builds), then the
 # end-to-end scripts tests/e2e/*.sh against the sanitizer build.
 # Output is TAP-like; the last line is "N passed, N failed".
+# Around them, as root: the host's packages, /etc and daemons are
+# snapshotted before and compared after (tests/lib/snapshot.sh), and nothing
+# the tests started may still run; any difference is a failure, printed.
 # Usage: tests/run.sh [PATTERN]   (only tests whose name contains PATTERN)
 set -u
 cd "$(dirname "$0")/.."
@@ -17,6 +20,12 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}
 logdir=$top/build/test-logs
 mkdir -p "$logdir"
+# Every process a test starts carries this in its environment.
+export DKIM_TEST_RUN=dkim-test-run-$$-$RANDOM
+. tests/lib/snapshot.sh
+snapdir=$(mktemp -d "${TMPDIR:-/tmp}/dkim-snapshot.XXXXXX")
+trap 'rm -rf "$snapdir"' EXIT
+[ "$(id -u)" = 0 ] && host_snapshot "$snapdir/before"
 
 # count the "ok"/"not ok" lines of one test's output; a test that exits
 # non-zero (not 77 = skipped) without a "not ok" line still counts a failure.
@@ -47,8 +56,9 @@ run_one() {
 
 # The network rule, enforced: every end-to-end test runs in a network
 # namespace of its own with only loopback, so nothing it starts can reach
-# another address. The MTA tests swap Debian packages with apt first, so they
-# isolate their own mail traffic (unshare -n) instead.
+# another address. The MTA tests and deb.sh build their Debian roots from the mirror
+# first (tests/lib/troot.sh), so they isolate themselves instead: their
+# bodies run in a root with its own network namespace.
 isolated() {
 	if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
 		unshare -n bash -c 'ip link set lo up && exec "$@"' isolated "$@"
@@ -56,6 +66,24 @@ isolated() {
 		"$@"
 	fi
 }
+
+# The MTA tests' roots (a few minutes the first time) are built while the
+# other tests run; the tests wait for them (flock).
+selected() {  # NAME: chosen by PATTERN and not in SKIP_TESTS
+	local s
+	[ -n "$pattern" ] && [[ $1 != *"$pattern"* ]] && return 1
+	for s in $skip; do [[ $1 == *"$s"* ]] && return 1; done
+	return 0
+}
+roots_pid=
+if [ "$(id -u)" = 0 ]; then
+	for t in tests/e2e/mta_*.sh; do
+		selected "$(basename "$t" .sh)" || continue
+		bash -c '. tests/lib/lib.sh; . tests/lib/mta.sh; mta_prepare_roots' >"$logdir/roots.log" 2>&1 &
+		roots_pid=$!
+		break
+	done
+fi
 
 export CMOCKA_MESSAGE_OUTPUT=TAP
 for t in build/tests/test_* build/asan/tests/test_*; do
@@ -67,15 +95,34 @@ done
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
-	[ -n "$pattern" ] && [[ $name != *"$pattern"* ]] && continue
-	skipit=
-	for s in $skip; do [[ $name == *"$s"* ]] && skipit=1; done
-	[ -n "$skipit" ] && continue
+	selected "$name" || continue
 	case $name in
-	mta_*) run_one "$name" bash "$t" ;;
+	mta_* | deb) run_one "$name" bash "$t" ;;
 	*) run_one "$name" isolated bash "$t" ;;
 	esac
 done
+
+[ -n "$roots_pid" ] && wait "$roots_pid"
+[ -s "$logdir/roots.log" ] && sed 's/^# //; s/^/# roots: /' "$logdir/roots.log"
+
+# The host as the suite found it: same packages, same /etc, same daemons, and
+# nothing the tests started still running.
+if [ "$(id -u)" = 0 ]; then
+	host_snapshot "$snapdir/after"
+	left=$(host_leftovers "DKIM_TEST_RUN=$DKIM_TEST_RUN")
+	if diff=$(host_compare "$snapdir/before" "$snapdir/after") && [ -z "$left" ]; then
+		echo "ok - host_snapshot: packages, /etc and daemons as before; nothing left running"
+		passed=$((passed + 1))
+	else
+		{
+			echo "not ok - host_snapshot: the tests changed the host"
+			[ -n "$diff" ] && printf '%s\n' "$diff" | head -n 60 | sed 's/^/#   /'
+			[ -n "$left" ] && printf '%s\n' "$left" | head -n 20 | sed 's/^/#   /'
+		} | tee "$logdir/host_snapshot.log"
+		failed=$((failed + 1))
+		failures+=("host_snapshot (log: $logdir/host_snapshot.log)")
+	fi
+fi
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

@@ -1,38 +1,26 @@
 #!/bin/bash
-# The real Exim of this machine (Debian exim4 4.96), configured by the real
-# tool, delivering to an SMTP sink on 127.0.0.2; every DKIM-Signature is
-# verified by dkimpy against the record served by Knot on loopback.
+# Debian's exim4 4.96, configured by the real tool, delivering to an SMTP
+# sink on 127.0.0.2; every DKIM-Signature is verified by dkimpy against the
+# record served by Knot.
 # Covers: unsplit (RSA, RSA+Ed25519), split, re-run no-op, rollback of a
 # broken config, the smarthost refusal, a foreign DKIM setup left alone,
 # and the proof step failing loudly on a different published key.
-# The MTA part runs inside `unshare -n` (only lo exists).
+# The body runs inside a throwaway Debian root with exim4-daemon-light
+# (tests/lib/troot.sh: its own mount, network and pid namespaces, only lo):
+# the host's packages and /etc are never touched.
 . "$TOP/tests/lib/lib.sh"
 . "$TOP/tests/lib/mta.sh"
 need_root
-
-if [ "${MTA_INNER:-}" != 1 ]; then
-	command -v unshare >/dev/null || skip_all "needs unshare"
-	mta_lock
-	export MTA_APT_LOG=$(t_tmpdir)/apt.log
-	mta_save_state
-	mta_use exim || { not_ok "install exim4-daemon-light: $(tail -3 "$MTA_APT_LOG")"; exit 1; }
-	export MTA_SAVE
-	MTA_INNER=1 mta_in_netns "$0"
-	exit $?
-fi
+[ "${MTA_INNER:-}" = 1 ] || mta_in_root exim
 
 . "$TOP/tests/lib/knot.sh"
 mta_mail_env dkim-e2e.test
-# Messages this test leaves in Exim's queue are removed at exit.
-queue_ids() { exim4 -bp 2>/dev/null | awk '/^ *[0-9]+[smhd] /{print $3}' | sort; }
-queue_ids >"$W/queue.before"
-at_exit 'queue_ids | comm -13 "$W/queue.before" - | xargs -r exim4 -Mrm >/dev/null 2>&1'
+mta_keep_pristine /etc/exim4
 
-# A fresh copy of the machine's packaged /etc/exim4, set up as an internet
-# site that routes sink.test to 127.0.0.2 (Debian's hubbed_hosts router).
+# A fresh copy of the packaged /etc/exim4, set up as an internet site that
+# routes sink.test to 127.0.0.2 (Debian's hubbed_hosts router).
 reset_exim() {  # split|unsplit [configtype]
-	rm -rf /etc/exim4
-	tar -C / -xpf "$MTA_SAVE/etc.tar" etc/exim4
+	mta_reset /etc/exim4
 	local split=false type=${2:-internet}
 	[ "$1" = split ] && split=true
 	sed -i -e "s/^dc_eximconfig_configtype=.*/dc_eximconfig_configtype='$type'/" \

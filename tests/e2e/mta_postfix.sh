@@ -1,40 +1,26 @@
 #!/bin/bash
-# The real Postfix + OpenDKIM of Debian 12, configured by the real tool:
-# mail submitted over SMTP (smtpd_milters, chrooted smtpd) and through
-# sendmail (non_smtpd_milters) reaches an SMTP sink on 127.0.0.2 signed, and
-# dkimpy verifies every signature against the record served by Knot.
+# Debian 12's Postfix + OpenDKIM, configured by the real tool: mail
+# submitted over SMTP (smtpd_milters, chrooted smtpd) and through sendmail
+# (non_smtpd_milters) reaches an SMTP sink on 127.0.0.2 signed, and dkimpy
+# verifies every signature against the record served by Knot.
 # Also: a milter already configured survives, a re-run is a no-op, a broken
 # opendkim.conf is rolled back, Ed25519 is refused with the reason.
-# The exim4/postfix packages are swapped for this and swapped back.
+# The body runs inside a throwaway Debian root with postfix and opendkim
+# (tests/lib/troot.sh: its own mount, network and pid namespaces, only lo):
+# the host's packages and /etc are never touched.
 . "$TOP/tests/lib/lib.sh"
 . "$TOP/tests/lib/mta.sh"
 need_root
-
-if [ "${MTA_INNER:-}" != 1 ]; then
-	command -v unshare >/dev/null || skip_all "needs unshare"
-	mta_lock
-	export MTA_APT_LOG=$(t_tmpdir)/apt.log
-	mta_save_state
-	mta_use postfix || { not_ok "install postfix opendkim: $(tail -3 "$MTA_APT_LOG")"; exit 1; }
-	# The packaged state right after installing, to reset to between cases.
-	export MTA_PF_SAVE=$(t_tmpdir)
-	tar -C / -cpf "$MTA_PF_SAVE/pf.tar" etc/postfix etc/opendkim.conf etc/dkimkeys
-	rm -f /etc/opendkim-ed25519.conf /etc/systemd/system/opendkim-ed25519.service
-	# dkim-setup registers /etc/dkimkeys with dpkg-statoverride: undo that
-	if ! dpkg-statoverride --list /etc/dkimkeys >/dev/null; then
-		at_exit "dpkg-statoverride --remove /etc/dkimkeys >/dev/null 2>&1"
-	fi
-	MTA_INNER=1 mta_in_netns "$0"
-	exit $?
-fi
+[ "${MTA_INNER:-}" = 1 ] || mta_in_root postfix
 
 . "$TOP/tests/lib/knot.sh"
 mta_mail_env dkim-e2e.test
+# The packaged state, to reset to between cases.
+mta_keep_pristine /etc/postfix /etc/opendkim.conf /etc/dkimkeys
 MASTER_PID= OPENDKIM_PID= ED_PID=
 
 reset_postfix() {
-	rm -rf /etc/postfix /etc/opendkim /etc/dkimkeys /etc/opendkim-ed25519.conf /etc/systemd/system/opendkim-ed25519.service
-	tar -C / -xpf "$MTA_PF_SAVE/pf.tar"
+	mta_reset /etc/postfix /etc/opendkim /etc/dkimkeys /etc/opendkim-ed25519.conf /etc/systemd/system/opendkim-ed25519.service
 	# loopback only, and sink.test goes to the sink
 	postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
 		"transport_maps = inline:{ sink.test=smtp:[127.0.0.2]:25 }" \

@@ -1,105 +1,54 @@
 # tests/lib/mta.sh: shared by tests/e2e/mta_*.sh (needs lib.sh).
-#  mta_save_state           back up every file the MTA tests touch; restored at exit
-#  mta_use exim|postfix     make that MTA's Debian packages installed (they
-#                           conflict: swaps them); the original state is
-#                           restored at exit
-#  mta_in_netns FILE        run FILE (a bash test body) inside `unshare -n`
-#                           with only lo up; its TAP lines are ours
-#  mta_sink_start DIR       SMTP sink on 127.0.0.2:25 (inside the netns)
-#  mta_wait_file FILE SECS  bounded wait for a file to appear
+#  mta_in_root exim|postfix   run this test's body (the script itself, with
+#                             MTA_INNER=1) inside a throwaway Debian root that
+#                             has that MTA (tests/lib/troot.sh), in its own
+#                             mount, network (only lo), pid namespaces; the
+#                             host's packages and /etc are never touched.
+#                             Exits with the body's status.
+#  mta_prepare_roots          build (or find cached) both roots
+#  mta_keep_pristine PATH...  (inside) remember PATHs as the packages left them
+#  mta_reset PATH...          (inside) remove PATHs, put back what was kept
+#  mta_sink_start DIR         SMTP sink on 127.0.0.2:25 (inside the netns)
+#  mta_wait_file FILE SECS    bounded wait for a file to appear
+. "$TOP/tests/lib/troot.sh"
 
-#  mta_lock                 one MTA test at a time on this machine (several
-#                           worktrees may run the suite at once): waits
-MTA_PKGS_ORIG=${MTA_PKGS_ORIG:-}
-MTA_POSTFIX_ORIG=${MTA_POSTFIX_ORIG:-}
-MTA_SAVE=${MTA_SAVE:-}
+# exim4-daemon-light and postfix conflict: one root each, side by side.
+MTA_EXIM_PKGS="exim4-daemon-light"
+MTA_POSTFIX_PKGS="postfix opendkim"
+MTA_PRISTINE=${MTA_PRISTINE:-}
 
-mta_lock() {
-	exec 9>/run/lock/dkim-setup-mta-e2e.lock
-	if ! flock -w 900 9; then
-		skip_all "another MTA test run held the machine for 15 minutes"
-	fi
+# Both roots built (or found cached) ahead of the tests: tests/run.sh runs
+# this in the background while the other tests run.
+mta_prepare_roots() {
+	troot_ensure mta-exim "$MTA_EXIM_PKGS" && troot_ensure mta-postfix "$MTA_POSTFIX_PKGS"
 }
 
-mta_pkg_installed() {
-	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'
-}
-
-_mta_apt() {
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" \
-		>>"${MTA_APT_LOG:-/dev/null}" 2>&1
-}
-
-_mta_restore_pkgs() {
-	local want=$MTA_PKGS_ORIG
-	case $want in
-	exim) mta_pkg_installed exim4-daemon-light || _mta_apt exim4-daemon-light ;;
-	postfix) mta_pkg_installed postfix || _mta_apt postfix ;;
+mta_in_root() {
+	local which=$1 pkgs start=$SECONDS
+	case $which in
+	exim) pkgs=$MTA_EXIM_PKGS ;;
+	postfix) pkgs=$MTA_POSTFIX_PKGS ;;
+	*) not_ok "mta_in_root: exim or postfix, not $which"; exit 1 ;;
 	esac
-	# postfix was never there: leave no config-files state behind either
-	if [ "$MTA_POSTFIX_ORIG" = absent ] &&
-		dpkg-query -W -f='${Status}\n' postfix 2>/dev/null | grep -q 'config-files'; then
-		DEBIAN_FRONTEND=noninteractive dpkg --purge postfix >>"${MTA_APT_LOG:-/dev/null}" 2>&1
-	fi
+	command -v unshare >/dev/null || skip_all "needs unshare"
+	troot_ensure "mta-$which" "$pkgs" || { not_ok "a Debian root with $pkgs (see build/roots/mta-$which.log)"; exit 1; }
+	troot_new "mta-$which" || { not_ok "a copy of the root mta-$which"; exit 1; }
+	diag "root mta-$which ready in $((SECONDS - start)) s (this copy extracted in $TROOT_EXTRACT_SECS s)"
+	MTA_INNER=1 troot_run bash "$(realpath "$0")"
+	exit $?
 }
 
-mta_use() {
-	if [ -z "$MTA_PKGS_ORIG" ]; then
-		if mta_pkg_installed exim4-daemon-light; then MTA_PKGS_ORIG=exim
-		elif mta_pkg_installed postfix; then MTA_PKGS_ORIG=postfix
-		else MTA_PKGS_ORIG=none; fi
-		MTA_POSTFIX_ORIG=present
-		dpkg-query -W -f='${Status}\n' postfix 2>/dev/null | grep -q 'ok installed$\|config-files$' ||
-			MTA_POSTFIX_ORIG=absent
-		at_exit "_mta_restore_pkgs"
-	fi
-	local start=$SECONDS
-	case $1 in
-	exim) mta_pkg_installed exim4-daemon-light || _mta_apt exim4-daemon-light || return 1 ;;
-	postfix)
-		if ! mta_pkg_installed postfix || ! mta_pkg_installed opendkim; then
-			# postfix's debconf: no questions, "No configuration" is fine: the
-			# test writes its own main.cf settings through dkim-setup.
-			echo "postfix postfix/main_mailer_type select Internet Site" | debconf-set-selections
-			echo "postfix postfix/mailname string mail.example.test" | debconf-set-selections
-			_mta_apt postfix opendkim || return 1
-		fi ;;
-	esac
-	diag "MTA packages for $1 ready ($((SECONDS - start)) s)"
+mta_keep_pristine() {
+	MTA_PRISTINE=$(t_tmpdir)/pristine.tar
+	local p rel=()
+	for p in "$@"; do [ -e "$p" ] && rel+=("${p#/}"); done
+	tar -C / -cpf "$MTA_PRISTINE" "${rel[@]}"
 }
 
-mta_save_state() {
-	MTA_SAVE=$(t_tmpdir)
-	local p
-	for p in /etc/exim4 /etc/postfix /etc/opendkim.conf /etc/opendkim /etc/dkimkeys \
-		/etc/opendkim-ed25519.conf /etc/systemd/system/opendkim-ed25519.service \
-		/etc/default/opendkim /etc/mailname /var/lib/exim4/config.autogenerated; do
-		if [ -e "$p" ]; then echo "$p" >>"$MTA_SAVE/present"; else echo "$p" >>"$MTA_SAVE/absent"; fi
-	done
-	touch "$MTA_SAVE/present" "$MTA_SAVE/absent"
-	# backups dkim-setup makes next to single files (<file>.bak-<stamp>)
-	ls -d /etc/opendkim.conf.bak-* /etc/opendkim-ed25519.conf.bak-* \
-		/etc/systemd/system/opendkim-ed25519.service.bak-* 2>/dev/null | sort >"$MTA_SAVE/baks"
-	# shellcheck disable=SC2046
-	tar -C / -cpf "$MTA_SAVE/etc.tar" $(sed 's|^/||' "$MTA_SAVE/present")
-	at_exit "mta_restore_state"
-}
-
-mta_restore_state() {
-	[ -n "$MTA_SAVE" ] && [ -f "$MTA_SAVE/etc.tar" ] || return 0
-	local p
-	while read -r p; do [ -n "$p" ] && rm -rf "$p"; done <"$MTA_SAVE/present"
-	while read -r p; do [ -n "$p" ] && rm -rf "$p"; done <"$MTA_SAVE/absent"
-	tar -C / -xpf "$MTA_SAVE/etc.tar"
-	ls -d /etc/opendkim.conf.bak-* /etc/opendkim-ed25519.conf.bak-* \
-		/etc/systemd/system/opendkim-ed25519.service.bak-* 2>/dev/null | sort |
-		comm -13 "$MTA_SAVE/baks" - | while read -r p; do rm -f "$p"; done
-}
-
-# Run a test body inside a private network namespace: only lo exists, so
-# nothing it starts can reach anything but loopback.
-mta_in_netns() {
-	unshare -n bash -c 'ip link set lo up && exec bash "$0"' "$1"
+# Removes every PATH given, then puts back all that mta_keep_pristine kept.
+mta_reset() {
+	rm -rf "$@"
+	tar -C / -xpf "$MTA_PRISTINE"
 }
 
 mta_wait_file() {
@@ -119,16 +68,13 @@ mta_sink_start() {
 	mta_wait_file "$dir/ready" 10
 }
 
-# Inside the namespace, for a test that sends mail: the domain's keys left
-# by a killed run removed (and again at exit), a Knot serving the domain and
+# Inside the root, for a test that sends mail: a Knot serving the domain and
 # an SMTP sink on 127.0.0.2:25. Needs knot.sh. Sets DOM, W, SINK and NS.
 mta_mail_env() {
 	DOM=$1
 	W=$(t_tmpdir)
 	SINK=$W/sink
 	mkdir -p "$SINK"
-	rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*
-	at_exit "rm -f /etc/ssl/private/$DOM-* /etc/ssl/certs/$DOM-*"
 	knot_start "$DOM" "$(knot_basic_zone "$DOM")" || { not_ok "knot starts"; exit 1; }
 	mta_sink_start "$SINK" || { not_ok "SMTP sink starts on 127.0.0.2:25"; exit 1; }
 	NS=127.0.0.1@$KNOT_PORT

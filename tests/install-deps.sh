@@ -36,8 +36,31 @@ apt_install() {
 		apt-get update -q
 		updated=1
 	fi
+	# No daemon of these packages may start on this host: the tests start
+	# their own Knot (and signers in throwaway roots) on private ports. A
+	# policy-rc.d refuses starts for the install when the host has none, and
+	# the units of daemons this script installs are disabled afterwards (a
+	# daemon the admin had installed before is never touched).
+	own_rc=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# dkim-setup install-deps: no daemon starts during the install\nexit 101\n' \
+			>/usr/sbin/policy-rc.d
+		chmod 0755 /usr/sbin/policy-rc.d
+		own_rc=1
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT INT TERM HUP
+	fi
 	# shellcheck disable=SC2068
 	apt-get install -y -q --no-install-recommends $@
+	if [ -n "$own_rc" ]; then
+		rm -f /usr/sbin/policy-rc.d
+		trap - EXIT INT TERM HUP
+	fi
+	for unit in knot opendkim; do
+		case " $* " in *" $unit "*) ;; *) continue ;; esac
+		command -v systemctl >/dev/null 2>&1 || continue
+		systemctl disable "$unit.service" >/dev/null 2>&1 || true
+		echo "install-deps: $unit is only for the tests: its service stays disabled on this host"
+	done
 }
 
 # shellcheck disable=SC2086

@@ -48,12 +48,13 @@ struct record_provider {
 	char ttl[64];
 	char note[256];
 };
-#define RECORD_MAX_PROVIDERS 48
 
-/* Parse the text of providers.txt into out (at most max) and the [*]
- * block into *fallback (general advice when it is absent). Returns the
- * count. Lines that do not parse are skipped. */
-size_t record_providers_parse(const char *text, struct record_provider *out, size_t max,
+/* Parse the text of providers.txt into *out, an array the caller frees
+ * (NULL when there is no host block), and the [*] block into *fallback
+ * (general advice when it is absent). Returns the count of hosts: every
+ * block is kept, there is no limit but the file's size. Lines that do not
+ * parse are skipped. */
+size_t record_providers_parse(const char *text, struct record_provider **out,
 			      struct record_provider *fallback);
 /* The host whose ns parts occur in one of the NS names (at a label start,
  * case-insensitive), or NULL. */

@@ -185,7 +185,7 @@ struct wizard {
 	char *welcome;
 
 	/* DNS hosts (assets/providers.txt) and the zone's NS names */
-	struct record_provider providers[RECORD_MAX_PROVIDERS], fallback;
+	struct record_provider *providers, fallback;   /* providers: n_providers, owned */
 	size_t n_providers;
 	bool have_providers;
 	char ns_names[8][256];

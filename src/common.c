@@ -6,6 +6,7 @@
 
 #include "common.h"
 
+__attribute__((format(printf, 4, 0)))
 static int vfail(struct dk_err *err, int status, int errnum, const char *fmt, va_list ap)
 {
 	if (err == NULL)

@@ -132,11 +132,12 @@ static void provider_default(struct record_provider *p)
 	snprintf(p->ttl, sizeof p->ttl, "3600");
 }
 
-size_t record_providers_parse(const char *text, struct record_provider *out, size_t max,
+size_t record_providers_parse(const char *text, struct record_provider **out,
 			      struct record_provider *fallback)
 {
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	struct record_provider *cur = NULL;
+	*out = NULL;
 	provider_default(fallback);
 	snprintf(fallback->name, sizeof fallback->name, "*");
 	for (const char *line = text; line != NULL && *line != '\0';) {
@@ -159,11 +160,19 @@ size_t record_providers_parse(const char *text, struct record_provider *out, siz
 				cur = fallback;
 				continue;
 			}
-			cur = n < max ? &out[n++] : NULL;
-			if (cur != NULL) {
-				provider_default(cur);
-				snprintf(cur->name, sizeof cur->name, "%s", b + 1);
+			if (n == cap) {
+				size_t ncap = cap != 0 ? cap * 2 : 16;
+				struct record_provider *grown = realloc(*out, ncap * sizeof **out);
+				if (grown == NULL) {   /* out of memory: the general advice stands */
+					cur = NULL;
+					continue;
+				}
+				*out = grown;
+				cap = ncap;
 			}
+			cur = &(*out)[n++];
+			provider_default(cur);
+			snprintf(cur->name, sizeof cur->name, "%s", b + 1);
 			continue;
 		}
 		char *eq = strchr(b, '=');

@@ -1781,8 +1781,7 @@ void wiz_assets_load(struct wizard *w, const char *dir)
 	if (!w->have_providers) {
 		char *text = read_text_max(dir, "providers", PROVIDERS_MAX);
 		if (text != NULL) {
-			w->n_providers = record_providers_parse(text, w->providers, RECORD_MAX_PROVIDERS,
-								&w->fallback);
+			w->n_providers = record_providers_parse(text, &w->providers, &w->fallback);
 			w->have_providers = true;
 			free(text);
 		}
@@ -1799,7 +1798,7 @@ void wiz_init(struct wizard *w, const struct options *opt)
 	memset(w, 0, sizeof *w);
 	w->opt = opt;
 	w->status = DK_MISMATCH;
-	record_providers_parse("", w->providers, 0, &w->fallback);
+	record_providers_parse("", &w->providers, &w->fallback);
 	setup_survey(opt->root, &w->sv);
 	for (int i = 0; i < w->sv.n_keys && w->n_resume < 16; i++) {
 		int k = w->n_resume;
@@ -1858,4 +1857,7 @@ void wiz_free(struct wizard *w)
 	}
 	free(w->welcome);
 	w->welcome = NULL;
+	free(w->providers);
+	w->providers = NULL;
+	w->n_providers = 0;
 }

@@ -56,7 +56,7 @@ run_one() {
 
 # The network rule, enforced: every end-to-end test runs in a network
 # namespace of its own with only loopback, so nothing it starts can reach
-# another address. The MTA tests build their Debian roots from the mirror
+# another address. The MTA tests and deb.sh build their Debian roots from the mirror
 # first (tests/lib/troot.sh), so they isolate themselves instead: their
 # bodies run in a root with its own network namespace.
 isolated() {
@@ -97,7 +97,7 @@ for t in tests/e2e/*.sh; do
 	name=$(basename "$t" .sh)
 	selected "$name" || continue
 	case $name in
-	mta_*) run_one "$name" bash "$t" ;;
+	mta_* | deb) run_one "$name" bash "$t" ;;
 	*) run_one "$name" isolated bash "$t" ;;
 	esac
 done

@@ -55,7 +55,7 @@ static void record_reason_is_printable(void **state)
 		";\xfe\x9c\xdf\xd8\xfep=AAAA;;",
 		"v=DKIM1; \x1b]0;owned\a=1; p=AAAA",
 		"v=DKIM1; k=\x1b[2J; p=AAAA",
-		"v=DKIM1; k=rsa\x9b""31m; p=AAAA",
+		"v=DKIM1; k=rsa\23331m; p=AAAA",   /* \233: CSI, then "31m" */
 		"v=DKIM1; s=\x1b[5mtls; p=AAAA",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -205,7 +205,7 @@ static void tsig_reason_is_printable(void **state)
 {
 	(void)state;
 	static const char *files[] = {
-		"key \"k\" {\n\talgorit\xff\xff~\xfdJ\x8b""D\x0fsh2",
+		"key \"k\" {\n\talgorit\xff\xff~\xfdJ\213D\x0fsh2",
 		"key \"k\" { \x1b[2J",
 		"key \"k\" { \x1b]0;owned\x07 x",
 	};
@@ -501,7 +501,11 @@ static void children_start_clean(void **state)
 	const char *const st[] = { "/bin/cat", "/proc/self/status", NULL };
 	assert_int_equal(mta_run(st, out, sizeof out), 0);
 	assert_string_equal(status_field(out, "SigBlk:", f, sizeof f), "0000000000000000");
-	assert_string_equal(status_field(out, "SigIgn:", f, sizeof f), "0000000000000000");
+	/* Signals 32 and 33 are glibc's own (SIGCANCEL, SIGSETXID): sigaction
+	 * refuses them, so a child keeps what the test inherited, and GNU make
+	 * 4.3 starts its recipes with both ignored (make check-unit). */
+	unsigned long long ign = strtoull(status_field(out, "SigIgn:", f, sizeof f), NULL, 16);
+	assert_int_equal(ign & ~(3ULL << 31), 0);
 	const char *const env[] = { "/usr/bin/env", NULL };
 	assert_int_equal(mta_run(env, out, sizeof out), 0);
 	assert_string_equal(out, SPAWN_ENV_PATH "\n" SPAWN_ENV_LANG "\n");

@@ -557,7 +557,11 @@ static void test_postfix(void **state)
 	m = get("/etc/systemd/system/opendkim-ed25519.service");
 	assert_non_null(strstr(m, "ExecStart=/usr/sbin/opendkim -x /etc/opendkim-ed25519.conf\n"));
 	free(m);
-	plan_apply(&r, false);
+	/* The re-run reads the tables back, and dkim-setup reads nothing below a
+	 * directory root does not own: as an ordinary user (a package build's
+	 * `make check-unit`) the files made above are the user's. */
+	if (geteuid() == 0)
+		plan_apply(&r, false);
 	/* strict: our milter alone changes to tempfail */
 	r.strict = true;
 	plan_apply(&r, true);

@@ -299,8 +299,8 @@ static void test_providers(void **state)
 	size_t n = fread(text, 1, sizeof text - 1, f);
 	fclose(f);
 	text[n] = '\0';
-	struct record_provider p[RECORD_MAX_PROVIDERS], fallback;
-	size_t np = record_providers_parse(text, p, RECORD_MAX_PROVIDERS, &fallback);
+	struct record_provider *p, fallback;
+	size_t np = record_providers_parse(text, &p, &fallback);
 	assert_true(np >= 14);
 	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
 		char names[2][256];
@@ -320,6 +320,22 @@ static void test_providers(void **state)
 	/* a name that only contains a host's part inside a label is not that host */
 	char tricky[1][256] = { "ns.notcloudflare.com" };
 	assert_null(record_provider_match(p, np, tricky, 1));
+	free(p);
+
+	/* no host is dropped, however many there are (48 were kept before) */
+	static char many[200 * 64];
+	size_t off = 0;
+	for (int i = 0; i < 200; i++)
+		off += (size_t)snprintf(many + off, sizeof many - off,
+					"[Host %d]\nns = ns.host%d.example\nvalue = chunks\n", i, i);
+	np = record_providers_parse(many, &p, &fallback);
+	assert_int_equal(np, 200);
+	char last[1][256] = { "a.ns.host199.example" };
+	const struct record_provider *m = record_provider_match(p, np, last, 1);
+	assert_non_null(m);
+	assert_string_equal(m->name, "Host 199");
+	assert_true(m->chunks);
+	free(p);
 }
 
 static void test_chunks(void **state)

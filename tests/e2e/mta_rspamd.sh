@@ -15,10 +15,10 @@ need_root
 
 if [ "${MTA_INNER:-}" != 1 ]; then
 	[ -f "$TOP/tests/lib/troot.sh" ] || skip_all "needs tests/lib/troot.sh (throwaway roots, issue 10)"
-	. "$TOP/tests/lib/troot.sh"
+	. "$TOP/tests/lib/mta.sh"   # MTA_RSPAMD_PKGS, and troot.sh
 	command -v unshare >/dev/null || skip_all "needs unshare"
 	start=$SECONDS
-	troot_ensure mta-rspamd "postfix rspamd" ||
+	troot_ensure mta-rspamd "$MTA_RSPAMD_PKGS" ||
 		{ not_ok "a Debian root with postfix and rspamd (see build/roots/mta-rspamd.log)"; exit 1; }
 	troot_new mta-rspamd || { not_ok "a copy of the root mta-rspamd"; exit 1; }
 	diag "root mta-rspamd ready in $((SECONDS - start)) s"

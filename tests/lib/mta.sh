@@ -5,7 +5,7 @@
 #                             mount, network (only lo), pid namespaces; the
 #                             host's packages and /etc are never touched.
 #                             Exits with the body's status.
-#  mta_prepare_roots          build (or find cached) both roots
+#  mta_prepare_roots          build (or find cached) every MTA root
 #  mta_keep_pristine PATH...  (inside) remember PATHs as the packages left them
 #  mta_reset PATH...          (inside) remove PATHs, put back what was kept
 #  mta_sink_start DIR         SMTP sink on 127.0.0.2:25 (inside the netns)
@@ -15,12 +15,14 @@
 # exim4-daemon-light and postfix conflict: one root each, side by side.
 MTA_EXIM_PKGS="exim4-daemon-light"
 MTA_POSTFIX_PKGS="postfix opendkim"
+MTA_RSPAMD_PKGS="postfix rspamd"
 MTA_PRISTINE=${MTA_PRISTINE:-}
 
-# Both roots built (or found cached) ahead of the tests: tests/run.sh runs
+# The roots built (or found cached) ahead of the tests: tests/run.sh runs
 # this in the background while the other tests run.
 mta_prepare_roots() {
-	troot_ensure mta-exim "$MTA_EXIM_PKGS" && troot_ensure mta-postfix "$MTA_POSTFIX_PKGS"
+	troot_ensure mta-exim "$MTA_EXIM_PKGS" && troot_ensure mta-postfix "$MTA_POSTFIX_PKGS" &&
+		troot_ensure mta-rspamd "$MTA_RSPAMD_PKGS"
 }
 
 mta_in_root() {

@@ -22,7 +22,6 @@
 #define EXIM_SPLIT_MACROS "/etc/exim4/conf.d/main/000_localmacros"
 #define EXIM_PLAIN_FRAGMENT "/etc/exim4/dkim/dkim-setup-transport.conf"
 #define EXIM_DOMAINS EXIM_KEYDIR "/domains"
-#define EXIM_CHECK_CONF "/var/lib/exim4/config.dkim-setup-check"
 #define EXIM_BIN "/usr/sbin/exim4"
 #define SMARTHOST_DEBIAN "/etc/exim4/conf.d/transport/30_exim4-config_remote_smtp_smarthost"
 #define SMARTHOST_RUL SMARTHOST_DEBIAN ".rul"
@@ -520,6 +519,42 @@ static int exim_plan(const struct mta_request *req, struct mta_plan *plan, struc
 	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
 }
 
+/* update-exim4.conf -o CONF, then exim -C CONF -bV and -bP of the remote
+ * transport: our settings must reach it. */
+static int exim_check_generated(const struct mta_plan *plan, const char *conf, struct mta_result *res,
+				struct dk_err *err)
+{
+	char out[8192];
+	const char *const gen[] = { UPDATE_EXIM, "-o", conf, NULL };
+	int rc = mta_run(gen, out, sizeof out);
+	if (rc != 0) {
+		mta_tail_line(out, res->validator, sizeof res->validator);
+		return dk_fail(err, DK_SYSERR, "update-exim4.conf failed (%d): %s", rc, res->validator);
+	}
+	const char *const bv[] = { EXIM_BIN, "-C", conf, "-bV", NULL };
+	rc = mta_run(bv, out, sizeof out);
+	if (rc != 0) {
+		mta_tail_line(out, res->validator, sizeof res->validator);
+		return dk_fail(err, DK_SYSERR, "exim -bV rejects the new configuration: %s", res->validator);
+	}
+	/* -bV does not show that our macros reached the transport (the other
+	 * layout's file is silently ignored): ask for the transport itself. */
+	const char *transport = is_smarthost(&plan->info) ? "remote_smtp_smarthost" : "remote_smtp";
+	const char *const bp[] = { EXIM_BIN, "-C", conf, "-bP", "transport", transport, NULL };
+	rc = mta_run(bp, out, sizeof out);
+	if (rc != 0 || strstr(out, "dkim_private_key = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}") == NULL ||
+	    strstr(out, "dkim_canon = relaxed") == NULL) {
+		snprintf(res->validator, sizeof res->validator, "%s has no dkim_private_key from us", transport);
+		return dk_fail(err, DK_SYSERR,
+			       "the generated Exim configuration does not use the DKIM macros (%s transport "
+			       "missing or changed?)", transport);
+	}
+	snprintf(res->validator, sizeof res->validator,
+		 "exim -bV accepts the generated configuration; %s has dkim_canon = relaxed and "
+		 "the key path from dkim-setup", transport);
+	return 0;
+}
+
 static int exim_validate(const struct mta_request *req, const struct mta_plan *plan,
 			 struct mta_result *res, struct dk_err *err)
 {
@@ -538,40 +573,19 @@ static int exim_validate(const struct mta_request *req, const struct mta_plan *p
 		return 0;
 	}
 	/* Generate the configuration from what we wrote into a scratch file and
-	 * ask Exim about it, before the live one is regenerated. */
-	char out[8192];
-	unlink(EXIM_CHECK_CONF);
-	const char *const gen[] = { UPDATE_EXIM, "-o", EXIM_CHECK_CONF, NULL };
-	int rc = mta_run(gen, out, sizeof out);
-	if (rc != 0) {
-		mta_tail_line(out, res->validator, sizeof res->validator);
-		unlink(EXIM_CHECK_CONF);
-		return dk_fail(err, DK_SYSERR, "update-exim4.conf failed (%d): %s", rc, res->validator);
-	}
-	const char *const bv[] = { EXIM_BIN, "-C", EXIM_CHECK_CONF, "-bV", NULL };
-	rc = mta_run(bv, out, sizeof out);
-	if (rc != 0) {
-		mta_tail_line(out, res->validator, sizeof res->validator);
-		unlink(EXIM_CHECK_CONF);
-		return dk_fail(err, DK_SYSERR, "exim -bV rejects the new configuration: %s", res->validator);
-	}
-	/* -bV does not show that our macros reached the transport (the other
-	 * layout's file is silently ignored): ask for the transport itself. */
-	const char *transport = is_smarthost(&plan->info) ? "remote_smtp_smarthost" : "remote_smtp";
-	const char *const bp[] = { EXIM_BIN, "-C", EXIM_CHECK_CONF, "-bP", "transport", transport, NULL };
-	rc = mta_run(bp, out, sizeof out);
-	unlink(EXIM_CHECK_CONF);
-	if (rc != 0 || strstr(out, "dkim_private_key = " EXIM_KEYDIR "/${dkim_domain}-${dkim_selector}") == NULL ||
-	    strstr(out, "dkim_canon = relaxed") == NULL) {
-		snprintf(res->validator, sizeof res->validator, "%s has no dkim_private_key from us", transport);
-		return dk_fail(err, DK_SYSERR,
-			       "the generated Exim configuration does not use the DKIM macros (%s transport "
-			       "missing or changed?)", transport);
-	}
-	snprintf(res->validator, sizeof res->validator,
-		 "exim -bV accepts the generated configuration; %s has dkim_canon = relaxed and "
-		 "the key path from dkim-setup", transport);
-	return 0;
+	 * ask Exim about it, before the live one is regenerated. The scratch
+	 * file lives in a directory of root's own, made for this run: in
+	 * /var/lib/exim4 (Debian-exim's) that user could plant a symlink that
+	 * update-exim4.conf -o, running as root, would write through. */
+	char dir[] = "/tmp/dkim-setup-exim.XXXXXX";
+	if (mkdtemp(dir) == NULL)
+		return dk_fail(err, DK_SYSERR, "a private directory for the Exim check: %s", strerror(errno));
+	char conf[sizeof dir + 16];
+	snprintf(conf, sizeof conf, "%s/exim4.conf", dir);
+	int rc = exim_check_generated(plan, conf, res, err);
+	unlink(conf);
+	rmdir(dir);
+	return rc;
 }
 
 /* update-exim4.conf makes the running configuration from what we wrote

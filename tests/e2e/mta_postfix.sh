@@ -80,40 +80,9 @@ publish() {  # json-file selector
 	knot_set_txt "$2._domainkey" "${strs[@]}"
 }
 
-wait_msg() {
-	local i f
-	for ((i = 0; i < 200; i++)); do
-		f=$(grep -l "$1@" "$SINK"/*.eml 2>/dev/null | head -n 1)
-		[ -n "$f" ] && { echo "$f"; return 0; }
-		sleep 0.05
-	done
+mta_diag() {  # what the daemons said about a message that did not arrive
 	diag "no message $1 at the sink; mail log: $(tail -n 4 "$W/maillog" 2>/dev/null | tr '\n' '|')"
 	diag "opendkim: $(tail -n 3 "$W/opendkim.log" 2>/dev/null | tr '\n' '|')"
-	return 1
-}
-
-send_sendmail() {  # from
-	local id="t$(date +%s%N).$$"
-	printf 'From: Test <%s>\nTo: <rcpt@sink.test>\nSubject: dkim e2e %s\nMessage-ID: <%s@%s>\n\nHello %s.\n' \
-		"$1" "$id" "$id" "$DOM" "$id" | /usr/sbin/sendmail -f "$1" rcpt@sink.test
-	wait_msg "$id"
-}
-
-send_smtp() {  # from
-	local id="t$(date +%s%N).$$"
-	/usr/bin/python3 - "$1" "$id" "$DOM" <<'PY' || return 1
-import smtplib, sys
-frm, mid, dom = sys.argv[1:4]
-msg = ("From: Test <%s>\r\nTo: <rcpt@sink.test>\r\nSubject: smtp %s\r\nMessage-ID: <%s@%s>\r\n\r\nHello.\r\n"
-       % (frm, mid, mid, dom))
-with smtplib.SMTP("127.0.0.1", 25, timeout=20) as s:
-    s.sendmail(frm, ["rcpt@sink.test"], msg)
-PY
-	wait_msg "$id"
-}
-
-verify() {
-	/usr/bin/python3 "$TOP/tests/lib/dkim_verify.py" "$1" 127.0.0.1 "$KNOT_PORT"
 }
 
 snapshot() {
@@ -144,14 +113,14 @@ check_eq "postfix: milter_default_action left alone" "$(postconf -d -h milter_de
 check_eq "postfix: one KeyTable entry" "1" "$(grep -c "^rsa1._domainkey.$DOM " /etc/opendkim/key.table)"
 publish "$W/p1.json" rsa1
 start_daemons || { not_ok "postfix and opendkim start"; exit 1; }
-m=$(send_smtp "user@$DOM")
+m=$(mta_send_smtp "user@$DOM")
 check "postfix smtpd: the sink got the message" test -n "$m"
-v=$(verify "$m"); rc=$?
+v=$(mta_verify "$m"); rc=$?
 check_eq "postfix smtpd (chrooted) RSA: dkimpy verifies the one signature" "0 pass d=$DOM s=rsa1 a=rsa-sha256" "$rc $v"
-m=$(send_sendmail "user@$DOM")
-v=$(verify "$m"); rc=$?
+m=$(mta_send_sendmail "user@$DOM")
+v=$(mta_verify "$m"); rc=$?
 check_eq "postfix sendmail RSA: dkimpy verifies the one signature" "0 pass d=$DOM s=rsa1 a=rsa-sha256" "$rc $v"
-m=$(send_sendmail "user@other.test")
+m=$(mta_send_sendmail "user@other.test")
 check "postfix: mail from another domain is not signed" bash -c "test -n '$m' && ! grep -qi '^DKIM-Signature' '$m'"
 
 # ---- re-run: a no-op ----
@@ -173,12 +142,12 @@ check_eq "ed25519: still one KeyTable entry per selector" "1 1" \
 	"$(grep -c "^rsa1._domainkey.$DOM " /etc/opendkim/key.table) $(grep -c "^ed1._domainkey.$DOM " /etc/opendkim/key-ed25519.table)"
 publish "$W/p3.json" ed1
 start_daemons || not_ok "postfix and both opendkims start"
-m=$(send_smtp "user@$DOM")
-v=$(verify "$m"); rc=$?
+m=$(mta_send_smtp "user@$DOM")
+v=$(mta_verify "$m"); rc=$?
 check_match "dual smtpd: dkimpy verifies the Ed25519 signature" "pass d=$DOM s=ed1 a=ed25519-sha256" "$v"
 check_eq "dual smtpd: two signatures, all pass" "0 2" "$rc $(grep -c '^pass' <<<"$v")"
-m=$(send_sendmail "user@$DOM")
-v=$(verify "$m"); rc=$?
+m=$(mta_send_sendmail "user@$DOM")
+v=$(mta_verify "$m"); rc=$?
 check_eq "dual sendmail: two signatures, all pass" "0 2" "$rc $(grep -c '^pass' <<<"$v")"
 before=$(snapshot)
 run_tool "$W/p4.json" -s rsa1

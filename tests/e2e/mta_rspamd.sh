@@ -86,40 +86,9 @@ publish() {  # json-file selector
 	knot_set_txt "$2._domainkey" "${strs[@]}"
 }
 
-wait_msg() {
-	local i f
-	for ((i = 0; i < 300; i++)); do
-		f=$(grep -l "$1@" "$SINK"/*.eml 2>/dev/null | head -n 1)
-		[ -n "$f" ] && { echo "$f"; return 0; }
-		sleep 0.05
-	done
+mta_diag() {  # what the daemons said about a message that did not arrive
 	diag "no message $1 at the sink; mail log: $(tail -n 4 "$W/maillog" 2>/dev/null | tr '\n' '|')"
 	diag "rspamd: $(grep -i dkim /var/log/rspamd/rspamd.log 2>/dev/null | tail -n 3 | tr '\n' '|')"
-	return 1
-}
-
-send_sendmail() {  # from
-	local id="t$(date +%s%N).$$"
-	printf 'From: Test <%s>\nTo: <rcpt@sink.test>\nSubject: dkim e2e %s\nMessage-ID: <%s@%s>\n\nHello %s.\n' \
-		"$1" "$id" "$id" "$DOM" "$id" | /usr/sbin/sendmail -f "$1" rcpt@sink.test
-	wait_msg "$id"
-}
-
-send_smtp() {  # from
-	local id="t$(date +%s%N).$$"
-	/usr/bin/python3 - "$1" "$id" "$DOM" <<'PY' || return 1
-import smtplib, sys
-frm, mid, dom = sys.argv[1:4]
-msg = ("From: Test <%s>\r\nTo: <rcpt@sink.test>\r\nSubject: smtp %s\r\nMessage-ID: <%s@%s>\r\n\r\nHello.\r\n"
-       % (frm, mid, mid, dom))
-with smtplib.SMTP("127.0.0.1", 25, timeout=30) as s:
-    s.sendmail(frm, ["rcpt@sink.test"], msg)
-PY
-	wait_msg "$id"
-}
-
-verify() {
-	/usr/bin/python3 "$TOP/tests/lib/dkim_verify.py" "$1" 127.0.0.1 "$KNOT_PORT"
 }
 
 # ---- RSA alone, with a milter already there ----
@@ -142,14 +111,14 @@ check_eq "  ... non_smtpd_milters has rspamd's" "{ inet:127.0.0.1:11332, default
 check_eq "  ... no OpenDKIM beside it" "$opendkim_before" "$(ls -d /etc/opendkim* /etc/dkimkeys 2>/dev/null)"
 publish "$W/r1.json" rsa1
 if start_daemons; then
-	if m=$(send_smtp "shop@$DOM"); then
-		check "RSA: mail over SMTP is signed and dkimpy verifies it" verify "$m"
+	if m=$(mta_send_smtp "shop@$DOM"); then
+		check "RSA: mail over SMTP is signed and dkimpy verifies it" mta_verify "$m"
 	else
 		not_ok "RSA: mail over SMTP reached the sink"
 	fi
-	if m=$(send_sendmail "shop@$DOM"); then
+	if m=$(mta_send_sendmail "shop@$DOM"); then
 		check_eq "RSA: mail through sendmail is signed with rsa1 alone, dkimpy verifies it" \
-			"pass d=$DOM s=rsa1 a=rsa-sha256" "$(verify "$m")"
+			"pass d=$DOM s=rsa1 a=rsa-sha256" "$(mta_verify "$m")"
 	else
 		not_ok "RSA: mail through sendmail reached the sink"
 	fi
@@ -166,16 +135,16 @@ check_eq "Ed25519 next to RSA: configured" "rspamd true true" \
 	"$(json_get mta.name <"$W/e1.json") $(json_get mta.ed25519 <"$W/e1.json") $(json_get mta.validated <"$W/e1.json")"
 publish "$W/e1.json" ed1
 if start_daemons; then
-	if m=$(send_smtp "shop@$DOM"); then
-		check "RSA+Ed25519: every signature verifies (SMTP)" verify "$m"
+	if m=$(mta_send_smtp "shop@$DOM"); then
+		check "RSA+Ed25519: every signature verifies (SMTP)" mta_verify "$m"
 		check_match "  ... an rsa-sha256 and an ed25519-sha256 signature" \
 			"pass d=$DOM s=rsa1 a=rsa-sha256.*pass d=$DOM s=ed1 a=ed25519-sha256|pass d=$DOM s=ed1 a=ed25519-sha256.*pass d=$DOM s=rsa1 a=rsa-sha256" \
-			"$(verify "$m" | tr '\n' ' ')"
+			"$(mta_verify "$m" | tr '\n' ' ')"
 	else
 		not_ok "RSA+Ed25519: mail over SMTP reached the sink"
 	fi
-	if m=$(send_sendmail "shop@$DOM"); then
-		check_eq "RSA+Ed25519: both signatures verify (sendmail)" "2" "$(verify "$m" | grep -c '^pass')"
+	if m=$(mta_send_sendmail "shop@$DOM"); then
+		check_eq "RSA+Ed25519: both signatures verify (sendmail)" "2" "$(mta_verify "$m" | grep -c '^pass')"
 	else
 		not_ok "RSA+Ed25519: mail through sendmail reached the sink"
 	fi

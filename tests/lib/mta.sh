@@ -95,3 +95,44 @@ for k in sys.argv[1].split("."):
     v = v.get(k) if isinstance(v, dict) else None
 print("null" if v is None else (str(v).lower() if isinstance(v, bool) else v))' "$1"
 }
+
+# Mail through the Postfix of a root, for the Postfix signers' tests: a
+# message with a unique Message-ID submitted by sendmail (non_smtpd_milters)
+# or over SMTP to 127.0.0.1:25 (smtpd_milters); prints the path of what the
+# sink got. Nothing within about 15 s: status 1, and mta_diag ID, when the
+# test defines it, says what its daemons logged.
+mta_wait_msg() {  # id
+	local i f
+	for ((i = 0; i < 300; i++)); do
+		f=$(grep -l "$1@" "$SINK"/*.eml 2>/dev/null | head -n 1)
+		[ -n "$f" ] && { echo "$f"; return 0; }
+		sleep 0.05
+	done
+	declare -F mta_diag >/dev/null && mta_diag "$1"
+	return 1
+}
+
+mta_send_sendmail() {  # from
+	local id="t$(date +%s%N).$$"
+	printf 'From: Test <%s>\nTo: <rcpt@sink.test>\nSubject: dkim e2e %s\nMessage-ID: <%s@%s>\n\nHello %s.\n' \
+		"$1" "$id" "$id" "$DOM" "$id" | /usr/sbin/sendmail -f "$1" rcpt@sink.test
+	mta_wait_msg "$id"
+}
+
+mta_send_smtp() {  # from
+	local id="t$(date +%s%N).$$"
+	/usr/bin/python3 - "$1" "$id" "$DOM" <<'PY' || return 1
+import smtplib, sys
+frm, mid, dom = sys.argv[1:4]
+msg = ("From: Test <%s>\r\nTo: <rcpt@sink.test>\r\nSubject: smtp %s\r\nMessage-ID: <%s@%s>\r\n\r\nHello.\r\n"
+       % (frm, mid, mid, dom))
+with smtplib.SMTP("127.0.0.1", 25, timeout=30) as s:
+    s.sendmail(frm, ["rcpt@sink.test"], msg)
+PY
+	mta_wait_msg "$id"
+}
+
+# dkimpy's verdict on every signature of a message, keys from the Knot.
+mta_verify() {  # message
+	/usr/bin/python3 "$TOP/tests/lib/dkim_verify.py" "$1" 127.0.0.1 "$KNOT_PORT"
+}

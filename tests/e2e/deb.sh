@@ -39,16 +39,20 @@ fi
 troot_new deb || { not_ok "copying the root"; exit 1; }
 D=$(t_tmpdir)
 start=$SECONDS
-# what is beside the checkout in the root before (its /root has .bashrc when
-# the checkout is /root/dkim-setup): dpkg-buildpackage must add nothing there
-beside=$(ls -A "$TROOT$(dirname "$TOP")")
+# dpkg-buildpackage writes its results into the parent of the tree it
+# builds: none of them may land beside the checkout (in the fresh root the
+# checkout is /root/dkim-setup, where HOME's dot files come and go).
+built_beside() {
+	find "$TROOT$(dirname "$TOP")" -maxdepth 1 \( -name '*.deb' -o -name '*.changes' \
+		-o -name '*.buildinfo' -o -name '*.dsc' -o -name '*.tar.*' \) -printf '%f\n' | sort
+}
 troot_run make -C "$TOP" deb DEB_DIR=/tmp/deb >"$D/build.log" 2>&1
 rc=$?
 diag "make deb in the build root: status $rc in $((SECONDS - start)) s"
 check_eq "make deb (dpkg-buildpackage -us -uc -b) succeeds with only the Build-Depends" 0 "$rc"
 [ "$rc" = 0 ] || diag "$(tail -n 30 "$D/build.log")"
 check_match "dh_auto_test ran make check-unit" 'check-unit: all [0-9]+ unit test programs passed' "$(cat "$D/build.log")"
-check_eq "nothing written beside the checkout" "$beside" "$(ls -A "$TROOT$(dirname "$TOP")")"
+check_eq "no package file written beside the checkout" "" "$(built_beside)"
 cp -r "$TROOT/tmp/deb" "$D/deb"
 rm -rf "$D/deb/src"
 deb=$D/deb/dkim-setup_${version}_$(dpkg --print-architecture).deb

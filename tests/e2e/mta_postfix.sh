@@ -29,20 +29,12 @@ reset_postfix() {
 }
 
 stop_daemons() {
-	local i
-	if [ -n "$MASTER_PID" ]; then
-		kill "$MASTER_PID" 2>/dev/null
-		for ((i = 0; i < 100; i++)); do kill -0 "$MASTER_PID" 2>/dev/null || break; sleep 0.1; done
-		wait "$MASTER_PID" 2>/dev/null
-		MASTER_PID=
-	fi
-	local p
-	for p in $OPENDKIM_PID $ED_PID; do kill "$p" 2>/dev/null; done
-	for p in $OPENDKIM_PID $ED_PID; do
-		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		wait "$p" 2>/dev/null
-	done
-	OPENDKIM_PID= ED_PID=
+	# Postfix first (it talks to the filters), then the filters
+	# shellcheck disable=SC2086
+	mta_stop_pids $MASTER_PID
+	# shellcheck disable=SC2086
+	mta_stop_pids $OPENDKIM_PID $ED_PID
+	MASTER_PID= OPENDKIM_PID= ED_PID=
 }
 at_exit stop_daemons
 

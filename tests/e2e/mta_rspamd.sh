@@ -47,12 +47,8 @@ reset_postfix() {
 }
 
 stop_daemons() {
-	local p i
-	for p in $MASTER_PID $RSPAMD_PID; do kill "$p" 2>/dev/null; done
-	for p in $MASTER_PID $RSPAMD_PID; do
-		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		wait "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086
+	mta_stop_pids $MASTER_PID $RSPAMD_PID
 	MASTER_PID= RSPAMD_PID=
 }
 at_exit stop_daemons

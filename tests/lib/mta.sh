@@ -136,3 +136,14 @@ PY
 mta_verify() {  # message
 	/usr/bin/python3 "$TOP/tests/lib/dkim_verify.py" "$1" 127.0.0.1 "$KNOT_PORT"
 }
+
+# Stop the daemons a test started, by pid (never by name): SIGTERM to each,
+# then up to 10 s each for it to go (opendkim takes about 4.5 s).
+mta_stop_pids() {  # pid...
+	local p i
+	for p in "$@"; do kill "$p" 2>/dev/null; done
+	for p in "$@"; do
+		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		wait "$p" 2>/dev/null
+	done
+}

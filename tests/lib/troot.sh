@@ -156,6 +156,9 @@ troot_run() {
 		if [ "$net" = -n ]; then
 			ip link set lo up
 		else
+			# TROOT_SHARE_NET (tests/fresh.sh only): apt inside the fresh
+			# root reaches the Debian mirror by name; the tests run there
+			# isolate themselves again (unshare -n, only lo)
 			cp /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null || true
 		fi
 		hostname troot

@@ -138,6 +138,13 @@ const char *mta_no_reload_reason(const struct mta_request *req);
 
 void mta_plan_clear(struct mta_plan *plan);
 
+/* Retiring domain/selector: every signer's config references to it
+ * removed (each file replaced atomically, the old one backed up) and
+ * every signer's copy of its key deleted. A one-line account of what was
+ * done goes to `what`. Call only once it signs no more. 0 or -1 + err. */
+int mta_forget(const char *root, const char *domain, const char *selector, char *what, size_t whatlen,
+	       struct dk_err *err);
+
 /* A signer's copy of a key, compared with the master. */
 struct mta_copy {
 	char path[PATH_MAX];

@@ -392,3 +392,48 @@ void mta_plan_clear(struct mta_plan *plan)
 	free(plan->explain);
 	memset(plan, 0, sizeof *plan);
 }
+
+int mta_forget(const char *root, const char *domain, const char *selector, char *what, size_t whatlen,
+	       struct dk_err *err)
+{
+	struct sbuf done = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < N_SIGNERS && rc == 0; i++) {
+		struct mta_plan plan;
+		memset(&plan, 0, sizeof plan);
+		if (signers[i]->forget != NULL && signers[i]->forget(root, domain, selector, &plan, err) < 0)
+			rc = -1;
+		for (size_t c = 0; c < plan.n && rc == 0; c++) {
+			struct mta_change *ch = &plan.changes[c];
+			struct fs_write w = {
+				.root = root, .path = ch->path, .data = ch->new_text, .len = strlen(ch->new_text),
+				.mode = ch->mode, .uid = FS_KEEP_ID, .gid = (gid_t)FS_KEEP_ID,
+				.flags = FS_REPLACE | FS_BACKUP,
+			};
+			struct stat st;
+			if (fs_stat(root, ch->path, &st) == 0) {   /* keep its owner and mode */
+				w.uid = st.st_uid;
+				w.gid = st.st_gid;
+				w.mode = st.st_mode & 07777;
+			}
+			if (fs_write_file(&w, err) < 0)
+				rc = -1;
+			else
+				sb_printf(&done, "%s%s no longer names %s (backup %s)", done.len ? "; " : "", ch->path,
+					  selector, w.backup);
+		}
+		mta_plan_clear(&plan);
+		char path[PATH_MAX];
+		if (rc < 0 || signers[i]->key_copy(domain, selector, path, sizeof path) < 0 ||
+		    fs_exists(root, path) != 1)
+			continue;
+		if (fs_remove(root, path, err) < 0)
+			rc = -1;
+		else
+			sb_printf(&done, "%s%s copy %s deleted", done.len ? "; " : "", signers[i]->name, path);
+	}
+	char *t = sb_take(&done);
+	snprintf(what, whatlen, "%s", t != NULL ? t : "no signer copy or reference");
+	free(t);
+	return rc;
+}

@@ -264,19 +264,22 @@ static int finish(struct rot *r, struct dk_keyjob *jobs, size_t n, struct dk_err
 		if (switch_signer(r, err) < 0)
 			return -1;
 		r->switched = true;
-		time_t now = lc_now();
-		const char *olds[] = { r->old_rsa, r->old_ed };
-		for (size_t i = 0; i < 2; i++) {
-			struct lc_sel_state *s = olds[i][0] ? lc_state_sel(&r->st, olds[i], true) : NULL;
-			if (s != NULL && s->stopped == 0)
-				s->stopped = now;
-		}
 		r->st.stage = LC_SWITCHED;
 		if (save(r, err) < 0)
 			return -1;
 	} else {
 		r->served = r->switched = true;
 	}
+	/* the old selectors stopped signing now (or, after an interruption
+	 * between the switch and this record, a moment ago) */
+	const char *olds[] = { r->old_rsa, r->old_ed };
+	for (size_t i = 0; i < 2; i++) {
+		struct lc_sel_state *s = olds[i][0] ? lc_state_sel(&r->st, olds[i], true) : NULL;
+		if (s != NULL && s->stopped == 0)
+			s->stopped = lc_now();
+	}
+	if (save(r, err) < 0)
+		return -1;
 	struct dk_err perr;
 	dk_err_clear(&perr);
 	r->proved = true;

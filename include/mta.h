@@ -160,6 +160,19 @@ struct mta_copy {
 int mta_compare_copies(const char *root, const char *domain, const char *selector, const char *p,
 		       struct mta_copy **out, struct dk_err *err);
 
+/* A signer's copy of a key, found by its file name. */
+struct mta_copy_name {
+	char domain[256];
+	char selector[64];
+	char signer[16];             /* whose copy: its --mta word */
+};
+
+/* Every signer's key copy under root, from the file names in each
+ * signer's key directory, into *out (malloc'd, free it; NULL when none).
+ * Returns how many. A directory that is missing or cannot be read
+ * counts as empty. */
+size_t mta_list_copies(const char *root, struct mta_copy_name **out);
+
 /* The selectors dkim-setup configured for `domain` in this MTA so far
  * (space-separated into out, "" if none): Exim's block, OpenDKIM's
  * signing tables. Lets a new key be paired with the one already in use. */

@@ -248,6 +248,14 @@ int lc_inventory_load(const char *root, const char *mta, const char *domain, str
 		}
 	}
 	free(names);
+	/* Keys whose master is gone but a signer still has a copy. */
+	struct mta_copy_name *copies = NULL;
+	size_t nc = mta_list_copies(root, &copies);
+	for (size_t i = 0; i < nc; i++)
+		if ((domain == NULL || strcmp(copies[i].domain, domain) == 0) &&
+		    inv_find(inv, copies[i].domain, copies[i].selector, true) == NULL)
+			break;
+	free(copies);
 	/* The selectors the signer signs with, for every domain seen (and the
 	 * one asked for): some may have no master key here. */
 	size_t nd = inv->n;

@@ -437,3 +437,69 @@ int mta_forget(const char *root, const char *domain, const char *selector, char 
 	free(t);
 	return rc;
 }
+
+/* name (without the suffix) split as <domain><sep><selector>: the
+ * selector is one label, the domain has a dot. */
+static bool split_copy_name(char *name, const char *sep, struct mta_copy_name *c)
+{
+	size_t sl = strlen(sep);
+	char *dot = strrchr(name, '.'), *at = NULL;
+	if (sl == 0)
+		return false;
+	if (strcmp(sep, ".") == 0) {
+		at = dot;
+		if (at == NULL || memchr(name, '.', (size_t)(at - name)) == NULL)
+			return false;
+	} else if (dot != NULL) {
+		at = strstr(dot, sep);
+	}
+	if (at == NULL || at == name || at[sl] == '\0')
+		return false;
+	*at = '\0';
+	const char *sel = at + sl;
+	if (strlen(name) >= sizeof c->domain || strlen(sel) >= sizeof c->selector ||
+	    strspn(sel, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(sel))
+		return false;
+	snprintf(c->domain, sizeof c->domain, "%s", name);
+	snprintf(c->selector, sizeof c->selector, "%s", sel);
+	return true;
+}
+
+size_t mta_list_copies(const char *root, struct mta_copy_name **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	for (size_t i = 0; i < N_SIGNERS; i++) {
+		/* the signer's file name pattern, from its own key_copy */
+		char pat[PATH_MAX], sep[16], suffix[64];
+		if (signers[i]->key_copy("\x01", "\x02", pat, sizeof pat) < 0)
+			continue;
+		char *slash = strrchr(pat, '/'), *d = strchr(pat, '\x01'), *sx = strchr(pat, '\x02');
+		if (slash == NULL || d != slash + 1 || sx == NULL || sx < d || (size_t)(sx - d - 1) >= sizeof sep ||
+		    strlen(sx + 1) >= sizeof suffix)
+			continue;
+		memcpy(sep, d + 1, (size_t)(sx - d - 1));
+		sep[sx - d - 1] = '\0';
+		snprintf(suffix, sizeof suffix, "%s", sx + 1);
+		*slash = '\0';
+		int m = fs_list(root, pat, suffix, NULL, 0);
+		char (*names)[NAME_MAX + 1] = m > 0 ? calloc((size_t)m, sizeof *names) : NULL;
+		if (names == NULL || fs_list(root, pat, suffix, names, m) != m)
+			m = 0;
+		for (int k = 0; k < m; k++) {
+			names[k][strlen(names[k]) - strlen(suffix)] = '\0';
+			struct mta_copy_name c;
+			memset(&c, 0, sizeof c);
+			if (!split_copy_name(names[k], sep, &c))
+				continue;
+			snprintf(c.signer, sizeof c.signer, "%s", signers[i]->name);
+			struct mta_copy_name *grown = realloc(*out, (n + 1) * sizeof *grown);
+			if (grown == NULL)
+				break;
+			*out = grown;
+			grown[n++] = c;
+		}
+		free(names);
+	}
+	return n;
+}

@@ -31,8 +31,9 @@ struct row {
 	char dns[16];                /* "OK 2/2", "missing", "wrong key", ... */
 	const char *dns_id;          /* JSON: "match", "absent", ..., "mixed", "error" */
 	char next[32];               /* the short next action */
-	char why[160];               /* ... in words (JSON, and the notes below) */
+	char why[200];               /* ... in words (JSON, and the notes below) */
 	int status;
+	bool attention;              /* noted below the table */
 };
 
 struct pool {
@@ -133,15 +134,24 @@ static void decide(struct row *r, struct lc_state *st, time_t now)
 	char day[16];
 	r->status = DK_OK;
 	if (k->signing) {
+		bool only_errors = r->failed || r->v.n == 0;
+		for (size_t i = 0; i < r->v.n; i++)
+			only_errors |= r->v.servers[i].status == DNS_ERROR;
+		for (size_t i = 0; i < r->v.n; i++)
+			if (r->v.servers[i].status != DNS_ERROR && r->v.servers[i].status != DNS_MATCH)
+				only_errors = false;
 		if (!k->master) {
 			snprintf(r->next, sizeof r->next, "no key here");
-			snprintf(r->why, sizeof r->why, "the signer uses %s, but " DK_PRIV_DIR " has no key for it",
-				 k->selector);
+			snprintf(r->why, sizeof r->why, "the signer uses %s, but " DK_PRIV_DIR " has no key for it "
+				 "(dkim-setup cannot rotate it; set up a new key with dkim-setup --batch -d %s)",
+				 k->selector, k->domain);
+			r->attention = true;
 		} else if (!served) {
-			snprintf(r->next, sizeof r->next, r->failed ? "check DNS" : "FIX DNS");
-			snprintf(r->why, sizeof r->why, "the signer signs with %s, but not every server serves its "
-				 "key: dkim-setup check -d %s -s %s", k->selector, k->domain, k->selector);
-			r->status = r->failed || !strcmp(r->dns_id, "error") ? DK_SYSERR : DK_MISMATCH;
+			snprintf(r->next, sizeof r->next, only_errors ? "check DNS" : "FIX DNS");
+			snprintf(r->why, sizeof r->why, "the signer signs with %s, but %s: dkim-setup check -d %s -s %s",
+				 k->selector, only_errors ? "not every server could be asked" :
+				 "not every server serves its key (mail signed with it fails)", k->domain, k->selector);
+			r->status = only_errors ? DK_SYSERR : DK_MISMATCH;
 		} else if (k->copy == LC_COPY_DIFFERENT) {
 			snprintf(r->next, sizeof r->next, "FIX COPY");
 			snprintf(r->why, sizeof r->why, "the signer's copy %s is another key than the master",
@@ -234,6 +244,29 @@ static const char *fit(const char *s, size_t w, char *buf, size_t blen)
 	return buf;
 }
 
+/* A note, folded at word boundaries to 80 columns. */
+static void print_wrapped(const char *text)
+{
+	char pb[700];
+	const char *p = dk_printable(text, pb, sizeof pb);
+	size_t indent = 2, width = 80;
+	while (*p) {
+		size_t room = width - indent, n = strlen(p);
+		if (n > room) {
+			n = room;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (n == 0)
+				n = room;
+		}
+		printf("%*s%.*s\n", (int)indent, "", (int)n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+		indent = 4;
+	}
+}
+
 static void print_rows(const struct lc_inventory *inv, struct row *rows, size_t n, time_t now)
 {
 	printf("Signer: %s\n", inv->info.summary);
@@ -252,12 +285,14 @@ static void print_rows(const struct lc_inventory *inv, struct row *rows, size_t 
 	}
 	bool head = false;
 	for (size_t i = 0; i < n; i++) {
-		if (rows[i].status == DK_OK)
+		if (rows[i].status == DK_OK && !rows[i].attention)
 			continue;
 		if (!head)
 			printf("\nNeeds attention:\n");
 		head = true;
-		printf("  %s/%s: %s\n", rows[i].k->domain, rows[i].k->selector, rows[i].why);
+		char line[600];
+		snprintf(line, sizeof line, "%s/%s: %s", rows[i].k->domain, rows[i].k->selector, rows[i].why);
+		print_wrapped(line);
 	}
 }
 

@@ -327,11 +327,15 @@ void wiz_rotate_survey(struct wizard *w);
 /* Survey item i chosen: for a rotate item, set domain, the new selector,
  * the key kind and w->rotating. Returns true when it was one. */
 bool wiz_rotate_choose(struct wizard *w, int i);
+/* The new keys of a rotation exist: record the rotation under way, so
+ * that `dkim-setup rotate -d DOMAIN` continues it if the wizard stops. */
+void wiz_rotate_keys_made(struct wizard *w);
 /* The signer now uses the new selector(s): record when the old ones
  * stopped signing (for retire's grace period). */
 void wiz_rotate_switched(struct wizard *w);
-/* The summary's lines about the old selectors, retire and the timer. */
-void wiz_rotate_summary(const struct wizard *w, struct doc *pre);
+/* The summary's lines about the old selectors and retire (after false:
+ * before the SPF and DMARC advice), or about the timer (after true). */
+void wiz_rotate_summary(const struct wizard *w, struct doc *pre, bool after);
 
 /* Split "<domain>-<selector>-private.pem" at the last '-' that makes both
  * halves valid. 0 or -1. */

@@ -651,6 +651,7 @@ static enum wiz_result key_handle(struct wizard *w, const struct wiz_event *ev)
 		}
 		w->have_key = true;
 		w->have_edkey = w->with_ed;
+		wiz_rotate_keys_made(w);
 		return WR_NEXT;
 	default:
 		return WR_STAY;
@@ -1513,8 +1514,9 @@ static int summary_view(const struct wizard *w, struct doc *pre, struct doc *pos
 		doc_para(pre, 0, DA_BOLD, "Press Enter to finish (p prints the commands and records "
 			 "below on whole lines).");
 	doc_blank(pre);
-	wiz_rotate_summary(w, pre);
+	wiz_rotate_summary(w, pre, false);
 	wiz_spf_dmarc(pre, k->domain);
+	wiz_rotate_summary(w, pre, true);
 	return 0;
 }
 

@@ -124,6 +124,26 @@ bool wiz_rotate_choose(struct wizard *w, int i)
 	return true;
 }
 
+void wiz_rotate_keys_made(struct wizard *w)
+{
+	struct lc_state st;
+	struct dk_err err;
+	if (!w->rotating || w->opt->dry_run)
+		return;
+	lc_state_load(w->opt->root, w->domain, &st);
+	st.stage = LC_KEYS;
+	snprintf(st.new_rsa, sizeof st.new_rsa, "%s", w->selector);
+	snprintf(st.new_ed, sizeof st.new_ed, "%s", w->with_ed ? w->ed_selector : "");
+	snprintf(st.old_rsa, sizeof st.old_rsa, "%s", w->rot_old_rsa);
+	snprintf(st.old_ed, sizeof st.old_ed, "%s", w->rot_old_ed);
+	const char *all[] = { st.new_rsa, st.new_ed, st.old_rsa, st.old_ed };
+	for (size_t i = 0; i < 4; i++)
+		if (all[i][0])
+			lc_state_sel(&st, all[i], true);
+	if (lc_state_save(w->opt->root, w->domain, &st, &err) < 0)
+		snprintf(w->rot_note, sizeof w->rot_note, "Could not record the rotation under way: %s", err.msg);
+}
+
 void wiz_rotate_switched(struct wizard *w)
 {
 	struct lc_state st;
@@ -150,13 +170,23 @@ void wiz_rotate_switched(struct wizard *w)
 			 "will start its grace period when it first sees it.", w->rot_old_rsa, err.msg);
 }
 
-void wiz_rotate_summary(const struct wizard *w, struct doc *pre)
+void wiz_rotate_summary(const struct wizard *w, struct doc *pre, bool after)
 {
 	char day[32];
 	time_t due = lc_now() + (time_t)LC_GRACE_DAYS * LC_DAY;
 	struct tm tm;
 	gmtime_r(&due, &tm);
 	strftime(day, sizeof day, "%Y-%m-%d", &tm);
+	if (after) {
+		doc_blank(pre);
+		doc_para(pre, 0, DA_BOLD, "Keys over time");
+		doc_para(pre, 2, DA_NORMAL, "dkim-setup status shows every key and what to do next. With your "
+			 "own DNS server, a daily timer can rotate keys older than 180 days and retire old "
+			 "selectors: put DKIM_SETUP_ROTATE_ARGS=\"--publish --tsig-key FILE\" in "
+			 "/etc/default/dkim-setup, then:");
+		doc_cmd(pre, 4, DA_BOLD, "systemctl enable --now dkim-setup-rotate.timer");
+		return;
+	}
 	if (w->rotating && (w->mta_phase == MTA_APPLIED || w->mta_phase == MTA_DONE)) {
 		doc_para(pre, 0, DA_BOLD, "Rotation: %s%s%s stopped signing; its record stays published", w->rot_old_rsa,
 			 w->rot_old_ed[0] ? " and " : "", w->rot_old_ed);
@@ -171,10 +201,6 @@ void wiz_rotate_summary(const struct wizard *w, struct doc *pre)
 		doc_para(pre, 0, DA_WARN, "Rotation: not finished; the mail server still signs with %s. Run "
 			 "dkim-setup rotate -d %s to continue.", w->rot_old_rsa, w->domain);
 	}
-	doc_para(pre, 0, DA_BOLD, "Keys over time");
-	doc_para(pre, 2, DA_NORMAL, "dkim-setup status shows every key and what to do next. With your own DNS "
-		 "server, a daily timer can rotate keys older than 180 days and retire old selectors: put "
-		 "DKIM_SETUP_ROTATE_ARGS=\"--publish --tsig-key FILE\" in /etc/default/dkim-setup, then:");
-	doc_cmd(pre, 4, DA_BOLD, "systemctl enable --now dkim-setup-rotate.timer");
-	doc_blank(pre);
+	if (w->rotating)
+		doc_blank(pre);
 }

@@ -41,6 +41,7 @@ tui_keys Enter
 tui_wait '> RSA 2048' && ok "the same kind of key" || not_ok "key step"
 tui_keys Enter
 tui_wait 'Step 5 of 8' 20 && ok "record step" || not_ok "record step"
+check_match "the rotation under way is recorded (rotate -d continues it)" "stage keys.*new $NEW .*old 202601" "$(tr '\n' ' ' <"$R/var/lib/dkim-setup/shop.example.test.state" 2>&1)"
 tui_keys Enter
 tui_wait 'Step 6 of 8' && ok "DNS step" || not_ok "DNS step"
 tui_wait 'missing' 10
@@ -60,7 +61,7 @@ tui_wait 'Step 8 of 8' 20 && tui_wait 'Press Enter to finish' 30 && ok "summary"
 check_eq "the mail server signs with $NEW" "shop.example.test: $NEW|other.example.test: 202601" \
 	"$(grep '^shop' "$R/etc/exim4/dkim/domains")|$(grep '^other' "$R/etc/exim4/dkim/domains")"
 check_match "the old record is still served" "^v=DKIM1; k=rsa; p=." "$(served 202601._domainkey.shop.example.test)"
-check_match "the old selector's stop is recorded" "stopped 202601 [0-9]+" "$(cat "$R/var/lib/dkim-setup/shop.example.test.state" 2>&1)"
+check_match "the old selector's stop is recorded, the rotation done" "stage idle.*stopped 202601 [0-9]+" "$(tr '\n' ' ' <"$R/var/lib/dkim-setup/shop.example.test.state" 2>&1)"
 tui_keys End 2>/dev/null
 all=""
 for i in 1 2 3 4 5; do all="$all$(tui_screen)"; tui_keys NPage; done

@@ -1567,7 +1567,7 @@ const struct step wiz_steps[WS_COUNT] = {
 		"DNS serves it. Then SPF and DMARC records are suggested: DKIM alone does not "
 		"tell receivers what to do with unsigned mail. p shows the commands and records "
 		"on whole lines.",
-		"proof summary", false, summary_enter, summary_handle, NULL, summary_actions, summary_view },
+		"proof summary rotation", false, summary_enter, summary_handle, NULL, summary_actions, summary_view },
 };
 
 /* ---- the engine ----------------------------------------------------------- */

@@ -71,7 +71,7 @@ DATADIR_OBJ := $(DATADIR_SRC:src/%.c=build/obj/%.o) $(DATADIR_SRC:src/%.c=build/
 # Completion for bash, installed to $(BASHCOMPDIR); not part of $(DATADIR).
 BASHCOMP := assets/bash-completion/$(PROG)
 
-.PHONY: all check check-only check-unit deps bench install uninstall clean asan unit fuzz demo demo-clean deb FORCE
+.PHONY: all check check-only check-unit deps bench install uninstall clean asan unit fuzz demo demo-clean lab lab-check lab-clean deb FORCE
 
 all: build/$(PROG)
 
@@ -151,6 +151,19 @@ demo: deps all
 
 demo-clean:
 	rm -rf demo
+
+# The troubleshooting lab (assets/lab/README): `make lab` lists the scenarios,
+# `make lab SCENARIO=name` sets one up broken and opens the lab shell,
+# `make lab-check` says whether it is solved, `make lab-clean` removes it.
+SCENARIO ?=
+lab: deps all
+	tests/demo/lab.sh $(if $(SCENARIO),start $(SCENARIO),list)
+
+lab-check:
+	tests/demo/lab.sh check $(SCENARIO)
+
+lab-clean:
+	tests/demo/lab.sh clean
 
 bench: deps all
 	tests/bench/run.sh

@@ -175,11 +175,11 @@ sandbox_dns_stop() {
 	local dir=$1 pid i
 	pid=$(cat "$dir/dns/server.pid" 2>/dev/null) || return 0
 	case $pid in '' | *[!0-9]*) return 0 ;; esac
-	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "knotd -c $dir/dns/knot.conf"; then
+	if { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "knotd -c $dir/dns/knot.conf"; then
 		kill "$pid" 2>/dev/null
 		for i in $(seq 1 100); do sandbox_alive "$pid" || break; sleep 0.05; done
 		sandbox_alive "$pid" && kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null   # reaps it when it is this shell's child
+		wait "$pid" 2>/dev/null || true   # reaps it when it is this shell's child
 	fi
 	rm -f "$dir/dns/server.pid"
 	return 0

@@ -180,6 +180,7 @@ install: all
 	install -m 0644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)/$(PROG)
 	cp -R assets/. $(DESTDIR)$(DATADIR)/
 	rm -rf $(DESTDIR)$(DATADIR)/$(dir $(BASHCOMP:assets/%=%))
+	rm -rf $(DESTDIR)$(DATADIR)/lab   # the lab runs from a checkout (make lab)
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)
 
 uninstall:

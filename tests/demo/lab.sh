@@ -15,6 +15,10 @@
 # the wrappers of the lab shell and what the trainee did. Nothing is written
 # outside it; the server listens on loopback only and outlives `make lab`
 # until `make lab-clean` or the next scenario.
+# A scenario that needs a real signer ("signer" in its needs file) runs in a
+# throwaway Debian root with Postfix and OpenDKIM (tests/lib/troot.sh, as
+# root): there dkim-setup works on the root's own /, the lab shell runs
+# inside, and everything (daemons, DNS server, the root) ends with it.
 set -eu
 cd "$(dirname "$0")/../.."
 top=$PWD
@@ -25,6 +29,16 @@ zone=shop.example.test
 prog=${DKIM_SETUP:-$top/build/dkim-setup}
 
 . "$top/tests/demo/sandbox.sh"
+
+# Inside the throwaway root (LAB_IN_ROOT=1, set by start_in_root): the
+# root's / is the server. Refused anywhere else: it would change this
+# machine's own mail configuration.
+in_root=
+if [ "${LAB_IN_ROOT:-}" = 1 ]; then
+	[ "$(hostname)" = troot ] && [ ! -w "$top" ] ||
+		{ echo "make lab: LAB_IN_ROOT is only for the throwaway root" >&2; exit 2; }
+	in_root=1
+fi
 
 die() { echo "make lab: $*" >&2; exit 2; }
 
@@ -71,16 +85,26 @@ list() {
 # whose serial every change bumps) and the files of the sandbox root.
 lab_state() {
 	knotc -c "$lab/dns/knot.conf" zone-read "$zone" 2>/dev/null | grep -v ' SOA ' | sort
+	if [ -n "$in_root" ]; then
+		# the mail configuration, and which of the lab's daemons run
+		find /etc/postfix /etc/opendkim.conf /etc/opendkim /etc/dkimkeys /etc/ssl/private \
+			-type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum
+		local p
+		for p in "$lab"/pids/*; do [ -f "$p" ] && sandbox_alive "$(cat "$p")" && echo "running ${p##*/}"; done
+		return 0
+	fi
 	(cd "$lab/root" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
 }
 
 # The wrappers of the lab shell: the tools of a real server, pointed at the
 # sandbox and the lab's DNS server.
 write_bin() {
+	local rootopt="--root '$lab/root'" where="the sandbox $lab/root is \"/\""
+	[ -z "$in_root" ] || { rootopt=; where="this throwaway root's own / is the server"; }
 	mkdir -p "$lab/bin"
 	cat >"$lab/bin/dkim-setup" <<EOF
 #!/bin/bash
-# The lab's dkim-setup: the sandbox $lab/root is "/", and only the lab's
+# The lab's dkim-setup: $where, and only the lab's
 # DNS server ($zone on 127.0.0.1, port $SANDBOX_PORT) is asked.
 case "\${1:-}" in
 check | record | -h | --help | -V | --version) ;;
@@ -89,8 +113,8 @@ esac
 case "\${1:-}" in
 check | record | status | rotate | retire)
 	cmd=\$1; shift
-	exec '$prog' "\$cmd" --root '$lab/root' --nameserver 127.0.0.1@$SANDBOX_PORT "\$@" ;;
-*) exec '$prog' --root '$lab/root' --nameserver 127.0.0.1@$SANDBOX_PORT "\$@" ;;
+	exec '$prog' "\$cmd" $rootopt --nameserver 127.0.0.1@$SANDBOX_PORT "\$@" ;;
+*) exec '$prog' $rootopt --nameserver 127.0.0.1@$SANDBOX_PORT "\$@" ;;
 esac
 EOF
 	cat >"$lab/bin/kdig" <<EOF
@@ -105,13 +129,26 @@ exec bash '$top/tests/demo/lab.sh' check "\$@"
 EOF
 	ln -sf "$top/tests/demo/lab-publish" "$lab/bin/publish"
 	chmod 0755 "$lab/bin/dkim-setup" "$lab/bin/kdig" "$lab/bin/lab-check"
+	[ -n "$in_root" ] || return 0
+	# No init in the root: this systemctl starts and stops the lab's daemons.
+	cat >"$lab/bin/systemctl" <<EOF
+#!/bin/bash
+# The lab's systemctl (the root has no init): start, stop, restart, reload,
+# status of opendkim and postfix.
+set -a; . '$lab/env'; set +a
+. '$scenarios/lib.sh'
+[ \$# = 2 ] || { echo "usage: systemctl start|stop|restart|reload|status opendkim|postfix" >&2; exit 2; }
+case \$1 in start | stop | restart | reload) printf '%s\\n' "systemctl \$*" >>'$lab/actions' ;; esac
+lab_daemon "\${2%.service}" "\$1"
+EOF
+	chmod 0755 "$lab/bin/systemctl"
 }
 
 write_env() {
 	cat >"$lab/env" <<EOF
 LAB_SCENARIO=$1
 LAB_DIR=$lab
-LAB_ROOT=$lab/root
+LAB_ROOT=$([ -n "$in_root" ] && echo / || echo "$lab/root")
 LAB_ZONE=$zone
 LAB_DOMAIN=$zone
 LAB_PORT=$SANDBOX_PORT
@@ -143,11 +180,21 @@ start() {
 	case $name in */* | .*) die "no scenario named $name: make lab lists them" ;; esac
 	[ -f "$scenarios/$name/setup.sh" ] || die "no scenario named $name: make lab lists them"
 	missing=$(scenario_missing "$name")
-	[ -z "$missing" ] || { echo "make lab: $name needs ${missing%;}, which this build or host does not have" >&2; exit 3; }
+	# LAB_IGNORE_NEEDS=1: try a scenario's setup before its needs are met
+	[ -z "$missing" ] || [ "${LAB_IGNORE_NEEDS:-}" = 1 ] ||
+		{ echo "make lab: $name needs ${missing%;}, which this build or host does not have" >&2; exit 3; }
 	[ -x "$prog" ] || die "$prog is not built: run make"
+	if [ -z "$in_root" ] && needs "$name" signer; then
+		start_in_root "$name"
+		return
+	fi
 	clean_lab
-	SANDBOX_MTA=exim sandbox_make "$lab" "$zone" ||
-		die "cannot remove $lab (left by a run as another user): sudo rm -rf $lab"
+	if [ -n "$in_root" ]; then
+		mkdir -p "$lab/dns/db" "$lab/pids"
+	else
+		SANDBOX_MTA=exim sandbox_make "$lab" "$zone" ||
+			die "cannot remove $lab (left by a run as another user): sudo rm -rf $lab"
+	fi
 	sandbox_dns_start "$lab" "$zone" detach || exit 3
 	write_env "$name"
 	write_bin
@@ -168,13 +215,32 @@ start() {
 	fi
 }
 
+needs() { [ -f "$scenarios/$1/needs" ] && sed 's/#.*//' "$scenarios/$1/needs" | grep -qw -- "$2"; }
+
+# A scenario with a real signer: the lab runs inside a throwaway Debian root
+# with Postfix and OpenDKIM (built once, cached in build/roots), its shell
+# too; when the shell ends, the daemons, the DNS server and the root go.
+start_in_root() {
+	local name=$1
+	echo "make lab: $name runs a real Postfix and OpenDKIM in a throwaway Debian root;"
+	echo "  all of it ends when the lab shell ends (lab-check works inside it)."
+	(
+		. "$top/tests/lib/lib.sh"
+		. "$top/tests/lib/mta.sh"
+		troot_ensure mta-postfix "$MTA_POSTFIX_PKGS" >&2 || exit 3
+		troot_new mta-postfix || exit 3
+		LAB_IN_ROOT=1 LAB_DIR=/root/lab DKIM_SETUP=$prog LAB_IGNORE_NEEDS=${LAB_IGNORE_NEEDS:-} \
+			troot_run bash "$top/tests/demo/lab.sh" start "$name"
+	)
+}
+
 brief() {
 	local name=$1
 	echo
 	sed '1{s/^/Scenario '"$name"': /;p;s/./=/g}' "$scenarios/$name/brief.txt"
 	cat <<EOF
 
-The lab: a sandbox mail server ($lab/root is its "/") for $zone,
+The lab: $([ -n "$in_root" ] && echo "a mail server in a throwaway root" || echo "a sandbox mail server ($lab/root is its \"/\")") for $zone,
 whose DNS is a real server on this machine (127.0.0.1, port $(sed -n 's/^LAB_PORT=//p' "$lab/env")).
 In the lab shell these work against it:
   dkim-setup check -d $zone -s SELECTOR     what receivers will find
@@ -183,6 +249,7 @@ In the lab shell these work against it:
   publish ...           the DNS provider's panel (publish --help)
   lab-check             solved yet?   (make lab-check from outside)
 EOF
+	[ -z "$in_root" ] || echo "  systemctl ...         start, stop, reload opendkim and postfix (no init here)"
 }
 
 shell() {
@@ -236,6 +303,11 @@ check() {
 
 clean_lab() {
 	[ -e "$lab" ] || return 0
+	local p
+	for p in "$lab"/pids/*; do
+		[ -f "$p" ] || continue
+		( set -a; . "$lab/env"; set +a; . "$scenarios/lib.sh"; lab_daemon "${p##*/}" stop )
+	done
 	sandbox_dns_stop "$lab"
 	rm -rf "$lab" 2>/dev/null || die "cannot remove $lab (left by a run as another user): sudo rm -rf $lab"
 }

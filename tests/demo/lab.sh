@@ -185,6 +185,7 @@ start() {
 		{ echo "make lab: $name needs ${missing%;}, which this build or host does not have" >&2; exit 3; }
 	[ -x "$prog" ] || die "$prog is not built: run make"
 	if [ -z "$in_root" ] && needs "$name" signer; then
+		clean_lab
 		start_in_root "$name"
 		return
 	fi
@@ -317,6 +318,8 @@ cmd=${1:-list}
 case $cmd in
 list) list ;;
 start | shell | check | clean | run)
+	# (a scenario with a real signer needs root: its sandbox is a throwaway root)
+	[ "$cmd" = start ] && [ -f "$scenarios/${1:-}/needs" ] && needs "${1:-}" signer ||
 	sandbox_as_owner "$lab" "$0" "make lab" \
 		"LAB_DIR=/root/dkim-lab make lab ...   (or any directory only root can change)" "$cmd" "$@"
 	case $cmd in

@@ -120,12 +120,17 @@ if command -v tmux >/dev/null; then
 	check_eq "  ... make lab's status" 0 "$TUI_STATUS"
 	check "  ... the shell's history stayed in the lab" test -f "$LAB_DIR/history"
 	check "  ... no sanitizer report" bash -c "! ls '$TUI_DIR'/asan.* '$TUI_DIR'/ubsan.* 2>/dev/null | grep -q ."
+	out=$(make -s -C "$TOP" lab-check SCENARIO=revoked 2>&1); rc=$?
+	check_eq "the lab stays after the shell: make lab-check SCENARIO=revoked says solved" "0 Solved: A revoked record" \
+		"$rc $(head -n 1 <<<"$out")"
+	out=$(make -s -C "$TOP" lab-check SCENARIO=quotes-pasted 2>&1); rc=$?
+	check_match "  ... and refuses another scenario's name" "set up for revoked, not quotes-pasted" "$out"
 fi
 
 # ---- the clean-up ---------------------------------------------------------
 pid=$(cat "$LAB_DIR/dns/server.pid" 2>/dev/null)
-out=$(lab clean 2>&1); rc=$?
-check_eq "lab-clean: exit 0" 0 "$rc"
+out=$(make -s -C "$TOP" lab-clean 2>&1); rc=$?
+check_eq "make lab-clean: exit 0" 0 "$rc"
 # (stopped: gone, or a zombie that its new parent, the lab having exited, has not reaped yet)
 check "lab-clean: the DNS server (pid $pid) is stopped" \
 	bash -c "! [ -e /proc/${pid:-0} ] || grep -q '^[0-9]* (.*) Z' /proc/${pid:-0}/stat"

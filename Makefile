@@ -196,7 +196,7 @@ DEB_DIR ?= build/deb
 deb:
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_DIR)/src
-	tar -cf - --exclude=./build --exclude=./demo --exclude=./.git . | tar -xf - -C $(DEB_DIR)/src
+	tar -cf - --exclude=./build --exclude=./demo --exclude=./lab --exclude=./.git . | tar -xf - -C $(DEB_DIR)/src
 	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b -Jauto
 	@ls -1 $(DEB_DIR)/*.deb
 

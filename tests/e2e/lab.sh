@@ -48,6 +48,8 @@ scenario_cycle() {
 	check_eq "$n: it serves shop.example.test on loopback" "ns1.shop.example.test." \
 		"$(kdig +short +time=1 +retry=0 @127.0.0.1 -p "$port" shop.example.test NS)"
 	# what the trainee runs in the lab shell
+	check_match "$n: publish --list shows the zone's TXT records" "^[^ ]*\._domainkey\.[^ ]* 300 TXT \"" \
+		"$("$LAB_DIR/bin/publish" --list)"
 	diagnosis=$("$LAB_DIR/bin/dkim-setup" check -d shop.example.test -s 202601 \
 		$(grep -qw prove "$SC/$n/needs" 2>/dev/null && echo --prove) 2>&1)
 	check_match "$n: dkim-setup check names the cause" "$(cat "$SC/$n/cause")" "$diagnosis"

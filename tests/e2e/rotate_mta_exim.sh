@@ -13,8 +13,7 @@ need_root
 [ "${MTA_INNER:-}" = 1 ] || mta_in_root exim
 
 . "$TOP/tests/lib/knot.sh"
-HOOK=${DKIM_SETUP_HOOK:-$TOP/build/tests/dkim-setup-hook}
-[ -x "$HOOK" ] || skip_all "test build missing: make unit"
+. "$TOP/tests/lib/rotate.sh"
 mta_mail_env rot-e2e.test
 TSIG=$KNOT_DIR/tsig.key
 mta_keep_pristine /etc/exim4
@@ -25,51 +24,31 @@ echo "sink.test: 127.0.0.2" >/etc/exim4/hubbed_hosts
 update-exim4.conf
 
 ds() { "$DKIM_SETUP" "$@" --nameserver "$NS"; }
-send() {  # -> the path of the message the sink got
-	local id="t$(date +%s%N).$$" i f
-	printf 'From: Test <user@%s>\nTo: <rcpt@sink.test>\nSubject: rotation %s\nMessage-ID: <%s@%s>\n\nHello %s.\n' \
-		"$DOM" "$id" "$id" "$DOM" "$id" | exim4 -odf -f "user@$DOM" rcpt@sink.test
-	for ((i = 0; i < 200; i++)); do
-		f=$(grep -l "$id@" "$SINK"/*.eml 2>/dev/null | head -n 1)
-		[ -n "$f" ] && { echo "$f"; return 0; }
-		sleep 0.05
-	done
-	return 1
-}
-sels() { mta_verify "$1" | awk '{ print $1 ":" $3 }' | sort | tr '\n' ' '; }
-served() { kdig +short +tcp @127.0.0.1 -p "$KNOT_PORT" "$1" TXT | sed 's/" "//g; s/"//g'; }
 
 ds --batch --mta exim -d "$DOM" -s 202601 --publish --tsig-key "$TSIG" >"$W/s1.out" 2>&1
 check_eq "setup: RSA selector 202601" 0 $?
 ds --batch --mta exim -d "$DOM" -s 202601-ed -a ed25519 --publish --tsig-key "$TSIG" >"$W/s2.out" 2>&1
 check_eq "setup: Ed25519 selector 202601-ed next to it" 0 $?
-before=$(send)
-check_eq "before: Exim signs with both old selectors, dkimpy verifies both" "pass:s=202601 pass:s=202601-ed " "$(sels "$before")"
+before=$(rot_send_exim)
+check_eq "before: Exim signs with both old selectors, dkimpy verifies both" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$before")"
 out=$(ds status); rc=$?
 check_eq "status before: exit 0" 0 "$rc"
 check_match "status before: both old selectors sign" "202601 +RSA-2048 .* yes +same OK .*202601-ed +Ed25519 .* yes +same OK" "$(tr '\n' ' ' <<<"$out")"
 
 # The rotation, paused after its publish (state saved: stage published).
 NEW=$(date -u +%Y%m)
-mkfifo "$W/go"
-DKIM_SETUP_TEST_PAUSE="renamed:/var/lib/dkim-setup/$DOM.state@2" DKIM_SETUP_TEST_FIFO="$W/go" \
-	DKIM_SETUP_TEST_LOG="$W/hook.log" "$HOOK" rotate -d "$DOM" --nameserver "$NS" --publish --tsig-key "$TSIG" \
-	>"$W/rot.out" 2>&1 &
-ROT=$!
-for ((i = 0; i < 600; i++)); do grep -q "^paused" "$W/hook.log" 2>/dev/null && break; sleep 0.05; done
-check "rotation paused after publishing" grep -q "^paused renamed:/var/lib/dkim-setup/$DOM.state@2" "$W/hook.log"
-check_match "  ... Knot serves the new RSA record already" "^v=DKIM1; k=rsa; p=." "$(served "$NEW._domainkey.$DOM")"
-during=$(send)
-check_eq "during: Exim still signs with the old selectors, both verify" "pass:s=202601 pass:s=202601-ed " "$(sels "$during")"
-echo go >"$W/go"
-wait $ROT
+check "rotation paused after publishing" rot_paused_start "renamed:/var/lib/dkim-setup/$DOM.state@2"
+check_match "  ... Knot serves the new RSA record already" "^v=DKIM1; k=rsa; p=." "$(rot_served "$NEW._domainkey.$DOM")"
+during=$(rot_send_exim)
+check_eq "during: Exim still signs with the old selectors, both verify" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$during")"
+rot_release
 check_eq "rotation finishes: exit 0" 0 $?
 check_match "  ... proved" "Proof: OK" "$(cat "$W/rot.out")"
 check_eq "  ... Exim's domains file names the new selectors" "$DOM: $NEW-ed : $NEW" "$(grep "^$DOM" /etc/exim4/dkim/domains)"
-after=$(send)
-check_eq "after: Exim signs with the new selectors, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(sels "$after")"
-check_eq "after: the message signed before still verifies (old record kept)" "pass:s=202601 pass:s=202601-ed " "$(sels "$before")"
-check_eq "after: the message signed during too" "pass:s=202601 pass:s=202601-ed " "$(sels "$during")"
+after=$(rot_send_exim)
+check_eq "after: Exim signs with the new selectors, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(rot_sels "$after")"
+check_eq "after: the message signed before still verifies (old record kept)" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$before")"
+check_eq "after: the message signed during too" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$during")"
 out=$(ds status)
 check_match "status after: old selectors wait for their grace period" "202601 +RSA-2048 .* no +same OK +retire in 7d" "$out"
 check_match "status after: new selectors sign" "$NEW +RSA-2048 .* yes +same OK" "$out"
@@ -79,11 +58,11 @@ check_eq "retire inside the grace period: refused (exit 2)" 2 "$rc"
 for s in 202601 202601-ed; do
 	DKIM_SETUP_TEST_NOW=+8d "$HOOK" retire -d "$DOM" -s "$s" --nameserver "$NS" --publish --tsig-key "$TSIG" >"$W/ret-$s.out" 2>&1
 	check_eq "retire $s 8 days later: exit 0" 0 $?
-	check_eq "  ... Knot serves the revoked record" "v=DKIM1; p=" "$(served "$s._domainkey.$DOM")"
+	check_eq "  ... Knot serves the revoked record" "v=DKIM1; p=" "$(rot_served "$s._domainkey.$DOM")"
 	check "  ... Exim's copy is gone" test ! -e "/etc/exim4/dkim/$DOM-$s-private.pem"
 	check "  ... the master is backed up" test -n "$(ls /var/backups/dkim-setup/etc/ssl/private/$DOM-$s-private.pem.retired-* 2>/dev/null)"
 done
 check_match "the message signed before no longer verifies: its key is revoked" "^fail" "$(mta_verify "$before" 2>&1)"
-last=$(send)
-check_eq "Exim still signs with the new selectors, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(sels "$last")"
+last=$(rot_send_exim)
+check_eq "Exim still signs with the new selectors, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(rot_sels "$last")"
 check "update-exim4.conf still works" update-exim4.conf

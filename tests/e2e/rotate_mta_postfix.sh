@@ -13,64 +13,13 @@ need_root
 [ "${MTA_INNER:-}" = 1 ] || mta_in_root postfix
 
 . "$TOP/tests/lib/knot.sh"
-HOOK=${DKIM_SETUP_HOOK:-$TOP/build/tests/dkim-setup-hook}
-[ -x "$HOOK" ] || skip_all "test build missing: make unit"
+. "$TOP/tests/lib/rotate.sh"
 mta_mail_env rot-e2e.test
 TSIG=$KNOT_DIR/tsig.key
 mta_keep_pristine /etc/postfix /etc/opendkim.conf /etc/dkimkeys
-MASTER_PID= OPENDKIM_PID= ED_PID=
-
-reset_postfix() {
-	mta_reset /etc/postfix /etc/opendkim /etc/dkimkeys /etc/opendkim-ed25519.conf /etc/systemd/system/opendkim-ed25519.service
-	# loopback only, and sink.test goes to the sink
-	postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
-		"transport_maps = inline:{ sink.test=smtp:[127.0.0.2]:25 }" \
-		"maillog_file_prefixes = /var, /dev/stdout, /tmp" "maillog_file = $W/maillog" "mydestination = localhost" "myhostname = mail.$DOM" \
-		"smtp_tls_security_level = none"
-}
-
-stop_daemons() {
-	# Postfix first (it talks to the filters), then the filters
-	# shellcheck disable=SC2086
-	mta_stop_pids $MASTER_PID
-	# shellcheck disable=SC2086
-	mta_stop_pids $OPENDKIM_PID $ED_PID
-	MASTER_PID= OPENDKIM_PID= ED_PID=
-}
-at_exit stop_daemons
-
-start_daemons() {
-	stop_daemons
-	mkdir -p /run/opendkim && chown opendkim:opendkim /run/opendkim
-	/usr/sbin/opendkim -f -x /etc/opendkim.conf >"$W/opendkim.log" 2>&1 &
-	OPENDKIM_PID=$!
-	local ed_port=8891
-	if [ -e /etc/opendkim-ed25519.conf ]; then
-		/usr/sbin/opendkim -f -x /etc/opendkim-ed25519.conf >"$W/opendkim-ed.log" 2>&1 &
-		ED_PID=$!
-		ed_port=8892
-	fi
-	# its own process group: master signals its whole group when it stops
-	setsid /usr/lib/postfix/sbin/master -d >"$W/master.log" 2>&1 &
-	MASTER_PID=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		(exec 3<>/dev/tcp/127.0.0.1/25) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/8891) 2>/dev/null &&
-			(exec 3<>/dev/tcp/127.0.0.1/$ed_port) 2>/dev/null && return 0
-		sleep 0.1
-	done
-	diag "daemons did not come up: $(tail -3 "$W/master.log" "$W/opendkim.log" "$W/maillog" 2>/dev/null)"
-	return 1
-}
-
-mta_diag() {  # what the daemons said about a message that did not arrive
-	diag "no message $1 at the sink; mail log: $(tail -n 4 "$W/maillog" 2>/dev/null | tr '\n' '|')"
-	diag "opendkim: $(tail -n 3 "$W/opendkim.log" 2>/dev/null | tr '\n' '|')"
-}
+. "$TOP/tests/lib/opendkim.sh"
 
 ds() { "$DKIM_SETUP" "$@" --nameserver "$NS"; }
-sels() { mta_verify "$1" | awk '{ print $1 ":" $3 }' | sort | tr '\n' ' '; }
-served() { kdig +short +tcp @127.0.0.1 -p "$KNOT_PORT" "$1" TXT | sed 's/" "//g; s/"//g'; }
 
 reset_postfix
 ds --batch --mta postfix -d "$DOM" -s 202601 --publish --tsig-key "$TSIG" >"$W/s1.out" 2>&1
@@ -79,26 +28,19 @@ ds --batch --mta postfix -d "$DOM" -s 202601-ed -a ed25519 --publish --tsig-key 
 check_eq "setup: Ed25519 selector 202601-ed next to it" 0 $?
 start_daemons || { not_ok "postfix and both opendkims start"; exit 1; }
 before=$(mta_send_smtp "user@$DOM")
-check_eq "before (smtp): both old selectors sign, dkimpy verifies both" "pass:s=202601 pass:s=202601-ed " "$(sels "$before")"
+check_eq "before (smtp): both old selectors sign, dkimpy verifies both" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$before")"
 before2=$(mta_send_sendmail "user@$DOM")
-check_eq "before (sendmail): the same" "pass:s=202601 pass:s=202601-ed " "$(sels "$before2")"
+check_eq "before (sendmail): the same" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$before2")"
 out=$(ds status); rc=$?
 check_eq "status before: exit 0" 0 "$rc"
 check_match "status before: Postfix + OpenDKIM, both old selectors sign" "Signer: Postfix.*202601 +RSA-2048 .* yes +same OK .*202601-ed +Ed25519 .* yes +same OK" "$(tr '\n' ' ' <<<"$out")"
 
 NEW=$(date -u +%Y%m)
-mkfifo "$W/go"
-DKIM_SETUP_TEST_PAUSE="renamed:/var/lib/dkim-setup/$DOM.state@2" DKIM_SETUP_TEST_FIFO="$W/go" \
-	DKIM_SETUP_TEST_LOG="$W/hook.log" "$HOOK" rotate -d "$DOM" --nameserver "$NS" --publish --tsig-key "$TSIG" \
-	>"$W/rot.out" 2>&1 &
-ROT=$!
-for ((i = 0; i < 600; i++)); do grep -q "^paused" "$W/hook.log" 2>/dev/null && break; sleep 0.05; done
-check "rotation paused after publishing" grep -q "^paused renamed:/var/lib/dkim-setup/$DOM.state@2" "$W/hook.log"
-check_match "  ... Knot serves the new Ed25519 record already" "^v=DKIM1; k=ed25519; p=." "$(served "$NEW-ed._domainkey.$DOM")"
+check "rotation paused after publishing" rot_paused_start "renamed:/var/lib/dkim-setup/$DOM.state@2"
+check_match "  ... Knot serves the new Ed25519 record already" "^v=DKIM1; k=ed25519; p=." "$(rot_served "$NEW-ed._domainkey.$DOM")"
 during=$(mta_send_smtp "user@$DOM")
-check_eq "during: still the old selectors, both verify" "pass:s=202601 pass:s=202601-ed " "$(sels "$during")"
-echo go >"$W/go"
-wait $ROT
+check_eq "during: still the old selectors, both verify" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$during")"
+rot_release
 check_eq "rotation finishes: exit 0" 0 $?
 check_match "  ... says how to reload (no systemd here)" "Reload: systemd is not running here" "$(cat "$W/rot.out")"
 check_eq "  ... the signing tables name the new selectors" "*@$DOM $NEW._domainkey.$DOM|*@$DOM $NEW-ed._domainkey.$DOM" \
@@ -106,14 +48,14 @@ check_eq "  ... the signing tables name the new selectors" "*@$DOM $NEW._domaink
 check_eq "  ... OpenDKIM's copies of the new keys, 0600 opendkim" "600 opendkim|600 opendkim" \
 	"$(stat -c '%a %U' /etc/dkimkeys/$DOM-$NEW.private)|$(stat -c '%a %U' /etc/dkimkeys/$DOM-$NEW-ed.private)"
 still=$(mta_send_smtp "user@$DOM")
-check_eq "until OpenDKIM restarts it signs with the old keys, which still verify" "pass:s=202601 pass:s=202601-ed " "$(sels "$still")"
+check_eq "until OpenDKIM restarts it signs with the old keys, which still verify" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$still")"
 start_daemons || not_ok "daemons restart"
 after=$(mta_send_smtp "user@$DOM")
-check_eq "after (smtp): the new selectors sign, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(sels "$after")"
+check_eq "after (smtp): the new selectors sign, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(rot_sels "$after")"
 after2=$(mta_send_sendmail "user@$DOM")
-check_eq "after (sendmail): the same" "pass:s=$NEW pass:s=$NEW-ed " "$(sels "$after2")"
+check_eq "after (sendmail): the same" "pass:s=$NEW pass:s=$NEW-ed " "$(rot_sels "$after2")"
 check_eq "after: the messages signed before and during still verify" "pass:s=202601 pass:s=202601-ed |pass:s=202601 pass:s=202601-ed " \
-	"$(sels "$before")|$(sels "$during")"
+	"$(rot_sels "$before")|$(rot_sels "$during")"
 out=$(ds status)
 check_match "status after: the old RSA selector waits for its grace period" "202601 +RSA-2048 .* no +same OK +retire in 7d" "$out"
 check_match "status after: the new selectors sign" "$NEW +RSA-2048 .* yes +same OK.*$NEW-ed +Ed25519 .* yes +same OK" "$(tr '\n' ' ' <<<"$out")"
@@ -124,13 +66,13 @@ out=$(DKIM_SETUP_TEST_NOW=+8d "$HOOK" rotate --auto --nameserver "$NS" --publish
 check_eq "rotate --auto 8 days later: exit 0" 0 "$rc"
 check_eq "  ... retires exactly the two old selectors" "retired $DOM: 202601-ed:|retired $DOM: 202601:" \
 	"$(grep -o "^retired $DOM: [^ ]*" <<<"$out" | LC_ALL=C sort | tr '\n' '|' | sed 's/|$//')"
-check_eq "  ... Knot serves p= for both" "v=DKIM1; p=|v=DKIM1; p=" "$(served "202601._domainkey.$DOM")|$(served "202601-ed._domainkey.$DOM")"
+check_eq "  ... Knot serves p= for both" "v=DKIM1; p=|v=DKIM1; p=" "$(rot_served "202601._domainkey.$DOM")|$(rot_served "202601-ed._domainkey.$DOM")"
 check_eq "  ... their KeyTable lines are gone, the new ones stay" "0 0 1 1" \
 	"$(grep -c "^202601._domainkey" /etc/opendkim/key.table) $(grep -c "^202601-ed._domainkey" /etc/opendkim/key-ed25519.table) $(grep -c "^$NEW._domainkey" /etc/opendkim/key.table) $(grep -c "^$NEW-ed._domainkey" /etc/opendkim/key-ed25519.table)"
 check "  ... OpenDKIM's copies are gone" test ! -e "/etc/dkimkeys/$DOM-202601.private" -a ! -e "/etc/dkimkeys/$DOM-202601-ed.private"
 check "  ... opendkim -n accepts its configuration" /usr/sbin/opendkim -n -x /etc/opendkim.conf
 start_daemons || not_ok "daemons restart after retire"
 last=$(mta_send_sendmail "user@$DOM")
-check_eq "after retire: the new selectors sign, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(sels "$last")"
+check_eq "after retire: the new selectors sign, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(rot_sels "$last")"
 check_match "the message signed before no longer verifies: its key is revoked" "^fail" "$(mta_verify "$before" 2>&1)"
 stop_daemons

@@ -228,6 +228,8 @@ int lc_inventory_load(const char *root, const char *mta, const char *domain, str
 	if (mta_detect(root, mta, &inv->info, err) < 0)
 		return -1;
 	int n = fs_list(root, DK_PRIV_DIR, "-private.pem", NULL, 0);
+	if (n < 0 && errno == EACCES)
+		return dk_fail(err, DK_SYSERR, "cannot list " DK_PRIV_DIR ": only root may; run it with sudo");
 	if (n < 0)
 		return dk_fail_errno(err, DK_SYSERR, errno, "cannot list " DK_PRIV_DIR);
 	char (*names)[NAME_MAX + 1] = calloc((size_t)n + 1, sizeof *names);

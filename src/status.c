@@ -164,7 +164,7 @@ static void decide(struct row *r, struct lc_state *st, time_t now)
 		} else {
 			time_t due = k->created + (time_t)LC_MAX_AGE_DAYS * LC_DAY;
 			day_text(due, day, sizeof day);
-			snprintf(r->next, sizeof r->next, "rotate in %lldd", (long long)((due - now) / LC_DAY + 1));
+			snprintf(r->next, sizeof r->next, "rotate in %lldd", (long long)((due - now + LC_DAY - 1) / LC_DAY));
 			snprintf(r->why, sizeof r->why, "signing; rotate after %s", day);
 		}
 		return;
@@ -189,7 +189,7 @@ static void decide(struct row *r, struct lc_state *st, time_t now)
 			snprintf(r->why, sizeof r->why, "stopped signing; grace over: dkim-setup retire -d %s -s %s",
 				 k->domain, k->selector);
 		} else {
-			snprintf(r->next, sizeof r->next, "retire in %lldd", (long long)((due - now) / LC_DAY + 1));
+			snprintf(r->next, sizeof r->next, "retire in %lldd", (long long)((due - now + LC_DAY - 1) / LC_DAY));
 			snprintf(r->why, sizeof r->why, "stopped signing; keep its record until %s (mail in flight)",
 				 day);
 		}

@@ -57,7 +57,7 @@ check_eq "setup: Ed25519 key next to it" "$A: 202601-ed : 202601" "$(grep "^$A" 
 
 out=$(ds status); rc=$?
 check_eq "status: exit 0 when everything is right" 0 "$rc"
-check_match "status: RSA row" "$A +202601 +RSA-2048 +0d yes +same OK 2/2 +rotate in 18[01]d" "$out"
+check_match "status: RSA row" "$A +202601 +RSA-2048 +0d yes +same OK 2/2 +rotate in 180d" "$out"
 check_match "status: Ed25519 row" "$A +202601-ed +Ed25519 +0d yes +same OK 2/2" "$out"
 check "status: no line over 80 columns" test "$(printf '%s\n' "$out" | awk '{ if (length($0) > 80) n++ } END { print n+0 }')" = 0
 js=$(ds status --json)

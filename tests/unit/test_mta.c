@@ -419,7 +419,7 @@ static void test_exim_refusals(void **state)
 	struct mta_request r = req_for("example.com", false);
 	put("/etc/exim4/update-exim4.conf.conf", debconf("smarthost", "false"), 0644);
 	assert_int_equal(mta_plan(&r, &plan, &err), -1);
-	assert_int_equal(err.status, DK_SYSERR);
+	assert_int_equal(err.status, DK_USAGE);   /* a configuration it does not edit: exit 2 (issue 16) */
 	assert_non_null(strstr(err.msg, "smarthost"));
 	assert_null(get("/etc/exim4/exim4.conf.localmacros"));
 	mta_plan_clear(&plan);
@@ -523,12 +523,12 @@ static void test_postfix(void **state)
 	mta_plan_clear(&plan);
 	plan_apply(&r, true);
 	char *m = get("/etc/postfix/main.cf");
-	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock, inet:localhost:10028, "
+	/* the admin's layout (a continued value) kept; ours after the others */
+	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock,\n    inet:localhost:10028, "
 				 "{ inet:127.0.0.1:8891, default_action=accept }, "
 				 "{ inet:127.0.0.1:8892, default_action=accept }\n"));
 	assert_non_null(strstr(m, "non_smtpd_milters = $smtpd_milters\n"));
 	assert_non_null(strstr(m, "myhostname = mail.example.com\n"));
-	assert_null(strstr(m, "    inet:localhost"));
 	free(m);
 	m = get("/etc/opendkim/keys");
 	assert_string_equal(m, "other._domainkey.other.org other.org:other:/etc/dkimkeys/other.private\n"

@@ -435,6 +435,8 @@ static int plan_signing_table(const struct mta_request *req, struct mta_plan *pl
 	const char *se = strchr(shadow, '\n');
 	char sl[512];
 	snprintf(sl, sizeof sl, "%.*s", (int)(se - shadow), shadow);
+	for (char *q = sl; *q; q++)
+		*q = *q == '\t' ? ' ' : *q;
 	sb_printf(notes, "%s has the line \"%s\" before the domain's entry; OpenDKIM takes the first "
 		  "match, so the entry for %s is put before it. ", st, dk_printable(sl, pr, sizeof pr), req->domain);
 	struct sbuf b = { 0 };

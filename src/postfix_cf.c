@@ -515,19 +515,24 @@ static char *edit_list(const struct edit_ctx *c, const char *text, size_t from, 
 
 /* ---- master.cf: services that set their own milter lists ---- */
 
+#define PF_POSTCONF_MAX 65536      /* what we read of postconf -P */
+
 struct pf_override {
 	char svc[64], type[16], param[24];
 	bool chroot, brace;
+	bool used;                        /* Postfix uses it: smtpd_milters of an smtpd service,
+					     non_smtpd_milters of any */
 	size_t word_off, word_len;        /* the word after -o */
 	size_t vfrom, vto;                /* its value */
 };
 
 #define PF_OVERRIDES_MAX 64
 
-/* The -o smtpd_milters (smtpd services) and -o non_smtpd_milters (any)
- * of master.cf, and the chroot column of the services main.cf's lists are
+/* The -o smtpd_milters and -o non_smtpd_milters of master.cf (`used`
+ * when Postfix uses them: the first on smtpd services), and the chroot column of the services main.cf's lists are
  * used by (smtp/inet and cleanup). Services that turn milters off are said
- * in notes. Returns how many, or -1 when there are more than max. */
+ * in notes. Returns how many, or -1 when there are more than max or an
+ * entry has more words than we read. */
 static int master_overrides(const char *text, struct pf_override *o, size_t max, bool *smtpd_chroot,
 			    bool *cleanup_chroot, struct sbuf *notes)
 {
@@ -540,6 +545,8 @@ static int master_overrides(const char *text, struct pf_override *o, size_t max,
 		const char *e = logical_end(p);
 		struct pf_tok w[96];
 		int nw = tokens(text, (size_t)(p - text), (size_t)(e - text), " \t\r\n", w, 96);
+		if (nw < 0)
+			return -1;   /* a service entry longer than we read */
 		if (nw < 8)
 			continue;
 		char svc[64], type[16], cmd[32];
@@ -594,7 +601,7 @@ static int master_overrides(const char *text, struct pf_override *o, size_t max,
 				sb_printf(notes, "master.cf service %s/%s turns milters off (receive_override_options "
 					  "no_milters, line %zu): mail entering there is not signed by OpenDKIM. ",
 					  svc, type, line_of(text, a));
-			if (!((smtpd && strcmp(param, "smtpd_milters") == 0) || strcmp(param, "non_smtpd_milters") == 0))
+			if (strcmp(param, "smtpd_milters") != 0 && strcmp(param, "non_smtpd_milters") != 0)
 				continue;
 			if (n == max)
 				return -1;
@@ -604,6 +611,7 @@ static int master_overrides(const char *text, struct pf_override *o, size_t max,
 			snprintf(x->type, sizeof x->type, "%s", type);
 			snprintf(x->param, sizeof x->param, "%s", param);
 			x->chroot = chroot;
+			x->used = smtpd || strcmp(param, "non_smtpd_milters") == 0;
 			x->brace = brace;
 			x->word_off = a;
 			x->word_len = al;
@@ -615,6 +623,13 @@ static int master_overrides(const char *text, struct pf_override *o, size_t max,
 }
 
 /* ---- postconf: what Postfix itself reads ---- */
+
+bool pf_postconf_warning(const char *line)
+{
+	const char *w = strstr(line, "postconf: warning: ");
+	const char *nl = strchr(line, '\n');
+	return w != NULL && (nl == NULL || w < nl) && strcspn(line, " ") == (size_t)(w - line) + 9;
+}
 
 int pf_postconf(const char *root, const char *const args[], char *out, size_t outlen)
 {
@@ -629,7 +644,18 @@ int pf_postconf(const char *root, const char *const args[], char *out, size_t ou
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	out[0] = '\0';
-	return mta_run(argv, out, outlen) == 0 ? 0 : -2;
+	if (mta_run(argv, out, outlen) != 0)
+		return -2;
+	/* its warnings (an unused parameter, ...) come through the same pipe */
+	char *w = out;
+	for (const char *p = out; *p; p = next_line(p))
+		if (!pf_postconf_warning(p)) {
+			size_t l = (size_t)(next_line(p) - p);
+			memmove(w, p, l);
+			w += l;
+		}
+	*w = '\0';
+	return 0;
 }
 
 /* The targets of a list, joined by spaces: mine (text[from, to) with
@@ -671,11 +697,17 @@ static const char *postconf_p_value(const char *out, const char *svc, const char
 /* The lines of postconf -x -h NAME NAME queue_directory. */
 static int postconf_main(const char *root, char lines[3][4096])
 {
-	static char out[16384];
+	const size_t outlen = 16384;
+	char *out = malloc(outlen);
 	const char *const args[] = { "-x", "-h", "smtpd_milters", "non_smtpd_milters", "queue_directory", NULL };
-	int rc = pf_postconf(root, args, out, sizeof out);
-	if (rc < 0)
+	memset(lines, 0, 3 * 4096);
+	int rc = out != NULL ? pf_postconf(root, args, out, outlen) : -2;
+	if (rc < 0) {
+		if (out != NULL)
+			snprintf(lines[0], 4096, "%s", out);
+		free(out);
 		return rc;
+	}
 	const char *p = out;
 	for (int i = 0; i < 3; i++) {
 		const char *nl = strchr(p, '\n');
@@ -683,6 +715,7 @@ static int postconf_main(const char *root, char lines[3][4096])
 		snprintf(lines[i], 4096, "%.*s", (int)l, p);
 		p = nl ? nl + 1 : p + l;
 	}
+	free(out);
 	return 0;
 }
 
@@ -690,11 +723,10 @@ static int postconf_main(const char *root, char lines[3][4096])
  * every path? -1 + err (DK_USAGE) naming the first difference. */
 static int same_as_postconf(const char *root, const char *maincf, const char *master, const struct pf_override *o,
 			    size_t no, const char *qdir, bool smtpd_chroot, bool cleanup_chroot,
-			    const char pc[3][4096], struct dk_err *err)
+			    const char pc[3][4096], char *pout, size_t poutlen, struct dk_err *err)
 {
-	static char pout[65536];
 	const char *const args[] = { "-P", "-x", NULL };
-	if (pf_postconf(root, args, pout, sizeof pout) < 0)
+	if (pf_postconf(root, args, pout, poutlen) < 0)
 		return dk_fail(err, DK_SYSERR, "postconf -P could not read master.cf: %s", pout);
 	const char *names[] = { "smtpd_milters", "non_smtpd_milters" };
 	for (int i = 0; i < 2; i++) {
@@ -717,6 +749,27 @@ static int same_as_postconf(const char *root, const char *maincf, const char *ma
 				       "cannot read " PF_MAIN_CF " the same way: it edits nothing it does not read as "
 				       "Postfix does; add OpenDKIM to that list yourself", names[i],
 				       dk_printable(pc[i], pr, sizeof pr));
+		}
+	}
+	for (const char *p = pout; *p; p = next_line(p)) {
+		const char *eq = strstr(p, " =");
+		const char *nl = strchr(p, '\n');
+		if (eq == NULL || (nl != NULL && eq > nl))
+			continue;
+		bool mine = false;
+		for (size_t k = 0; k < no && !mine; k++) {
+			char head[160];
+			int hl = snprintf(head, sizeof head, "%s/%s/%s", o[k].svc, o[k].type, o[k].param);
+			mine = hl == eq - p && strncmp(p, head, (size_t)hl) == 0;
+		}
+		bool milters = (eq - p > 14 && strncmp(eq - 14, "/smtpd_milters", 14) == 0) ||
+			       (eq - p > 18 && strncmp(eq - 18, "/non_smtpd_milters", 18) == 0);
+		if (milters && !mine) {
+			char pr[200], l[200];
+			snprintf(l, sizeof l, "%.*s", (int)(eq - p), p);
+			return dk_fail(err, DK_USAGE, "postconf -P shows %s, which dkim-setup does not find in "
+				       PF_MASTER_CF ": it edits nothing it does not read as Postfix does; add OpenDKIM "
+				       "there yourself", dk_printable(l, pr, sizeof pr));
 		}
 	}
 	for (size_t k = 0; k < no; k++) {
@@ -821,8 +874,13 @@ int pf_plan_milters_ex(const struct mta_request *req, struct mta_plan *plan, cha
 	if (pcrc == 0) {
 		if (pc[2][0] == '/')
 			snprintf(qdir, sizeof qdir, "%s", pc[2]);
-		if (same_as_postconf(req->root, maincf, master ? master : "", o, (size_t)no, qdir, smtpd_chroot,
-				     cleanup_chroot, (const char(*)[4096])pc, err) < 0)
+		char *pout = malloc(PF_POSTCONF_MAX);
+		int same = pout == NULL ? dk_fail(err, DK_SYSERR, "out of memory")
+			   : same_as_postconf(req->root, maincf, master ? master : "", o, (size_t)no, qdir,
+					      smtpd_chroot, cleanup_chroot, (const char(*)[4096])pc, pout,
+					      PF_POSTCONF_MAX, err);
+		free(pout);
+		if (same < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < n && nw < 8; i++) {
@@ -845,6 +903,8 @@ int pf_plan_milters_ex(const struct mta_request *req, struct mta_plan *plan, cha
 		goto out;
 	c.maincf = cf2;
 	for (int k = 0; k < no; k++) {
+		if (!o[k].used)
+			continue;
 		char where[200];
 		snprintf(where, sizeof where, "-o %s of service %s/%s in " PF_MASTER_CF, o[k].param, o[k].svc,
 			 o[k].type);
@@ -920,17 +980,23 @@ int pf_check_once(const char *root, const char *const addrs[], size_t n, char *w
 		  struct dk_err *err)
 {
 	char pc[3][4096], *master = NULL, *maincf = NULL;
-	static char pout[65536];
 	int rc = postconf_main(root, pc);
 	if (rc == -1) {
 		snprintf(what, whatlen, "postconf not available");
 		return 0;
 	}
 	const char *const args[] = { "-P", "-x", NULL };
-	if (rc < 0 || pf_postconf(root, args, pout, sizeof pout) < 0)
-		return dk_fail(err, DK_SYSERR, "postconf could not read the configuration: %s", pc[0]);
+	char *pout = malloc(PF_POSTCONF_MAX);
+	if (pout == NULL)
+		return dk_fail(err, DK_SYSERR, "out of memory");
+	if (rc < 0 || pf_postconf(root, args, pout, PF_POSTCONF_MAX) < 0) {
+		dk_fail(err, DK_SYSERR, "postconf could not read the configuration: %s", rc < 0 ? pc[0] : pout);
+		free(pout);
+		return -1;
+	}
 	if (mta_read(root, PF_MASTER_CF, &master, err) < 0 || mta_read(root, PF_MAIN_CF, &maincf, err) < 0) {
 		free(master);
+		free(pout);
 		return -1;
 	}
 	struct pf_override o[PF_OVERRIDES_MAX];
@@ -952,6 +1018,8 @@ int pf_check_once(const char *root, const char *const addrs[], size_t n, char *w
 			chroot = k == -2 ? sc : cc;
 			snprintf(where, sizeof where, "%s", k == -2 ? "smtpd_milters" : "non_smtpd_milters");
 		} else {
+			if (!o[k].used)
+				continue;
 			v = postconf_p_value(pout, o[k].svc, o[k].type, o[k].param, &len);
 			chroot = o[k].chroot;
 			snprintf(where, sizeof where, "%s of %s/%s", o[k].param, o[k].svc, o[k].type);
@@ -977,6 +1045,7 @@ int pf_check_once(const char *root, const char *const addrs[], size_t n, char *w
 	}
 	free(master);
 	free(maincf);
+	free(pout);
 	if (rc == 0)
 		snprintf(what, whatlen, "postconf -x/-P: the signing milter is on each of %zu mail paths exactly once",
 			 paths);

@@ -54,6 +54,10 @@ struct pf_milter {
 					filter, replaced by tok where they are listed; NULL-ended, or NULL */
 };
 
+/* Is the line at `line` one of postconf's warnings ("postconf: warning:
+ * ...", "/usr/sbin/postconf: warning: ...")? */
+bool pf_postconf_warning(const char *line);
+
 /* root's postconf (-c ROOT/etc/postfix, the host's /usr/sbin/postconf)
  * with args: 0 and its output, -1 when there is no postconf, -2 when it
  * failed (out says why). */

@@ -20,7 +20,8 @@ reset_postfix() {
 	postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" \
 		"transport_maps = inline:{ sink.test=smtp:[127.0.0.2]:25 }" \
 		"maillog_file_prefixes = /var, /dev/stdout, /tmp" "maillog_file = $W/maillog" \
-		"mydestination = localhost" "myhostname = mail.$DOM" "smtp_tls_security_level = none"
+		"mydestination = localhost" "myhostname = mail.$DOM" "smtp_tls_security_level = none" \
+		"leftover_of_a_removed_package = yes"   # postconf warns: unused parameter
 	# a submission service on 587, as mail clients and shops use it
 	cat >>/etc/postfix/master.cf <<'EOF'
 submission inet n       -       y       -       -       smtpd

@@ -631,7 +631,9 @@ static void test_postfix_wild(void **state)
 				  "127.0.0.1:10025 inet n  -       n       -       -       smtpd\n"
 				  "  -o smtpd_milters=\n"));
 	free(m);
-	plan_apply(&r, false);
+	/* the re-run changes nothing (as root: see test_postfix) */
+	if (geteuid() == 0)
+		plan_apply(&r, false);
 
 	/* case 1, kept: the socket in the queue directory, reached by its
 	 * relative name; an old TCP entry of it replaced */

@@ -757,7 +757,7 @@ static int opendkim_forget(const char *root, const char *domain, const char *sel
 	bool re;
 	if (mta_read(root, OPENDKIM_CONF, &conf, err) < 0)
 		return -1;
-	dkconf_read(conf != NULL ? conf : "", &c);
+	dkconf_read(root, conf != NULL ? conf : "", &c);
 	free(conf);
 	snprintf(keyname, sizeof keyname, "%s._domainkey.%s", selector, domain);
 	const char *tables[] = { c.keytable[0] ? table_path(c.keytable, &re) : DEF_KEYTABLE, ED_KEYTABLE };

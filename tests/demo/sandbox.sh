@@ -176,9 +176,11 @@ sandbox_dns_stop() {
 	pid=$(cat "$dir/dns/server.pid" 2>/dev/null) || return 0
 	case $pid in '' | *[!0-9]*) return 0 ;; esac
 	if { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "knotd -c $dir/dns/knot.conf"; then
-		kill "$pid" 2>/dev/null
-		for i in $(seq 1 100); do sandbox_alive "$pid" || break; sleep 0.05; done
-		sandbox_alive "$pid" && kill -9 "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null || true
+		for i in $(seq 1 200); do sandbox_alive "$pid" || break; sleep 0.05; done
+		# (callers run under set -e: a server that exits between the test and
+		# the kill must not end them)
+		if sandbox_alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
 		wait "$pid" 2>/dev/null || true   # reaps it when it is this shell's child
 	fi
 	rm -f "$dir/dns/server.pid"

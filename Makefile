@@ -17,6 +17,7 @@ SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 DATADIR  ?= $(PREFIX)/share/dkim-setup
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR  ?=
 
 # make's built-in CC=cc has origin "default": that counts as not set.
@@ -182,10 +183,17 @@ install: all
 	rm -rf $(DESTDIR)$(DATADIR)/$(dir $(BASHCOMP:assets/%=%))
 	rm -rf $(DESTDIR)$(DATADIR)/lab   # the lab runs from a checkout (make lab)
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)
+	# rotate --auto's service and daily timer: installed, not enabled
+	rm -rf $(DESTDIR)$(DATADIR)/systemd
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' assets/systemd/dkim-setup-rotate.service >$(DESTDIR)$(SYSTEMDUNITDIR)/dkim-setup-rotate.service
+	install -m 0644 assets/systemd/dkim-setup-rotate.timer $(DESTDIR)$(SYSTEMDUNITDIR)/dkim-setup-rotate.timer
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/dkim-setup-rotate.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/$(PROG) $(DESTDIR)$(MANDIR)/man8/$(PROG).8
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/$(PROG)
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/dkim-setup-rotate.service $(DESTDIR)$(SYSTEMDUNITDIR)/dkim-setup-rotate.timer
 	rm -rf $(DESTDIR)$(DATADIR)
 
 # dpkg-buildpackage writes its results next to the source tree, so it

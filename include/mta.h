@@ -152,6 +152,13 @@ const char *mta_no_reload_reason(const struct mta_request *req);
 
 void mta_plan_clear(struct mta_plan *plan);
 
+/* Retiring domain/selector: every signer's config references to it
+ * removed (each file replaced atomically, the old one backed up) and
+ * every signer's copy of its key deleted. A one-line account of what was
+ * done goes to `what`. Call only once it signs no more. 0 or -1 + err. */
+int mta_forget(const char *root, const char *domain, const char *selector, char *what, size_t whatlen,
+	       struct dk_err *err);
+
 /* A signer's copy of a key, compared with the master. */
 struct mta_copy {
 	char path[PATH_MAX];
@@ -166,6 +173,19 @@ struct mta_copy {
  * cannot be read is reported as such, not as different. */
 int mta_compare_copies(const char *root, const char *domain, const char *selector, const char *p,
 		       struct mta_copy **out, struct dk_err *err);
+
+/* A signer's copy of a key, found by its file name. */
+struct mta_copy_name {
+	char domain[256];
+	char selector[64];
+	char signer[16];             /* whose copy: its --mta word */
+};
+
+/* Every signer's key copy under root, from the file names in each
+ * signer's key directory, into *out (malloc'd, free it; NULL when none).
+ * Returns how many. A directory that is missing or cannot be read
+ * counts as empty. */
+size_t mta_list_copies(const char *root, struct mta_copy_name **out);
 
 /* The selectors dkim-setup configured for `domain` in this MTA so far
  * (space-separated into out, "" if none): Exim's block, OpenDKIM's

@@ -23,6 +23,9 @@ enum dk_mode {
 	MODE_RECORD,   /* dkim-setup record */
 	MODE_HELP,
 	MODE_VERSION,
+	MODE_STATUS,   /* dkim-setup status */
+	MODE_ROTATE,   /* dkim-setup rotate (and --auto) */
+	MODE_RETIRE,   /* dkim-setup retire */
 };
 
 #define DK_MAX_NAMESERVERS 16
@@ -51,6 +54,9 @@ struct options {
 	const char *tsig_key_file;         /* --tsig-key, NULL if not given */
 	const char *key_file;              /* check --key FILE, NULL if not given */
 	bool force, dry_run, json, training;
+	/* rotate and retire (include/lifecycle.h) */
+	bool auto_mode, purge;             /* rotate --auto; retire --purge */
+	long max_age_days, grace_days;     /* --max-age, --grace; 0: the defaults */
 };
 
 /*

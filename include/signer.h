@@ -65,6 +65,11 @@ struct signer {
 	/* Where this signer's copy of domain/selector lives. 0, or -1 when the
 	 * name does not fit. */
 	int (*key_copy)(const char *domain, const char *selector, char *out, size_t outlen);
+	/* Retiring domain/selector (it signs no more): the config files that
+	 * still name it, as changes into plan (mta_add_change). NULL: none
+	 * beyond the key copy. */
+	int (*forget)(const char *root, const char *domain, const char *selector, struct mta_plan *plan,
+		      struct dk_err *err);
 	/* Proof through the running signer (the next issue); NULL for now. */
 	int (*prove)(const struct mta_request *req, const struct mta_plan *plan, char *what,
 		     size_t whatlen, struct dk_err *err);

@@ -116,7 +116,22 @@ struct wizard {
 	/* keys found from an earlier run, offered on the survey step */
 	int n_resume;
 	struct { char domain[DK_DOMAIN_MAX + 1]; char selector[DK_LABEL_MAX + 1]; } resume[16];
-	int survey_choice;                  /* 0: new; i+1: resume[i] */
+	int survey_choice;                  /* 0: new; 1..n_rotate: rotate[i-1]; then resume[] */
+	/* the domains that sign now (src/wizard_rotate.c): an overview on the
+	 * survey step, and "rotate" offered (the default for the host's domain) */
+#define WIZ_ROTATE_MAX 8
+	int n_rotate;
+	struct wiz_rotatable {
+		char domain[DK_DOMAIN_MAX + 1];
+		char rsa[DK_LABEL_MAX + 1], ed[DK_LABEL_MAX + 1];   /* the selectors signing now */
+		int bits;
+		long age_days;
+	} rotate[WIZ_ROTATE_MAX];
+	int n_overview;
+	char overview[WIZ_ROTATE_MAX * 2][96];   /* one line per selector, no DNS asked */
+	bool rotating;                      /* this run rotates rot_old_* to the new selector(s) */
+	char rot_old_rsa[DK_LABEL_MAX + 1], rot_old_ed[DK_LABEL_MAX + 1];
+	char rot_note[300];                 /* "" or what was recorded about the old selectors */
 
 	/* the text entry of the domain / selector step, and why it is refused */
 	char text[DK_DOMAIN_MAX + 1];
@@ -301,6 +316,26 @@ int wiz_record_sections(const struct dk_keyjob *k, char *out[3]);
 
 /* Where ACT_SAVE writes the record (as the target sees it). */
 void wiz_record_path(const struct wizard *w, char *out, size_t outlen);
+
+/* Rotation in the wizard (src/wizard_rotate.c). The survey menu: how many
+ * items, and the label of item i ("Set up a new key", "Rotate ...",
+ * "Continue with ..."). */
+int wiz_survey_items(const struct wizard *w);
+void wiz_survey_item(const struct wizard *w, int i, char *out, size_t outlen);
+/* Fill n_rotate, rotate[], overview[] and the default survey_choice. */
+void wiz_rotate_survey(struct wizard *w);
+/* Survey item i chosen: for a rotate item, set domain, the new selector,
+ * the key kind and w->rotating. Returns true when it was one. */
+bool wiz_rotate_choose(struct wizard *w, int i);
+/* The new keys of a rotation exist: record the rotation under way, so
+ * that `dkim-setup rotate -d DOMAIN` continues it if the wizard stops. */
+void wiz_rotate_keys_made(struct wizard *w);
+/* The signer now uses the new selector(s): record when the old ones
+ * stopped signing (for retire's grace period). */
+void wiz_rotate_switched(struct wizard *w);
+/* The summary's lines about the old selectors and retire (after false:
+ * before the SPF and DMARC advice), or about the timer (after true). */
+void wiz_rotate_summary(const struct wizard *w, struct doc *pre, bool after);
 
 /* Split "<domain>-<selector>-private.pem" at the last '-' that makes both
  * halves valid. 0 or -1. */

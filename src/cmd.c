@@ -4,6 +4,7 @@
 
 #include "batch.h"
 #include "cmd.h"
+#include "lifecycle.h"
 #include "wizard.h"
 
 static int cmd_help(const struct options *opt)
@@ -26,6 +27,9 @@ static const struct cmd_entry cmds[] = {
 	{ .word = NULL, .mode = MODE_BATCH, .uses_files = true, .writes = true, .exec = batch_run },
 	{ .word = "check", .mode = MODE_CHECK, .uses_files = true, .needs_domain = true, .exec = cmd_check },
 	{ .word = "record", .mode = MODE_RECORD, .uses_files = true, .needs_domain = true, .exec = cmd_record },
+	{ .word = "status", .mode = MODE_STATUS, .uses_files = true, .exec = cmd_status },
+	{ .word = "rotate", .mode = MODE_ROTATE, .uses_files = true, .writes = true, .exec = cmd_rotate },
+	{ .word = "retire", .mode = MODE_RETIRE, .uses_files = true, .writes = true, .exec = cmd_retire },
 	{ .word = NULL, .mode = MODE_HELP, .exec = cmd_help },
 	{ .word = NULL, .mode = MODE_VERSION, .exec = cmd_version },
 };

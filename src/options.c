@@ -20,6 +20,7 @@ static char qbuf[96];
 enum {
 	OPT_BATCH = 256, OPT_ROOT, OPT_NAMESERVER, OPT_RESOLVER, OPT_WAIT, OPT_PUBLISH, OPT_TSIG_KEY,
 	OPT_FORCE, OPT_DRY_RUN, OPT_JSON, OPT_TRAINING, OPT_KEY,
+	OPT_AUTO, OPT_MAX_AGE, OPT_GRACE, OPT_PURGE,
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +41,10 @@ static const struct option long_opts[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "training", no_argument, NULL, OPT_TRAINING },
+	{ "auto", no_argument, NULL, OPT_AUTO },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "purge", no_argument, NULL, OPT_PURGE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -52,6 +57,10 @@ void options_usage(FILE *out)
 	      "  dkim-setup --batch [OPTIONS]             the same steps without questions\n"
 	      "  dkim-setup check -d DOMAIN -s SELECTOR   is the record published everywhere, and right?\n"
 	      "  dkim-setup record -d DOMAIN -s SELECTOR  print the DNS record of an existing key\n"
+	      "  dkim-setup status [-d DOMAIN]            every key of this host, and what to do next\n"
+	      "  dkim-setup rotate -d DOMAIN [-s NEW]     new key, publish, wait, switch, prove\n"
+	      "  dkim-setup rotate --auto                 for a timer: rotate old keys, retire old selectors\n"
+	      "  dkim-setup retire -d DOMAIN -s OLD       revoke (p=), remove the signer's copy\n"
 	      "\n"
 	      "Options:\n"
 	      "  -d, --domain DOMAIN        signing domain (d=); default from /etc/mailname\n"
@@ -73,6 +82,11 @@ void options_usage(FILE *out)
 	      "      --dry-run              show what would be written and run; write nothing\n"
 	      "      --json                 batch, check, record: one JSON object on stdout\n"
 	      "      --training             wizard: explain every step\n"
+	      "      --auto                 rotate: every domain, as a daily timer would\n"
+	      "      --max-age DAYS         rotate --auto: rotate keys older than this (default 180)\n"
+	      "      --grace DAYS           retire, rotate --auto: days an old selector's record stays\n"
+	      "                             after it stopped signing (default 7)\n"
+	      "      --purge                retire: delete the master key instead of keeping a backup\n"
 	      "  -h, --help                 this text\n"
 	      "  -V, --version              the version\n"
 	      "\n"
@@ -223,6 +237,17 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 		case OPT_DRY_RUN: o->dry_run = true; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_TRAINING: o->training = true; break;
+		case OPT_AUTO: o->auto_mode = true; break;
+		case OPT_PURGE: o->purge = true; break;
+		case OPT_MAX_AGE:
+		case OPT_GRACE:
+			if (parse_long(optarg, c == OPT_GRACE ? 0 : 1, 3650, &v) < 0)
+				return dk_fail(err, DK_USAGE, "--%s '%s': give whole days from %d to 3650",
+					       c == OPT_GRACE ? "grace" : "max-age", P(optarg), c == OPT_GRACE ? 0 : 1);
+			*(c == OPT_GRACE ? &o->grace_days : &o->max_age_days) = v;
+			if (c == OPT_GRACE && v == 0)
+				o->grace_days = -1;   /* given as 0: no grace */
+			break;
 		case 'h': o->mode = MODE_HELP; return 0;
 		case 'V': o->mode = MODE_VERSION; return 0;
 		case ':':
@@ -280,6 +305,14 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 		return dk_fail(err, DK_USAGE, "--publish needs --tsig-key FILE");
 	if (o->key_file != NULL && o->mode != MODE_CHECK)
 		return dk_fail(err, DK_USAGE, "--key goes with check");
+	if ((o->auto_mode || o->max_age_days) && o->mode != MODE_ROTATE)
+		return dk_fail(err, DK_USAGE, "--auto and --max-age go with rotate");
+	if (o->max_age_days && !o->auto_mode)
+		return dk_fail(err, DK_USAGE, "--max-age goes with rotate --auto");
+	if (o->grace_days && o->mode != MODE_RETIRE && !o->auto_mode)
+		return dk_fail(err, DK_USAGE, "--grace goes with retire or rotate --auto");
+	if (o->purge && o->mode != MODE_RETIRE)
+		return dk_fail(err, DK_USAGE, "--purge goes with retire");
 	return 0;
 }
 

@@ -407,3 +407,114 @@ void mta_plan_clear(struct mta_plan *plan)
 	free(plan->explain);
 	memset(plan, 0, sizeof *plan);
 }
+
+int mta_forget(const char *root, const char *domain, const char *selector, char *what, size_t whatlen,
+	       struct dk_err *err)
+{
+	struct sbuf done = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < N_SIGNERS && rc == 0; i++) {
+		struct mta_plan plan;
+		memset(&plan, 0, sizeof plan);
+		if (signers[i]->forget != NULL && signers[i]->forget(root, domain, selector, &plan, err) < 0)
+			rc = -1;
+		for (size_t c = 0; c < plan.n && rc == 0; c++) {
+			struct mta_change *ch = &plan.changes[c];
+			struct fs_write w = {
+				.root = root, .path = ch->path, .data = ch->new_text, .len = strlen(ch->new_text),
+				.mode = ch->mode, .uid = FS_KEEP_ID, .gid = (gid_t)FS_KEEP_ID,
+				.flags = FS_REPLACE | FS_BACKUP,
+			};
+			struct stat st;
+			if (fs_stat(root, ch->path, &st) == 0) {   /* keep its owner and mode */
+				w.uid = st.st_uid;
+				w.gid = st.st_gid;
+				w.mode = st.st_mode & 07777;
+			}
+			if (fs_write_file(&w, err) < 0)
+				rc = -1;
+			else
+				sb_printf(&done, "%s%s no longer names %s (backup %s)", done.len ? "; " : "", ch->path,
+					  selector, w.backup);
+		}
+		mta_plan_clear(&plan);
+		char path[PATH_MAX];
+		if (rc < 0 || signers[i]->key_copy(domain, selector, path, sizeof path) < 0 ||
+		    fs_exists(root, path) != 1)
+			continue;
+		if (fs_remove(root, path, err) < 0)
+			rc = -1;
+		else
+			sb_printf(&done, "%s%s copy %s deleted", done.len ? "; " : "", signers[i]->name, path);
+	}
+	char *t = sb_take(&done);
+	snprintf(what, whatlen, "%s", t != NULL ? t : "no signer copy or reference");
+	free(t);
+	return rc;
+}
+
+/* name (without the suffix) split as <domain><sep><selector>: the
+ * selector is one label, the domain has a dot. */
+static bool split_copy_name(char *name, const char *sep, struct mta_copy_name *c)
+{
+	size_t sl = strlen(sep);
+	char *dot = strrchr(name, '.'), *at = NULL;
+	if (sl == 0)
+		return false;
+	if (strcmp(sep, ".") == 0) {
+		at = dot;
+		if (at == NULL || memchr(name, '.', (size_t)(at - name)) == NULL)
+			return false;
+	} else if (dot != NULL) {
+		at = strstr(dot, sep);
+	}
+	if (at == NULL || at == name || at[sl] == '\0')
+		return false;
+	*at = '\0';
+	const char *sel = at + sl;
+	if (strlen(name) >= sizeof c->domain || strlen(sel) >= sizeof c->selector ||
+	    strspn(sel, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(sel))
+		return false;
+	snprintf(c->domain, sizeof c->domain, "%s", name);
+	snprintf(c->selector, sizeof c->selector, "%s", sel);
+	return true;
+}
+
+size_t mta_list_copies(const char *root, struct mta_copy_name **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	for (size_t i = 0; i < N_SIGNERS; i++) {
+		/* the signer's file name pattern, from its own key_copy */
+		char pat[PATH_MAX], sep[16], suffix[64];
+		if (signers[i]->key_copy("\x01", "\x02", pat, sizeof pat) < 0)
+			continue;
+		char *slash = strrchr(pat, '/'), *d = strchr(pat, '\x01'), *sx = strchr(pat, '\x02');
+		if (slash == NULL || d != slash + 1 || sx == NULL || sx < d || (size_t)(sx - d - 1) >= sizeof sep ||
+		    strlen(sx + 1) >= sizeof suffix)
+			continue;
+		memcpy(sep, d + 1, (size_t)(sx - d - 1));
+		sep[sx - d - 1] = '\0';
+		snprintf(suffix, sizeof suffix, "%s", sx + 1);
+		*slash = '\0';
+		int m = fs_list(root, pat, suffix, NULL, 0);
+		char (*names)[NAME_MAX + 1] = m > 0 ? calloc((size_t)m, sizeof *names) : NULL;
+		if (names == NULL || fs_list(root, pat, suffix, names, m) != m)
+			m = 0;
+		for (int k = 0; k < m; k++) {
+			names[k][strlen(names[k]) - strlen(suffix)] = '\0';
+			struct mta_copy_name c;
+			memset(&c, 0, sizeof c);
+			if (!split_copy_name(names[k], sep, &c))
+				continue;
+			snprintf(c.signer, sizeof c.signer, "%s", signers[i]->name);
+			struct mta_copy_name *grown = realloc(*out, (n + 1) * sizeof *grown);
+			if (grown == NULL)
+				break;
+			*out = grown;
+			grown[n++] = c;
+		}
+		free(names);
+	}
+	return n;
+}

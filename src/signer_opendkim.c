@@ -156,7 +156,7 @@ static char *comment_out(const char *text, const char *key)
 /* ---- tables ---- */
 
 /* text with the line whose first field is `key` replaced by `line`
- * (appended when absent). */
+ * (appended when absent; line NULL: removed). */
 static char *table_put(const char *text, const char *key, const char *line)
 {
 	struct sbuf b = { 0 };
@@ -166,7 +166,7 @@ static char *table_put(const char *text, const char *key, const char *line)
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
 		if (strncmp(p, key, k) == 0 && (p[k] == ' ' || p[k] == '\t')) {
-			if (!done)
+			if (!done && line != NULL)
 				sb_printf(&b, "%s\n", line);
 			done = true;
 		} else {
@@ -176,9 +176,9 @@ static char *table_put(const char *text, const char *key, const char *line)
 		}
 		p += n;
 	}
-	if (!done)
+	if (!done && line != NULL)
 		sb_printf(&b, "%s\n", line);
-	return sb_take(&b);
+	return b.len ? sb_take(&b) : strdup("");
 }
 
 /* fsutil reads nothing below a directory that is not root's; Debian's
@@ -747,6 +747,38 @@ static void opendkim_reload(const struct mta_plan *plan, struct signer_reload *o
 	out->steps[out->n++] = (struct signer_step){ "reload", "postfix", "postfix" };
 }
 
+/* Retiring a selector (it no longer signs, so the signing tables name
+ * another): its KeyTable lines go, in the admin's table or ours. */
+static int opendkim_forget(const char *root, const char *domain, const char *selector, struct mta_plan *plan,
+			   struct dk_err *err)
+{
+	char *conf = NULL, keyname[DK_DOMAIN_MAX + DK_LABEL_MAX + 16];
+	struct dkconf c;
+	bool re;
+	if (mta_read(root, OPENDKIM_CONF, &conf, err) < 0)
+		return -1;
+	dkconf_read(root, conf != NULL ? conf : "", &c);
+	free(conf);
+	snprintf(keyname, sizeof keyname, "%s._domainkey.%s", selector, domain);
+	const char *tables[] = { c.keytable[0] ? table_path(c.keytable, &re) : DEF_KEYTABLE, ED_KEYTABLE };
+	for (size_t i = 0; i < 2; i++) {
+		char *old = NULL, *nt;
+		if (tables[i] == NULL || mta_read(root, tables[i], &old, err) < 0)
+			continue;
+		if (old == NULL)
+			continue;
+		nt = table_put(old, keyname, NULL);
+		if (nt != NULL && strcmp(nt, old) == 0) {
+			free(nt);
+			free(old);
+			continue;
+		}
+		if (mta_add_change(plan, tables[i], old, nt, 0644, "", "", false, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int opendkim_key_copy(const char *domain, const char *selector, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, OPENDKIM_COPY_FMT, domain, selector);
@@ -771,5 +803,6 @@ const struct signer signer_opendkim = {
 	.reload = opendkim_reload,
 	.selectors = opendkim_selectors,
 	.key_copy = opendkim_key_copy,
+	.forget = opendkim_forget,
 	.prove = NULL,
 };

@@ -170,7 +170,7 @@ static void windows_free(struct ui *u)
 static void make_items(struct ui *u)
 {
 	struct wizard *w = &u->w;
-	int n = w->step == WS_SURVEY ? w->n_resume + 1 : (int)wiz_n_key_choices;
+	int n = w->step == WS_SURVEY ? wiz_survey_items(w) : (int)wiz_n_key_choices;
 	u->item_names = calloc((size_t)n, sizeof *u->item_names);
 	u->items = calloc((size_t)n + 1, sizeof *u->items);
 	if (u->item_names == NULL || u->items == NULL)
@@ -178,11 +178,8 @@ static void make_items(struct ui *u)
 	for (int i = 0; i < n; i++) {
 		if (w->step == WS_KEY)
 			snprintf(u->item_names[i], sizeof u->item_names[i], "%s", wiz_key_choices[i].label);
-		else if (i == 0)
-			snprintf(u->item_names[i], sizeof u->item_names[i], "Set up a new key");
 		else
-			snprintf(u->item_names[i], sizeof u->item_names[i], "Continue with %s, selector %s",
-				 w->resume[i - 1].domain, w->resume[i - 1].selector);
+			wiz_survey_item(w, i, u->item_names[i], sizeof u->item_names[i]);
 		u->items[i] = new_item(u->item_names[i], "");
 	}
 	u->n_items = n;

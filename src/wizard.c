@@ -286,7 +286,7 @@ static int save_record(struct wizard *w, struct dk_err *err)
 
 static void survey_enter(struct wizard *w)
 {
-	if (w->survey_choice > w->n_resume)
+	if (w->survey_choice >= wiz_survey_items(w))
 		w->survey_choice = 0;
 }
 
@@ -294,12 +294,14 @@ static enum wiz_result survey_handle(struct wizard *w, const struct wiz_event *e
 {
 	switch (ev->type) {
 	case EV_CHOOSE:
-		if (ev->arg >= 0 && ev->arg <= w->n_resume)
+		if (ev->arg >= 0 && ev->arg < wiz_survey_items(w))
 			w->survey_choice = ev->arg;
 		return WR_STAY;
 	case EV_NEXT:
-		if (w->survey_choice > 0) {
-			int i = w->survey_choice - 1;
+		if (wiz_rotate_choose(w, w->survey_choice))
+			return WR_NEXT;
+		if (w->survey_choice > w->n_rotate) {
+			int i = w->survey_choice - 1 - w->n_rotate;
 			snprintf(w->domain, sizeof w->domain, "%s", w->resume[i].domain);
 			snprintf(w->selector, sizeof w->selector, "%s", w->resume[i].selector);
 		}
@@ -321,10 +323,18 @@ static int survey_view(const struct wizard *w, struct doc *pre, struct doc *post
 	if (!w->sv.is_root && w->opt->root[0] == '\0')
 		doc_para(pre, 0, DA_WARN, "Not running as root.");
 	doc_blank(pre);
-	doc_para(pre, 0, DA_NORMAL, "%s Continue with one, or set up a new key:", w->n_resume == 1 ?
-		 "A key from an earlier run is here." : "Keys from earlier runs are here.");
+	for (int i = 0; i < w->n_overview; i++)
+		doc_para(pre, 0, i == 0 ? DA_BOLD : DA_NORMAL, "%s", w->overview[i]);
+	if (w->n_overview > 0)
+		doc_blank(pre);
+	if (w->n_rotate > 0)
+		doc_para(pre, 0, DA_NORMAL, "Rotate a key (a new selector, published and served before the "
+			 "mail server switches), add a domain, or continue an earlier setup:");
+	else
+		doc_para(pre, 0, DA_NORMAL, "%s Continue with one, or set up a new key:", w->n_resume == 1 ?
+			 "A key from an earlier run is here." : "Keys from earlier runs are here.");
 	doc_blank(pre);
-	return w->n_resume + 1;
+	return wiz_survey_items(w);
 }
 
 /* ---- step 2: domain --------------------------------------------------- */
@@ -643,6 +653,7 @@ static enum wiz_result key_handle(struct wizard *w, const struct wiz_event *ev)
 		}
 		w->have_key = true;
 		w->have_edkey = w->with_ed;
+		wiz_rotate_keys_made(w);
 		return WR_NEXT;
 	default:
 		return WR_STAY;
@@ -951,7 +962,7 @@ static enum wiz_result dns_handle(struct wizard *w, const struct wiz_event *ev)
 				set_msg(w, false, "Publishing by RFC 2136 UPDATE...");
 			return WR_STAY;
 		case ACT_SKIP:
-			if (w->dns_ok)
+			if (w->dns_ok || w->rotating)
 				return WR_STAY;
 			w->dns_skipped = true;
 			return WR_NEXT;
@@ -993,7 +1004,8 @@ static size_t dns_actions(const struct wizard *w, struct wiz_action *out, size_t
 		return n;
 	if (w->have_tsig && !w->job.running)
 		out[n++] = (struct wiz_action){ 'u', "publish", ACT_PUBLISH };
-	out[n++] = (struct wiz_action){ 's', "skip", ACT_SKIP };
+	if (!w->rotating)   /* a rotation switches the signer only once DNS serves the new key */
+		out[n++] = (struct wiz_action){ 's', "skip", ACT_SKIP };
 	return n;
 }
 
@@ -1200,6 +1212,7 @@ static enum wiz_result mta_handle(struct wizard *w, const struct wiz_event *ev)
 			mta_req(w, &req);
 			w->no_reload = mta_no_reload_reason(&req);
 			w->mta_phase = MTA_APPLIED;
+			wiz_rotate_switched(w);
 		}
 		return WR_STAY;
 	case EV_BACK:
@@ -1503,7 +1516,9 @@ static int summary_view(const struct wizard *w, struct doc *pre, struct doc *pos
 		doc_para(pre, 0, DA_BOLD, "Press Enter to finish (p prints the commands and records "
 			 "below on whole lines).");
 	doc_blank(pre);
+	wiz_rotate_summary(w, pre, false);
 	wiz_spf_dmarc(pre, k->domain);
+	wiz_rotate_summary(w, pre, true);
 	return 0;
 }
 
@@ -1554,7 +1569,7 @@ const struct step wiz_steps[WS_COUNT] = {
 		"DNS serves it. Then SPF and DMARC records are suggested: DKIM alone does not "
 		"tell receivers what to do with unsigned mail. p shows the commands and records "
 		"on whole lines.",
-		"proof summary", false, summary_enter, summary_handle, NULL, summary_actions, summary_view },
+		"proof summary rotation", false, summary_enter, summary_handle, NULL, summary_actions, summary_view },
 };
 
 /* ---- the engine ----------------------------------------------------------- */
@@ -1830,8 +1845,10 @@ void wiz_init(struct wizard *w, const struct options *opt)
 		else
 			set_msg(w, true, "TSIG key not usable: %s", err.msg);
 	}
+	wiz_rotate_survey(w);
 	/* Step 1 is a screen of its own only when there is a choice to make. */
-	w->step = w->n_resume > 0 && !(opt->domain[0] && opt->selector[0]) ? WS_SURVEY : WS_DOMAIN;
+	w->step = (w->n_resume > 0 || w->n_rotate > 0) && !(opt->domain[0] && opt->selector[0]) ? WS_SURVEY
+												 : WS_DOMAIN;
 	if (wiz_steps[w->step].enter != NULL)
 		wiz_steps[w->step].enter(w);
 }

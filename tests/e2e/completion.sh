@@ -44,13 +44,14 @@ check_eq "complete -p names the function" "complete -F _dkim_setup dkim-setup" \
 	"$(bash --norc -c ". '$BC' >/dev/null 2>&1; . '$COMP'; complete -p dkim-setup")"
 
 # commands: check and record; none after a command or --batch
-expect "dkim-setup " "check record"
-expect "dkim-setup re" "record"
+expect "dkim-setup " "check record retire rotate status"
+expect "dkim-setup re" "record retire"
+expect "dkim-setup ro" "rotate"
 expect "dkim-setup check " ""
 expect "dkim-setup --batch " ""
 expect "dkim-setup --batch -d example.com " ""
 # a value that happens to be a command word is still a value
-expect "dkim-setup -d check " "check record"
+expect "dkim-setup -d check " "check record retire rotate status"
 
 # options: --batch only in the wizard's command line
 expect "dkim-setup --ba" "--batch"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "lifecycle.h"
 
 static struct {
 	char key[PATH_MAX + 32];
@@ -80,4 +81,21 @@ void fs_test_hook(const char *moment, const char *path)
 			break;
 	}
 	close(fd);
+}
+
+/* The test build's clock for rotate --auto and retire (include/
+ * lifecycle.h): DKIM_SETUP_TEST_NOW=+Nd moves it N days ahead, =EPOCH
+ * sets it. dkim-setup itself has the real clock only. */
+time_t lc_test_clock(time_t real)
+{
+	const char *s = getenv("DKIM_SETUP_TEST_NOW");
+	char *end;
+	if (s == NULL || *s == '\0')
+		return real;
+	if (*s == '+') {
+		long days = strtol(s + 1, &end, 10);
+		return *end == 'd' && end[1] == '\0' ? real + (time_t)days * 86400 : real;
+	}
+	long long t = strtoll(s, &end, 10);
+	return *end == '\0' && t > 0 ? (time_t)t : real;
 }

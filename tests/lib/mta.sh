@@ -1,5 +1,5 @@
 # tests/lib/mta.sh: shared by tests/e2e/mta_*.sh (needs lib.sh).
-#  mta_in_root exim|postfix   run this test's body (the script itself, with
+#  mta_in_root exim|postfix|rspamd  run this test's body (the script itself, with
 #                             MTA_INNER=1) inside a throwaway Debian root that
 #                             has that MTA (tests/lib/troot.sh), in its own
 #                             mount, network (only lo), pid namespaces; the
@@ -30,7 +30,8 @@ mta_in_root() {
 	case $which in
 	exim) pkgs=$MTA_EXIM_PKGS ;;
 	postfix) pkgs=$MTA_POSTFIX_PKGS ;;
-	*) not_ok "mta_in_root: exim or postfix, not $which"; exit 1 ;;
+	rspamd) pkgs=$MTA_RSPAMD_PKGS ;;
+	*) not_ok "mta_in_root: exim, postfix or rspamd, not $which"; exit 1 ;;
 	esac
 	command -v unshare >/dev/null || skip_all "needs unshare"
 	troot_ensure "mta-$which" "$pkgs" || { not_ok "a Debian root with $pkgs (see build/roots/mta-$which.log)"; exit 1; }

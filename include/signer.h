@@ -26,6 +26,14 @@ struct signer_step {
 
 #define SIGNER_STEPS_MAX 8
 
+/* The test message a signer's prove() sends (made by src/prove.c). */
+struct signer_testmsg {
+	const char *sender;          /* envelope and From: postmaster@domain */
+	const char *rcpt;            /* envelope recipient, in a .invalid domain */
+	const char *text;            /* header and body, CRLF line ends, no folding */
+	const char *id;              /* unique, also in Message-ID: finds it on arrival */
+};
+
 struct signer_reload {
 	struct signer_step steps[SIGNER_STEPS_MAX];
 	size_t n;
@@ -65,9 +73,13 @@ struct signer {
 	/* Where this signer's copy of domain/selector lives. 0, or -1 when the
 	 * name does not fit. */
 	int (*key_copy)(const char *domain, const char *selector, char *out, size_t outlen);
-	/* Proof through the running signer (the next issue); NULL for now. */
-	int (*prove)(const struct mta_request *req, const struct mta_plan *plan, char *what,
-		     size_t whatlen, struct dk_err *err);
+	/* The test message through this signer as it runs now (never a
+	 * reload, never a file written): 0 with out->message set to what came
+	 * back, signed or not; or -1 with out->cause, detail and fix set
+	 * (NOT_RUNNING, NOT_HOOKED, KEY_UNREADABLE, NO_ROUTE, ERROR) and err.
+	 * NULL: this signer cannot be proved. Verifying is not its job. */
+	int (*prove)(const struct mta_request *req, const struct signer_testmsg *msg,
+		     struct mta_proof *out, struct dk_err *err);
 };
 
 /* The signer called `name` (an --mta word), or NULL. */

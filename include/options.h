@@ -51,6 +51,7 @@ struct options {
 	const char *tsig_key_file;         /* --tsig-key, NULL if not given */
 	const char *key_file;              /* check --key FILE, NULL if not given */
 	bool force, dry_run, json, training;
+	bool prove;                        /* check --prove: also through the running signer */ 
 };
 
 /*

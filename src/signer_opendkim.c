@@ -27,6 +27,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "postfix_cf.h"
+#include "prove_postfix.h"
 #include "signer.h"
 #include "signer_util.h"
 
@@ -590,5 +591,5 @@ const struct signer signer_opendkim = {
 	.reload = opendkim_reload,
 	.selectors = opendkim_selectors,
 	.key_copy = opendkim_key_copy,
-	.prove = NULL,
+	.prove = prove_opendkim,
 };

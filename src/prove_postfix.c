@@ -59,7 +59,7 @@ static bool listed(const char *value, const char *canon)
 }
 
 /* 0 when both lists have the filter; -1 with out filled otherwise. */
-static int check_hooked(const struct hop *h, const char *canon, struct mta_proof *out, struct dk_err *err)
+static int check_hooked(const char *canon, struct mta_proof *out, struct dk_err *err)
 {
 	char val[8192];
 	const char *const argv[] = { POSTCONF, "-x", "-h", "smtpd_milters", "non_smtpd_milters", NULL };
@@ -82,9 +82,9 @@ static int check_hooked(const struct hop *h, const char *canon, struct mta_proof
 		return 0;
 	const char *cur = strcmp(missing, "smtpd_milters") == 0 ? smtpd : non;
 	out->cause = MTA_CAUSE_NOT_HOOKED;
-	snprintf(out->detail, sizeof out->detail, "Postfix does not send %s to %s: %s (%s) is not in %s, so "
-		 "that mail leaves unsigned", strcmp(missing, "smtpd_milters") == 0 ? "SMTP mail" :
-		 "mail submitted with sendmail (web shops, cron, scripts)", out->through, canon, h->socket, missing);
+	snprintf(out->detail, sizeof out->detail, "Postfix does not send %s to %s: its socket %s is not in %s, "
+		 "so that mail leaves unsigned", strcmp(missing, "smtpd_milters") == 0 ? "SMTP mail" :
+		 "mail submitted with sendmail (web shops, cron, scripts)", out->through, canon, missing);
 	snprintf(out->fix, sizeof out->fix, "postconf -e '%s = %s%s%s' && postfix reload", missing, cur,
 		 cur[0] ? ", " : "", canon);
 	return dk_fail(err, DK_MISMATCH, "%s", out->detail);
@@ -111,7 +111,7 @@ static int hop_through(const struct mta_request *req, const struct hop *h, const
 			 out->through, h->socket);
 		return dk_fail(err, DK_SYSERR, "%s", out->detail);
 	}
-	if (check_hooked(h, canon, out, err) < 0)
+	if (check_hooked(canon, out, err) < 0)
 		return -1;
 	struct milter_env env = {
 		.client_addr = "127.0.0.1", .client_name = "localhost", .helo = "localhost",
@@ -121,9 +121,20 @@ static int hop_through(const struct mta_request *req, const struct hop *h, const
 	int r = milter_send(canon, &env, text, said, sizeof said, err);
 	if (r < 0)
 		return -1;
+	char path[4200], what[512];
+	bool unsigned_ = r == MILTER_ACCEPTED_EARLY || (r == MILTER_PASSED && strncasecmp(*text, "DKIM-Signature:", 15) != 0 &&
+						      strcasestr(*text, "\nDKIM-Signature:") == NULL);
+	/* a signer that cannot read its key may pass the mail on unsigned (rspamd) */
+	if (unsigned_ && (copy_unreadable(req, h, req->selector, path, sizeof path, what, sizeof what) ||
+			  copy_unreadable(req, h, req->ed_selector, path, sizeof path, what, sizeof what))) {
+		out->cause = MTA_CAUSE_KEY_UNREADABLE;
+		snprintf(out->detail, sizeof out->detail, "%s cannot read its key %s (%s), so it passes mail on "
+			 "unsigned", out->through, path, what);
+		snprintf(out->fix, sizeof out->fix, "chown %s %s && chmod %s %s", h->owner, path, h->mode, path);
+		return dk_fail(err, DK_MISMATCH, "%s", out->detail);
+	}
 	if (r == MILTER_PASSED || r == MILTER_ACCEPTED_EARLY)
 		return 0;   /* signed or not: the verifier tells */
-	char path[4200], what[512];
 	if (r == MILTER_NO_CONNECT) {
 		out->cause = MTA_CAUSE_NOT_RUNNING;
 		snprintf(out->detail, sizeof out->detail, "%s (%s) is not running: nothing listens at %s, the "

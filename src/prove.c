@@ -307,6 +307,15 @@ int mta_prove(const struct mta_request *req, const struct dk_nameserver *ns, siz
 	struct signer_testmsg m = { .sender = t.sender, .rcpt = t.rcpt, .text = t.text, .id = t.id };
 	rc = info.signer->prove(&r2, &m, out, err);
 	free(t.text);
+	if (rc < 0 && out->cause == MTA_CAUSE_NO_ROUTE) {
+		/* said plainly, and what was checked instead */
+		char why[sizeof out->detail];
+		snprintf(why, sizeof why, "%s", out->detail);
+		rc = prove_key_only(req, ns, n_ns, why, out, err);
+		if (rc == 0)
+			out->cause = MTA_CAUSE_NO_ROUTE;
+		goto done;
+	}
 	if (rc < 0) {
 		if (out->cause == MTA_CAUSE_NONE)
 			fail(out, MTA_CAUSE_ERROR, NULL, "%s", err->msg);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "milter.h"
-#include "prove_postfix.h"
+#include "prove_signer.h"
 #include "signer_util.h"
 
 #define POSTCONF "/usr/sbin/postconf"
@@ -90,15 +90,36 @@ static int check_hooked(const char *canon, struct mta_proof *out, struct dk_err 
 	return dk_fail(err, DK_MISMATCH, "%s", out->detail);
 }
 
-/* Tempfail or no signature: can the signer read its copy? */
-static bool copy_unreadable(const struct mta_request *req, const struct hop *h, const char *sel, char *path,
+bool prove_is_unsigned(const char *text)
+{
+	return strncasecmp(text, "DKIM-Signature:", 15) != 0 && strcasestr(text, "\nDKIM-Signature:") == NULL;
+}
+
+static bool copy_unreadable(const struct mta_request *req, const char *user, const char *sel, char *path,
 			    size_t plen, char *what, size_t wlen)
 {
 	struct dk_err e;
 	const struct signer *s = signer_by_name(req->mta);
 	if (s == NULL || sel == NULL || s->key_copy(req->domain, sel, path, plen) < 0)
 		return false;
-	return mta_check_key_access(req->root, path, h->user, what, wlen, &e) < 0 && (snprintf(what, wlen, "%s", e.msg), true);
+	if (mta_check_key_access(req->root, path, user, what, wlen, &e) == 0)
+		return false;
+	snprintf(what, wlen, "%s", e.msg);
+	return true;
+}
+
+bool prove_key_unreadable(const struct mta_request *req, const char *user, const char *owner,
+			  const char *mode, const char *how, struct mta_proof *out)
+{
+	char path[4200], what[512];
+	if (!copy_unreadable(req, user, req->selector, path, sizeof path, what, sizeof what) &&
+	    !copy_unreadable(req, user, req->ed_selector, path, sizeof path, what, sizeof what))
+		return false;
+	out->cause = MTA_CAUSE_KEY_UNREADABLE;
+	snprintf(out->detail, sizeof out->detail, "%s cannot read its key %s (%s), %s", out->through, path,
+		 what, how);
+	snprintf(out->fix, sizeof out->fix, "chown %s %s && chmod %s %s", owner, path, mode, path);
+	return true;
 }
 
 static int hop_through(const struct mta_request *req, const struct hop *h, const struct signer_testmsg *msg,
@@ -121,18 +142,10 @@ static int hop_through(const struct mta_request *req, const struct hop *h, const
 	int r = milter_send(canon, &env, text, said, sizeof said, err);
 	if (r < 0)
 		return -1;
-	char path[4200], what[512];
-	bool unsigned_ = r == MILTER_ACCEPTED_EARLY || (r == MILTER_PASSED && strncasecmp(*text, "DKIM-Signature:", 15) != 0 &&
-						      strcasestr(*text, "\nDKIM-Signature:") == NULL);
 	/* a signer that cannot read its key may pass the mail on unsigned (rspamd) */
-	if (unsigned_ && (copy_unreadable(req, h, req->selector, path, sizeof path, what, sizeof what) ||
-			  copy_unreadable(req, h, req->ed_selector, path, sizeof path, what, sizeof what))) {
-		out->cause = MTA_CAUSE_KEY_UNREADABLE;
-		snprintf(out->detail, sizeof out->detail, "%s cannot read its key %s (%s), so it passes mail on "
-			 "unsigned", out->through, path, what);
-		snprintf(out->fix, sizeof out->fix, "chown %s %s && chmod %s %s", h->owner, path, h->mode, path);
+	bool unsigned_ = r == MILTER_ACCEPTED_EARLY || (r == MILTER_PASSED && prove_is_unsigned(*text));
+	if (unsigned_ && prove_key_unreadable(req, h->user, h->owner, h->mode, "so it passes mail on unsigned", out))
 		return dk_fail(err, DK_MISMATCH, "%s", out->detail);
-	}
 	if (r == MILTER_PASSED || r == MILTER_ACCEPTED_EARLY)
 		return 0;   /* signed or not: the verifier tells */
 	if (r == MILTER_NO_CONNECT) {
@@ -146,15 +159,8 @@ static int hop_through(const struct mta_request *req, const struct hop *h, const
 			snprintf(out->fix, sizeof out->fix, "%s", h->start_cmd);
 		return dk_fail(err, DK_MISMATCH, "%s", out->detail);
 	}
-	if (r == MILTER_TEMPFAIL &&
-	    (copy_unreadable(req, h, req->selector, path, sizeof path, what, sizeof what) ||
-	     copy_unreadable(req, h, req->ed_selector, path, sizeof path, what, sizeof what))) {
-		out->cause = MTA_CAUSE_KEY_UNREADABLE;
-		snprintf(out->detail, sizeof out->detail, "%s cannot read its key %s (%s); it answered \"%s\", "
-			 "so Postfix holds the mail", out->through, path, what, said);
-		snprintf(out->fix, sizeof out->fix, "chown %s %s && chmod %s %s", h->owner, path, h->mode, path);
+	if (r == MILTER_TEMPFAIL && prove_key_unreadable(req, h->user, h->owner, h->mode, "so Postfix holds the mail", out))
 		return dk_fail(err, DK_MISMATCH, "%s", out->detail);
-	}
 	out->cause = MTA_CAUSE_ERROR;
 	snprintf(out->detail, sizeof out->detail, "%s did not pass the test message: %s", out->through, said);
 	return dk_fail(err, r == MILTER_FAILED ? DK_SYSERR : DK_MISMATCH, "%s", out->detail);

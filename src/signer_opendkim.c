@@ -27,7 +27,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "postfix_cf.h"
-#include "prove_postfix.h"
+#include "prove_signer.h"
 #include "signer.h"
 #include "signer_util.h"
 

@@ -25,7 +25,7 @@
 
 #include "fsutil.h"
 #include "postfix_cf.h"
-#include "prove_postfix.h"
+#include "prove_signer.h"
 #include "signer.h"
 #include "signer_util.h"
 

@@ -71,6 +71,12 @@ publish "$W/s1.json" rsa1
 rc=$(prove "$W/n0.json" rsa1)
 check_eq "opendkim never started: exit 1, not_running" "1 failed not_running" "$rc $(outcome "$W/n0.json")"
 check_match "not running: the fix starts it" "opendkim" "$(mta_json_get proof.fix <"$W/n0.json")"
+# the issue's report: --batch --wait with OpenDKIM not running said "Proof: OK"
+run_tool "$W/b0.json" -s rsa1 --wait 5; rc=$?
+check_eq "batch --wait, opendkim not running: exit 1, proof failed: not_running" "1 failed not_running" \
+	"$rc $(outcome "$W/b0.json")"
+check_match "batch: said in words, with the fix" "Proof: FAILED through OpenDKIM: OpenDKIM \(opendkim\) is not running.*To fix: invoke-rc.d opendkim start" \
+	"$(tr '\n' ' ' <"$W/b0.json.err")"
 start_signers || { not_ok "opendkim starts"; exit 1; }
 t0=$(date +%s%N)
 rc=$(prove "$W/g1.json" rsa1)

@@ -71,7 +71,7 @@ DATADIR_OBJ := $(DATADIR_SRC:src/%.c=build/obj/%.o) $(DATADIR_SRC:src/%.c=build/
 # Completion for bash, installed to $(BASHCOMPDIR); not part of $(DATADIR).
 BASHCOMP := assets/bash-completion/$(PROG)
 
-.PHONY: all check check-only check-unit deps bench install uninstall clean asan unit fuzz demo demo-clean deb FORCE
+.PHONY: all check check-only check-unit deps bench install uninstall clean asan unit fuzz demo demo-clean lab lab-check lab-clean deb FORCE
 
 all: build/$(PROG)
 
@@ -157,6 +157,19 @@ demo: deps all
 demo-clean:
 	rm -rf demo
 
+# The troubleshooting lab (assets/lab/README): `make lab` lists the scenarios,
+# `make lab SCENARIO=name` sets one up broken and opens the lab shell,
+# `make lab-check` says whether it is solved, `make lab-clean` removes it.
+SCENARIO ?=
+lab: deps all
+	tests/demo/lab.sh $(if $(SCENARIO),start $(SCENARIO),list)
+
+lab-check:
+	tests/demo/lab.sh check $(SCENARIO)
+
+lab-clean:
+	tests/demo/lab.sh clean
+
 bench: deps all
 	tests/bench/run.sh
 
@@ -172,6 +185,7 @@ install: all
 	install -m 0644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)/$(PROG)
 	cp -R assets/. $(DESTDIR)$(DATADIR)/
 	rm -rf $(DESTDIR)$(DATADIR)/$(dir $(BASHCOMP:assets/%=%))
+	rm -rf $(DESTDIR)$(DATADIR)/lab   # the lab runs from a checkout (make lab)
 	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)
 
 uninstall:
@@ -187,7 +201,7 @@ DEB_DIR ?= build/deb
 deb:
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_DIR)/src
-	tar -cf - --exclude=./build --exclude=./demo --exclude=./.git . | tar -xf - -C $(DEB_DIR)/src
+	tar -cf - --exclude=./build --exclude=./demo --exclude=./lab --exclude=./.git . | tar -xf - -C $(DEB_DIR)/src
 	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b -Jauto
 	@ls -1 $(DEB_DIR)/*.deb
 

@@ -26,6 +26,9 @@ struct mta_info {
 	char summary[256];           /* one line: "Exim 4 (Debian, split config, internet)" */
 	char warning[512];           /* "" or why signing will not happen as is */
 	bool can_sign;               /* plan/apply will produce a signing setup */
+	bool refused;                /* !can_sign because of a configuration dkim-setup does
+					not edit (exit 2, the warning says which); false: a
+					program or file is missing (exit 3) */
 	/* Added by the MTA module (read-only for front ends). */
 	int flavor;                  /* enum mta_flavor */
 	char configtype[32];         /* Debian exim4: dc_eximconfig_configtype */
@@ -65,6 +68,11 @@ struct mta_request {
 	/* Added by the MTA module; zero values keep the old meaning. */
 	const char *mta;             /* NULL: as mta_detect finds; else as for mta_detect */
 	bool reload_if_running;      /* mta_reload: only reload a service already running */
+	/* The new record is not known to be served by every authoritative
+	 * server: a domain that already signs with another selector keeps
+	 * signing with it (the new key is installed beside it; see
+	 * mta_plan.kept_selector). false: switch to the new selector. */
+	bool defer_switch;
 };
 
 struct mta_change {
@@ -104,6 +112,12 @@ struct mta_plan {
 	bool ed25519;                /* the plan signs with the Ed25519 selector too */
 	char reload_cmd[256];        /* what reloading means, in shell words, for the admin */
 	bool regenerate;             /* Exim: the files are right but the running config lacks them */
+	/* The selector that keeps signing for the domain because of
+	 * defer_switch ("" when the new one signs); explain says what to run. */
+	char kept_selector[DK_LABEL_MAX + 1];
+	/* Postfix signers: the address Postfix reaches the signing milter at,
+	 * as written into its lists ("inet:127.0.0.1:8891"); "" otherwise. */
+	char milter_addr[PATH_MAX];
 };
 
 int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err);

@@ -400,15 +400,24 @@ int cmd_check(const struct options *opt)
 			json_string(j, "error", err.msg);
 		goto out;
 	}
+	/* RFC 8301: signers SHOULD use 2048 bits; receivers may count less as weak */
+	bool short_key = key.alg == DK_ALG_RSA && key.bits < 2048;
 	if (j != NULL) {
 		json_string(j, "algorithm", keygen_alg_name(key.alg));
+		if (key.alg == DK_ALG_RSA)
+			json_int(j, "bits", key.bits);
 		json_string(j, "key_file", key.paths.pub[0] ? key.paths.pub : key.paths.priv);
+		json_string(j, "key_diagnosis", short_key ? "rsa_too_short" : NULL);
 	} else {
 		printf("Local key: %s (%s", key.paths.pub[0] ? key.paths.pub : key.paths.priv,
 		       key.alg == DK_ALG_RSA ? "RSA" : "Ed25519");
 		if (key.alg == DK_ALG_RSA)
 			printf("-%d", key.bits);
 		printf(")\n");
+		if (short_key)
+			printf("  RSA-%d is too short for large receivers: RFC 8301 asks signers for\n"
+			       "  2048 bits, and so do Gmail's sender guidelines; a receiver may count a\n"
+			       "  shorter key as weak. Make a 2048-bit key under a new selector.\n", key.bits);
 	}
 
 	struct dns_watch_cfg cfg;

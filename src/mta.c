@@ -77,6 +77,8 @@ static void json_result(struct json *j, const struct mta_plan *plan, const struc
 	json_bool(j, "ed25519", plan->ed25519);
 	json_bool(j, "changed", res != NULL && res->applied);
 	json_bool(j, "nothing_to_do", plan->nothing_to_do);
+	/* the selector that still signs because the new record is not served yet */
+	json_string(j, "kept_selector", plan->kept_selector[0] ? plan->kept_selector : NULL);
 	json_bool(j, "validated", res != NULL && res->validated);
 	json_bool(j, "rolled_back", res != NULL && res->rolled_back);
 	json_string(j, "validator", res != NULL && res->validator[0] ? res->validator : NULL);
@@ -150,12 +152,16 @@ int batch_step_mta(struct batch_ctx *b, struct dk_err *err)
 		.root = o->root, .domain = k->domain, .selector = rsa_sel, .priv_path = rp.priv,
 		.ed_selector = ed_sel[0] ? ed_sel : NULL, .ed_priv_path = ed_sel[0] ? ep.priv : NULL,
 		.strict = false, .dry_run = o->dry_run, .mta = plan.info.name, .reload_if_running = true,
+		.defer_switch = !b->dns_confirmed,
 	};
 	int rc = mta_plan(&req, &plan, err);
 	if (rc == 0) {
 		fprintf(out, "%s\n", plan.explain);
 		if (plan.info.warning[0])
 			fprintf(out, "Note: %s\n", plan.info.warning);
+		if (plan.kept_selector[0])
+			fprintf(out, "Note: selector %s keeps signing for %s until DNS serves %s (see above).\n",
+				plan.kept_selector, k->domain, rsa_sel);
 		if (plan.nothing_to_do)
 			fprintf(out, "The mail server is already configured exactly so: nothing to change.\n");
 		else if (b->json == NULL)

@@ -113,7 +113,13 @@ int mta_detect(const char *root, const char *want, struct mta_info *info, struct
 	}
 	info->signer = s;
 	info->name = s->name;
-	return s->detect(root, info, err);
+	int rc = s->detect(root, info, err);
+	/* a DSN or password in a config value is never shown */
+	mta_mask_buf(info->summary, sizeof info->summary);
+	mta_mask_buf(info->warning, sizeof info->warning);
+	if (rc < 0 && err != NULL)
+		mta_mask_buf(err->msg, sizeof err->msg);
+	return rc;
 }
 
 const char *mta_alternative(const char *root, const struct mta_info *info)
@@ -141,10 +147,15 @@ int mta_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err
 	if (plan->info.signer == NULL)
 		return dk_fail(err, DK_USAGE, "%s", plan->info.summary);
 	if (!plan->info.can_sign)
-		return dk_fail(err, DK_SYSERR, "%s", plan->info.warning);
+		return dk_fail(err, plan->info.refused ? DK_USAGE : DK_SYSERR, "%s", plan->info.warning);
 	int rc = plan->info.signer->plan(req, plan, err);
 	if (rc == 0)
 		rc = mta_finish_plan(req->root, plan, err);
+	/* the diff and the explanation quote the admin's files: no secrets */
+	mta_mask_str(&plan->diff);
+	mta_mask_str(&plan->explain);
+	if (rc < 0 && err != NULL)
+		mta_mask_buf(err->msg, sizeof err->msg);
 	if (rc < 0) {
 		struct mta_info keep = plan->info;
 		mta_plan_clear(plan);
@@ -261,8 +272,12 @@ int mta_apply(const struct mta_request *req, struct mta_plan *plan, struct mta_r
 	}
 	if (rc == 0 && s->activate != NULL)
 		rc = s->activate(req, plan, res, err);
-	if (rc < 0)
+	if (rc < 0) {
 		mta_rollback(req, plan, written, dirs, res);
+		if (err != NULL)
+			mta_mask_buf(err->msg, sizeof err->msg);
+		mta_mask_buf(res->validator, sizeof res->validator);
+	}
 	free(written);
 	free(dirs);
 	return rc;

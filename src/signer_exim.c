@@ -174,6 +174,7 @@ static int exim_detect(const char *root, struct mta_info *info, struct dk_err *e
 			 "switch to the split configuration (dc_use_split_config='true'), where dkim-setup "
 			 "adds them, or add to remote_smtp_smarthost: dkim_domain = DKIM_DOMAIN, dkim_selector "
 			 "= DKIM_SELECTOR, dkim_private_key = DKIM_PRIVATE_KEY, dkim_canon = DKIM_CANON", type);
+		info->refused = true;
 		return 0;
 	}
 	if (smarthost) {
@@ -187,6 +188,7 @@ static int exim_detect(const char *root, struct mta_info *info, struct dk_err *e
 		snprintf(info->warning, sizeof info->warning,
 			 "dc_eximconfig_configtype is '%s': dkim-setup handles 'internet' (and 'local')",
 			 type[0] ? type : "(empty)");
+		info->refused = true;
 		return 0;
 	}
 	bool foreign = is_split ? scan_dir_foreign(root, "/etc/exim4/conf.d/main", where, sizeof where) ||
@@ -198,6 +200,7 @@ static int exim_detect(const char *root, struct mta_info *info, struct dk_err *e
 		snprintf(info->warning, sizeof info->warning,
 			 "Exim already has DKIM settings that dkim-setup did not write (%s); they are left "
 			 "alone: remove them first if dkim-setup should manage signing", where);
+		info->refused = true;
 		return 0;
 	}
 	info->can_sign = true;

@@ -17,6 +17,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,36 +51,73 @@
 
 /* ---- opendkim.conf: "Keyword value" lines ---- */
 
+#define DKCONF_STALE_MAX 8
+
+/* opendkim.conf as OpenDKIM reads it: Include followed (five levels, as
+ * OpenDKIM allows), a later setting winning over an earlier one. */
 struct dkconf {
-	char keytable[PATH_MAX + 16];
-	char signtable[PATH_MAX + 16];
-	char socket[PATH_MAX + 16];
+	char keytable[PATH_MAX + 16], keytable_in[PATH_MAX];
+	char signtable[PATH_MAX + 16], signtable_in[PATH_MAX];
+	char socket[PATH_MAX + 16], socket_in[PATH_MAX];
 	char keyfile[PATH_MAX];
+	char mode[16], mode_in[PATH_MAX];
+	char include_err[PATH_MAX + 64];    /* an Include that cannot be read */
+	/* Socket values in comment lines (older addresses of this filter) */
+	char stale[DKCONF_STALE_MAX][PATH_MAX + 16];
+	size_t nstale;
 };
 
-static void dkconf_read(const char *text, struct dkconf *c)
+static void dkconf_scan(const char *root, const char *path, const char *text, struct dkconf *c, int depth)
 {
-	memset(c, 0, sizeof *c);
 	bool ours = false;
 	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		if (strncmp(p, MTA_BEGIN, strlen(MTA_BEGIN)) == 0)
 			ours = true;
 		else if (strncmp(p, MTA_END, strlen(MTA_END)) == 0)
 			ours = false;
-		if (ours || *p == '#')
-			continue;
 		char key[64], val[PATH_MAX + 16];
-		if (sscanf(p, "%63s %4111s", key, val) != 2)
+		if (*p == '#') {
+			/* "#Socket x", "# disabled by dkim-setup (...): Socket x" */
+			const char *q = strstr(p, "Socket");
+			const char *nl = strchr(p, '\n');
+			if (q != NULL && (nl == NULL || q < nl) && c->nstale < DKCONF_STALE_MAX &&
+			    sscanf(q, "Socket %4111s", val) == 1)
+				snprintf(c->stale[c->nstale++], sizeof c->stale[0], "%s", val);
 			continue;
-		if (strcasecmp(key, "KeyTable") == 0)
+		}
+		if (ours || sscanf(p, "%63s %4111s", key, val) != 2)
+			continue;
+		if (strcasecmp(key, "KeyTable") == 0) {
 			snprintf(c->keytable, sizeof c->keytable, "%s", val);
-		else if (strcasecmp(key, "SigningTable") == 0)
+			snprintf(c->keytable_in, sizeof c->keytable_in, "%s", path);
+		} else if (strcasecmp(key, "SigningTable") == 0) {
 			snprintf(c->signtable, sizeof c->signtable, "%s", val);
-		else if (strcasecmp(key, "Socket") == 0)
+			snprintf(c->signtable_in, sizeof c->signtable_in, "%s", path);
+		} else if (strcasecmp(key, "Socket") == 0) {
 			snprintf(c->socket, sizeof c->socket, "%s", val);
-		else if (strcasecmp(key, "KeyFile") == 0)
+			snprintf(c->socket_in, sizeof c->socket_in, "%s", path);
+		} else if (strcasecmp(key, "KeyFile") == 0) {
 			snprintf(c->keyfile, sizeof c->keyfile, "%s", val);
+		} else if (strcasecmp(key, "Mode") == 0) {
+			snprintf(c->mode, sizeof c->mode, "%s", val);
+			snprintf(c->mode_in, sizeof c->mode_in, "%s", path);
+		} else if (strcasecmp(key, "Include") == 0) {
+			char *inc = NULL;
+			struct dk_err e;
+			if (depth >= 5 || val[0] != '/' || mta_read(root, val, &inc, &e) < 0 || inc == NULL) {
+				snprintf(c->include_err, sizeof c->include_err, "%s (Include in %s)", val, path);
+			} else {
+				dkconf_scan(root, val, inc, c, depth + 1);
+			}
+			free(inc);
+		}
 	}
+}
+
+static void dkconf_read(const char *root, const char *text, struct dkconf *c)
+{
+	memset(c, 0, sizeof *c);
+	dkconf_scan(root, OPENDKIM_CONF, text, c, 0);
 }
 
 /* "refile:/x" -> "/x" and *re = true; "file:/x" or "/x" -> "/x"; others NULL. */
@@ -277,7 +315,7 @@ static void opendkim_selectors(const char *root, const struct mta_info *info, co
 	out[0] = '\0';
 	if (mta_read(root, OPENDKIM_CONF, &conf, &e) < 0)
 		return;
-	dkconf_read(conf, &c);
+	dkconf_read(root, conf, &c);
 	free(conf);
 	const char *st = c.signtable[0] ? table_path(c.signtable, &re) : DEF_SIGNTABLE;
 	if (st != NULL)
@@ -316,7 +354,7 @@ static int opendkim_detect(const char *root, struct mta_info *info, struct dk_er
 	if (mta_read(root, OPENDKIM_CONF, &conf, err) < 0)
 		return -1;
 	struct dkconf c;
-	dkconf_read(conf, &c);
+	dkconf_read(root, conf, &c);
 	free(conf);
 	bool chroot = pf_smtpd_chrooted(root);
 	snprintf(info->summary, sizeof info->summary, "Postfix%s with OpenDKIM (socket %s; %s)",
@@ -328,6 +366,7 @@ static int opendkim_detect(const char *root, struct mta_info *info, struct dk_er
 			 "OpenDKIM already signs with a single KeyFile (%s) that dkim-setup did not write; it "
 			 "is left alone: move it to a KeyTable first if dkim-setup should manage signing",
 			 c.keyfile);
+		info->refused = true;
 		return 0;
 	}
 	if ((c.keytable[0] && table_path(c.keytable, &re) == NULL) ||
@@ -335,6 +374,7 @@ static int opendkim_detect(const char *root, struct mta_info *info, struct dk_er
 		snprintf(info->warning, sizeof info->warning,
 			 "OpenDKIM's KeyTable/SigningTable is not a plain file (%s / %s): dkim-setup only adds "
 			 "entries to files", c.keytable, c.signtable);
+		info->refused = true;
 		return 0;
 	}
 	char where[200];
@@ -342,15 +382,123 @@ static int opendkim_detect(const char *root, struct mta_info *info, struct dk_er
 		snprintf(info->warning, sizeof info->warning,
 			 "rspamd is on Postfix's mail path (%s) and signs there: OpenDKIM beside it would be a "
 			 "second signer. Use --mta rspamd to configure rspamd's signing instead", where);
+		info->refused = true;
 		return 0;
 	}
 	info->can_sign = true;
 	return 0;
 }
 
+/* The SigningTable with our entry for the domain. A line of another
+ * selector of this domain is replaced (that is rotation) unless the new
+ * record is not served yet (req->defer_switch): then the table is left as
+ * it is and plan->kept_selector says which selector keeps signing. In a
+ * refile: table our line goes before the first wildcard line that would
+ * match the domain's senders first (OpenDKIM takes the first match). */
+static int plan_signing_table(const struct mta_request *req, struct mta_plan *plan, const char *st, bool re,
+			      const char *keyname, struct sbuf *notes, struct dk_err *err)
+{
+	char *old = NULL, key[DK_DOMAIN_MAX + 4], line[PATH_MAX + 600];
+	if (mta_read(req->root, st, &old, err) < 0)
+		return -1;
+	snprintf(key, sizeof key, re ? "*@%s" : "%s", req->domain);
+	snprintf(line, sizeof line, "%s %s", key, keyname);
+	char cur[DK_LABEL_MAX + 1] = "";
+	table_selector(req->root, st, req->domain, cur, sizeof cur);
+	if (req->defer_switch && cur[0] != '\0' && strcmp(cur, req->selector) != 0) {
+		snprintf(plan->kept_selector, sizeof plan->kept_selector, "%s", cur);
+		sb_printf(notes, "%s already signs with selector %s, and DNS does not serve the record of %s "
+			  "yet: %s keeps signing (the key of %s is installed beside it). Once every "
+			  "authoritative server serves %s._domainkey.%s, switch with: dkim-setup --batch -d %s "
+			  "-s %s --wait 600. ", req->domain, cur, req->selector, cur, req->selector,
+			  req->selector, req->domain, req->domain, req->selector);
+		return mta_add_change(plan, st, old, old != NULL ? strdup(old) : strdup(""), 0644, "", "",
+				      false, err);
+	}
+	char *t = table_put(old, key, line);
+	if (t == NULL || !re)
+		return mta_add_change(plan, st, old, t, 0644, "", "", false, err);
+	/* the first line (not ours) whose pattern matches a sender of ours */
+	char probe[DK_DOMAIN_MAX + 32];
+	snprintf(probe, sizeof probe, "postmaster@%s", req->domain);
+	const char *mine = NULL, *shadow = NULL;
+	for (const char *p = t; *p && mine == NULL; p = strchr(p, '\n') + 1) {
+		char pat[512];
+		if (strncmp(p, line, strlen(line)) == 0 && p[strlen(line)] == '\n')
+			mine = p;
+		else if (shadow == NULL && *p != '#' && sscanf(p, "%511s", pat) == 1 &&
+			 fnmatch(pat, probe, FNM_CASEFOLD) == 0)
+			shadow = p;
+	}
+	if (mine == NULL || shadow == NULL)
+		return mta_add_change(plan, st, old, t, 0644, "", "", false, err);
+	char pr[300];
+	const char *se = strchr(shadow, '\n');
+	char sl[512];
+	snprintf(sl, sizeof sl, "%.*s", (int)(se - shadow), shadow);
+	for (char *q = sl; *q; q++)
+		*q = *q == '\t' ? ' ' : *q;
+	sb_printf(notes, "%s has the line \"%s\" before the domain's entry; OpenDKIM takes the first "
+		  "match, so the entry for %s is put before it. ", st, dk_printable(sl, pr, sizeof pr), req->domain);
+	struct sbuf b = { 0 };
+	size_t ll = strlen(line) + 1;
+	sb_addn(&b, t, (size_t)(shadow - t));
+	sb_addn(&b, mine, ll);
+	sb_addn(&b, shadow, (size_t)(mine - shadow));
+	sb_add(&b, mine + ll);
+	free(t);
+	return mta_add_change(plan, st, old, sb_take(&b), 0644, "", "", false, err);
+}
+
+/* Where OpenDKIM listens and how Postfix reaches it: the admin's Socket
+ * when Postfix can reach it (inet on loopback or any address; a unix
+ * socket inside Postfix's queue directory, which chrooted and
+ * unchrooted daemons alike see under the relative name), else ours. */
+static bool keep_socket(const struct dkconf *c, const char *qdir, char *pf_addr, size_t len)
+{
+	char tg[PF_TARGET_MAX];
+	if (c->socket[0] == '\0')
+		return false;
+	pf_socket_target(c->socket, tg, sizeof tg);
+	if (strncmp(tg, "inet:lo:", 8) == 0) {
+		snprintf(pf_addr, len, "inet:127.0.0.1:%s", tg + 8);
+		return true;
+	}
+	size_t q = strlen(qdir);
+	if (strncmp(tg, "unix:", 5) == 0 && strncmp(tg + 5, qdir, q) == 0 && tg[5 + q] == '/') {
+		snprintf(pf_addr, len, "local:%s", tg + 5 + q + 1);
+		return true;
+	}
+	return false;
+}
+
+/* The targets of older addresses of OpenDKIM (NULL-ended into out). */
+static void stale_targets(const struct dkconf *c, const char *qdir, bool kept, char buf[][PF_TARGET_MAX],
+			  const char *out[], size_t max)
+{
+	size_t n = 0;
+	static const char *const known[] = { "/run/opendkim/opendkim.sock", "/var/run/opendkim/opendkim.sock" };
+	static const char *const in_queue[] = { "opendkim/opendkim.sock", "var/run/opendkim/opendkim.sock",
+						"run/opendkim/opendkim.sock" };
+	if (!kept && c->socket[0] && n < max)
+		pf_socket_target(c->socket, buf[n++], PF_TARGET_MAX);
+	for (size_t i = 0; i < c->nstale && n < max; i++)
+		pf_socket_target(c->stale[i], buf[n++], PF_TARGET_MAX);
+	for (size_t i = 0; i < 2 && n < max; i++)
+		snprintf(buf[n++], PF_TARGET_MAX, "unix:%s", known[i]);
+	for (size_t i = 0; i < 3 && n < max; i++)
+		snprintf(buf[n++], PF_TARGET_MAX, "unix:%s/%s", qdir, in_queue[i]);
+	if (n < max)
+		snprintf(buf[n++], PF_TARGET_MAX, "inet:lo:8891");
+	for (size_t i = 0; i < n; i++)
+		out[i] = buf[i];
+	out[n] = NULL;
+}
+
 static int opendkim_plan(const struct mta_request *req, struct mta_plan *plan, struct dk_err *err)
 {
 	char *conf = NULL, *maincf = NULL;
+	struct sbuf notes = { 0 };
 	if (mta_read(req->root, OPENDKIM_CONF, &conf, err) < 0)
 		return -1;
 	if (mta_read(req->root, MAIN_CF, &maincf, err) < 0) {
@@ -369,7 +517,13 @@ static int opendkim_plan(const struct mta_request *req, struct mta_plan *plan, s
 	if (mta_block_ok(conf, OPENDKIM_CONF, err) < 0)
 		goto fail;
 	struct dkconf c;
-	dkconf_read(conf, &c);
+	dkconf_read(req->root, conf, &c);
+	if (c.include_err[0] != '\0') {
+		char pr[300];
+		dk_fail(err, DK_USAGE, "OpenDKIM's configuration includes %s, which dkim-setup cannot read: "
+			"it edits nothing whose settings it cannot see", dk_printable(c.include_err, pr, sizeof pr));
+		goto fail;
+	}
 
 	/* The key: Debian's /etc/dkimkeys, 0600 opendkim (RequireSafeKeys).
 	 * Debian makes that directory opendkim:opendkim 0700; root must not
@@ -384,7 +538,7 @@ static int opendkim_plan(const struct mta_request *req, struct mta_plan *plan, s
 	if (add_key(req, plan, req->priv_path, copy, DK_ALG_RSA, err) < 0)
 		goto fail;
 
-	/* Tables: the admin's when set, else ours. */
+	/* Tables: where OpenDKIM really reads them (Include followed), else ours. */
 	bool kre, sre;
 	const char *kt = c.keytable[0] ? table_path(c.keytable, &kre) : DEF_KEYTABLE;
 	const char *st = c.signtable[0] ? table_path(c.signtable, &sre) : DEF_SIGNTABLE;
@@ -394,35 +548,27 @@ static int opendkim_plan(const struct mta_request *req, struct mta_plan *plan, s
 	if ((!c.keytable[0] || !c.signtable[0] || ed) &&
 	    mta_add_dir(plan, OPENDKIM_TABLEDIR, 0755, "", "", false, err) < 0)
 		goto fail;
-	char line[PATH_MAX + 600], key[DK_DOMAIN_MAX + 4];
+	char line[PATH_MAX + 600];
 	char *old = NULL;
 	if (mta_read(req->root, kt, &old, err) < 0)
 		goto fail;
 	snprintf(line, sizeof line, "%s %s:%s:%s", keyname, req->domain, req->selector, copy);
 	if (mta_add_change(plan, kt, old, table_put(old, keyname, line), 0644, "", "", false, err) < 0)
 		goto fail;
-	if (mta_read(req->root, st, &old, err) < 0)
-		goto fail;
-	/* refile: wildcards; file: the domain alone matches every sender of it.
-	 * A previous selector of this domain is replaced: that is rotation. */
-	snprintf(key, sizeof key, sre ? "*@%s" : "%s", req->domain);
-	snprintf(line, sizeof line, "%s %s", key, keyname);
-	if (mta_add_change(plan, st, old, table_put(old, key, line), 0644, "", "", false, err) < 0)
+	if (plan_signing_table(req, plan, st, sre, keyname, &notes, err) < 0)
 		goto fail;
 
-	/* Socket: keep a loopback inet socket of the admin's; replace Debian's
-	 * unix socket (out of reach of chrooted smtpd) with ours. */
+	char qdir[PATH_MAX];
+	pf_queue_dir(req->root, maincf, qdir, sizeof qdir);
 	char pf_sock[PATH_MAX + 32];
-	bool set_socket = true;
-	unsigned port;
-	char host[64];
-	if (c.socket[0] && sscanf(c.socket, "inet:%u@%63s", &port, host) == 2 &&
-	    (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0)) {
-		snprintf(pf_sock, sizeof pf_sock, "inet:127.0.0.1:%u", port);
-		set_socket = false;
-	} else {
+	bool set_socket = !keep_socket(&c, qdir, pf_sock, sizeof pf_sock);
+	if (set_socket)
 		snprintf(pf_sock, sizeof pf_sock, OUR_SOCKET_PF);
-	}
+	snprintf(plan->milter_addr, sizeof plan->milter_addr, "%s", pf_sock);
+	bool verify_only = c.mode[0] != '\0' && strchr(c.mode, 's') == NULL;
+	if (verify_only)
+		sb_printf(&notes, "OpenDKIM was set to verify only (Mode %s in %s): it signs nothing that "
+			  "way, so Mode becomes sv (sign and verify). ", c.mode, c.mode_in);
 	struct sbuf blk = { 0 };
 	sb_add(&blk, MTA_BEGIN ": OpenDKIM signing (rewritten by dkim-setup on each run)\n");
 	if (!c.keytable[0])
@@ -432,30 +578,37 @@ static int opendkim_plan(const struct mta_request *req, struct mta_plan *plan, s
 	if (set_socket)
 		sb_add(&blk, "# TCP on loopback: Postfix's chrooted smtpd can reach it.\n"
 			     "Socket\t\t\t" OUR_SOCKET_DKIM "\n");
+	if (verify_only)
+		sb_add(&blk, "# was verify-only: sign too\nMode\t\t\tsv\n");
 	sb_add(&blk, MTA_END "\n");
 	char *b = sb_take(&blk);
-	char *tmp = NULL, *newconf = NULL;
+	char *tmp = NULL, *tmp2 = NULL, *newconf = NULL;
 	if (b != NULL)
 		tmp = set_socket ? comment_out(conf, "Socket") : strdup(conf);
+	if (tmp != NULL)
+		tmp2 = verify_only ? comment_out(tmp, "Mode") : strdup(tmp);
 	/* The old KeyTable line of ours is inside the block; a KeyTable of
 	 * the admin's (used above) stays where it is. */
-	if (tmp != NULL)
-		newconf = mta_put_block(tmp, b);
+	if (tmp2 != NULL)
+		newconf = mta_put_block(tmp2, b);
 	free(tmp);
+	free(tmp2);
 	free(b);
 	old = conf;
 	conf = NULL;
 	if (mta_add_change(plan, OPENDKIM_CONF, old, newconf, 0644, "", "", false, err) < 0)
 		goto fail;
 
-	/* main.cf: our milter(s) added to both lists, the others kept. */
-	char ours[600], edtok[200];
+	/* Postfix: our milter(s) on every mail path, exactly once. */
+	char ours[PATH_MAX + 100], edtok[200], sbuf_t[16][PF_TARGET_MAX];
+	const char *stale[17];
+	stale_targets(&c, qdir, !set_socket, sbuf_t, stale, 16);
 	snprintf(ours, sizeof ours, "{ %s, default_action=%s }", pf_sock, req->strict ? "tempfail" : "accept");
 	snprintf(edtok, sizeof edtok, "{ " ED_SOCKET_PF ", default_action=%s }", req->strict ? "tempfail" : "accept");
-	const char *const names[] = { pf_sock, ED_SOCKET_PF }, *const toks[] = { ours, edtok };
+	struct pf_milter m[2] = { { pf_sock, ours, stale }, { ED_SOCKET_PF, edtok, NULL } };
 	old = maincf;
 	maincf = NULL;
-	if (pf_plan_milters(req, plan, old, names, toks, ed ? 2 : 1, err) < 0)
+	if (pf_plan_milters_ex(req, plan, old, m, ed ? 2 : 1, &notes, err) < 0)
 		goto fail;
 
 	if (ed && plan_ed25519(req, plan, err) < 0)
@@ -472,9 +625,16 @@ static int opendkim_plan(const struct mta_request *req, struct mta_plan *plan, s
 	sb_printf(&x, "Postfix signs through OpenDKIM. OpenDKIM cannot read keys in /etc/ssl/private, so the "
 		      "key is copied to %s (0600 opendkim, as its RequireSafeKeys rule wants), listed in %s and "
 		      "%s (" OPENDKIM_KEYDIR " becomes root:opendkim 0750, so root never writes into a directory "
-		      "another user owns; dpkg-statoverride keeps that on upgrades). OpenDKIM listens on %s (TCP on loopback, so Postfix's chrooted smtpd reaches it), "
-		      "added to smtpd_milters and non_smtpd_milters next to any milters already there. ",
-		  copy, kt, st, pf_sock);
+		      "another user owns; dpkg-statoverride keeps that on upgrades). ",
+		  copy, kt, st);
+	if (set_socket)
+		sb_printf(&x, "OpenDKIM listens on %s (TCP on loopback, so Postfix's chrooted smtpd reaches it)%s. ",
+			  pf_sock, c.socket[0] ? ", instead of its old socket, which Postfix cannot reach" : "");
+	else
+		sb_printf(&x, "OpenDKIM keeps its socket (%s), which Postfix reaches as %s. ", c.socket, pf_sock);
+	sb_add(&x, "Postfix passes mail to it exactly once on every path (smtpd_milters, non_smtpd_milters "
+		   "and the services of master.cf with their own list), next to the milters already there, "
+		   "in their order; an entry for an old address of OpenDKIM is replaced where it stands. ");
 	sb_add(&x, req->strict
 			   ? "If OpenDKIM is down, Postfix holds mail (tempfail) rather than send it unsigned."
 			   : "If OpenDKIM is down, Postfix still sends mail, unsigned (default_action = accept "
@@ -486,9 +646,14 @@ static int opendkim_plan(const struct mta_request *req, struct mta_plan *plan, s
 	else if (req->ed_selector != NULL)
 		sb_add(&x, " Ed25519 is not configured: this OpenDKIM cannot sign with ed25519-sha256 "
 			   "(opendkim -V does not list it); mail is signed with RSA.");
+	char *n = sb_take(&notes);
+	if (n != NULL && n[0] != '\0')
+		sb_printf(&x, " %s", n);
+	free(n);
 	plan->explain = sb_take(&x);
 	return plan->explain ? 0 : dk_fail(err, DK_SYSERR, "out of memory");
 fail:
+	free(sb_take(&notes));
 	free(conf);
 	free(maincf);
 	return -1;
@@ -523,11 +688,15 @@ static int opendkim_validate(const struct mta_request *req, const struct mta_pla
 					 sizeof res->key_access, err) < 0)
 			return -1;
 	}
+	char out[8192], pr[300], what[200];
+	const char *addrs[2] = { plan->milter_addr, ED_SOCKET_PF };
 	if (req->root[0] != '\0') {
-		snprintf(res->validator, sizeof res->validator, "not run under --root");
+		/* the root's opendkim cannot run here; the host's postconf can read the root's Postfix */
+		if (pf_check_once(req->root, addrs, plan->ed25519 ? 2 : 1, what, sizeof what, err) < 0)
+			return -1;
+		snprintf(res->validator, sizeof res->validator, "opendkim -n not run under --root; %s", what);
 		return 0;
 	}
-	char out[8192], pr[300];
 	const char *const od[] = { "/usr/sbin/opendkim", "-n", "-x", OPENDKIM_CONF, NULL };
 	int rc = mta_run(od, out, sizeof out);
 	if (rc != 0)
@@ -543,13 +712,25 @@ static int opendkim_validate(const struct mta_request *req, const struct mta_pla
 	/* postconf exits 0 even for bad parameters: read what it says. */
 	const char *const pc[] = { "/usr/sbin/postconf", "-h", "smtpd_milters", "non_smtpd_milters", NULL };
 	rc = mta_run(pc, out, sizeof out);
-	if (rc != 0 || strstr(out, "warning") != NULL || strstr(out, "fatal") != NULL)
+	/* a parameter Postfix does not use (a leftover, a guide's own name)
+	 * is the admin's business, not a broken configuration */
+	bool complaint = false;
+	for (char *p = out, *nl; p != NULL && *p && !complaint; p = nl ? nl + 1 : NULL) {
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl = '\0';
+		complaint = (strstr(p, "warning") != NULL && strstr(p, ": unused parameter: ") == NULL) ||
+			    strstr(p, "fatal") != NULL;
+		if (nl != NULL)
+			*nl = '\n';
+	}
+	if (rc != 0 || complaint)
 		return dk_fail(err, DK_SYSERR, "postconf complains about main.cf: %s",
 			       dk_printable(out, pr, sizeof pr));
-	if (strstr(out, "default_action") == NULL)
-		return dk_fail(err, DK_SYSERR, "postconf does not show the OpenDKIM milter in smtpd_milters");
+	/* every mail path passes the filter exactly once, as Postfix reads it */
+	if (pf_check_once(req->root, addrs, plan->ed25519 ? 2 : 1, what, sizeof what, err) < 0)
+		return -1;
 	snprintf(res->validator, sizeof res->validator,
-		 "opendkim -n accepts " OPENDKIM_CONF "; postconf reads the milters without complaint");
+		 "opendkim -n accepts " OPENDKIM_CONF "; %s", what);
 	return 0;
 }
 

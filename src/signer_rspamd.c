@@ -140,6 +140,7 @@ static int rspamd_detect(const char *root, struct mta_info *info, struct dk_err 
 		snprintf(info->warning, sizeof info->warning,
 			 "OpenDKIM is on Postfix's mail path too (%s): rspamd beside it would be a second "
 			 "signer. Remove OpenDKIM's milter first if rspamd should sign", where);
+		info->refused = true;
 		return 0;
 	} else {
 		info->can_sign = true;
@@ -148,6 +149,7 @@ static int rspamd_detect(const char *root, struct mta_info *info, struct dk_err 
 	snprintf(info->warning, sizeof info->warning,
 		 "rspamd already has DKIM signing settings that dkim-setup did not write (%s); they are "
 		 "left alone: remove them first if dkim-setup should manage signing", where);
+	info->refused = true;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* signer_util.c: what the signers share: plans and the diff preview,
  * config blocks, reading files, running checkers, and the real key-access
  * check. Imports no signer. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -669,4 +671,87 @@ int mta_check_plan_keys(const struct mta_request *req, const struct mta_plan *pl
 	snprintf(res->key_access, sizeof res->key_access, "%s", a ? a : "");
 	free(a);
 	return 0;
+}
+
+/* ---- secrets out of everything shown ---- */
+
+static bool word_ch(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/* After a word that names a secret at s: the length of what precedes the
+ * value (blanks, '=' or ':') into *pre and the value's length; 0 if none. */
+static size_t secret_value(const char *s, size_t *pre)
+{
+	static const char *const words[] = { "password", "passwd", "secret", "pass", NULL };
+	for (size_t w = 0; words[w] != NULL; w++) {
+		size_t n = strlen(words[w]);
+		if (strncasecmp(s, words[w], n) != 0 || word_ch(s[n]))
+			continue;
+		size_t i = n;
+		while (s[i] == ' ' || s[i] == '\t')
+			i++;
+		bool sep = s[i] == '=' || s[i] == ':';
+		if (sep)
+			i++;
+		while (s[i] == ' ' || s[i] == '\t')
+			i++;
+		if (!sep && i == n)
+			return 0;
+		if (s[i] == '"' || s[i] == '\'')
+			i++;
+		size_t v = strcspn(s + i, " \t\r\n;,\"'");
+		*pre = i;
+		return v;
+	}
+	return 0;
+}
+
+char *mta_mask_secrets(const char *s)
+{
+	struct sbuf b = { 0 };
+	for (size_t i = 0; s[i];) {
+		size_t pre = 0, v;
+		if (strncmp(s + i, "://", 3) == 0) {
+			/* scheme://user:password@host */
+			size_t u = i + 3, at = u + strcspn(s + u, "@/ \t\r\n");
+			const char *colon = memchr(s + u, ':', at - u);
+			if (s[at] == '@' && colon != NULL) {
+				sb_addn(&b, s + i, (size_t)(colon - (s + i)) + 1);
+				sb_add(&b, "****@");
+				i = at + 1;
+				continue;
+			}
+		} else if ((i == 0 || !word_ch(s[i - 1])) && (v = secret_value(s + i, &pre)) > 0) {
+			sb_addn(&b, s + i, pre);
+			sb_add(&b, "****");
+			i += pre + v;
+			continue;
+		}
+		sb_addn(&b, s + i, 1);
+		i++;
+	}
+	return sb_take(&b);
+}
+
+void mta_mask_buf(char *buf, size_t cap)
+{
+	char *m = mta_mask_secrets(buf);
+	if (m != NULL)
+		snprintf(buf, cap, "%s", m);
+	else
+		snprintf(buf, cap, "(text not shown: out of memory)");
+	free(m);
+}
+
+void mta_mask_str(char **s)
+{
+	if (*s == NULL)
+		return;
+	char *m = mta_mask_secrets(*s);
+	if (m != NULL) {
+		free(*s);
+		*s = m;
+	}
 }

@@ -136,4 +136,14 @@ int mta_domlist_put(struct mta_domlist *l, const char *domain, const char *sels,
 /* The last line of a tool's output, printable, into dst. */
 void mta_tail_line(const char *out, char *dst, size_t dstlen);
 
+/* Secrets out of text that is shown (messages, JSON, diffs): the password
+ * of "scheme://user:password@host" (a DSN) and the value after a word
+ * password, passwd, pass or secret ("=", ":" or blanks between) become
+ * "****". mta_mask_secrets: malloc'd, NULL when out of memory;
+ * mta_mask_buf: in place in a buffer of cap bytes; mta_mask_str: replaces
+ * a malloc'd *s (NULL ok). */
+char *mta_mask_secrets(const char *s);
+void mta_mask_buf(char *buf, size_t cap);
+void mta_mask_str(char **s);
+
 #endif

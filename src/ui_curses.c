@@ -516,8 +516,8 @@ static void draw(struct ui *u)
 			if (*c == '\n' && c[1] != '\n' && c[1] != '\0' && (c == body || c[-1] != '\n'))
 				*c = ' ';
 		draw_popup(u, title, body, wiz_steps[u->w.step].text_entry ?
-			   "Any key closes this; ^T shows it again." :
-			   "Any key closes this; t shows it again.", 84);
+			   "Enter: go on   x: close   ^T: show again   (the step's keys work too)" :
+			   "Enter: go on   x: close   t: show again   (the step's keys work too)", 84);
 	}
 	update_panels();
 	if (u->form != NULL && u->modal == MODAL_NONE) {
@@ -689,6 +689,33 @@ static void form_sync(struct ui *u, bool *done)
 	dispatch(u, EV_TEXT, 0, buf, done);
 }
 
+/* Under --training an explanation box closes with the key that moves on.
+ * Enter reads the text and does what Enter does on the step when that only
+ * goes on (next, create, use it); where it would apply, reload or finish,
+ * it only closes the box, so that the screen it covered is read first. A
+ * key of the step's own (u: publish) closes the box and does its work. The
+ * welcome comes before the step's own box, so Enter only closes it. */
+static bool explain_passes_key(const struct ui *u, int ch, bool text)
+{
+	const struct wizard *w = &u->w;
+	if (u->explain != wiz_training_text(w, w->step))
+		return false;
+	if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+		static const char *const goes_on[] = { "next", "create", "use it" };
+		const char *label = wiz_enter_label(w);
+		for (size_t i = 0; label != NULL && i < sizeof goes_on / sizeof goes_on[0]; i++)
+			if (strcmp(label, goes_on[i]) == 0)
+				return true;
+		return false;
+	}
+	struct wiz_action acts[8];
+	size_t n = wiz_actions(w, acts, 8);
+	for (size_t i = 0; i < n; i++)
+		if (text ? ch == CTRL(acts[i].key) : ch == acts[i].key)
+			return true;
+	return false;
+}
+
 static bool is_quit_key(int ch, bool text)
 {
 	return ch == KEY_F(10) || ch == CTRL('q') || ch == CTRL('x') || (!text && (ch == 'q' || ch == 'Q'));
@@ -721,9 +748,14 @@ static void handle_key(struct ui *u, int ch, wint_t wide, bool *done, bool *quit
 			u->modal = MODAL_NONE;
 		return;
 	}
-	if (u->modal == MODAL_HELP || u->modal == MODAL_EXPLAIN) {
+	if (u->modal == MODAL_HELP) {
 		u->modal = MODAL_NONE;
 		return;
+	}
+	if (u->modal == MODAL_EXPLAIN) {
+		u->modal = MODAL_NONE;
+		if (!explain_passes_key(u, ch, text))
+			return;
 	}
 	if (ch == CTRL('c')) {
 		ask_quit(u, true, done, quit);

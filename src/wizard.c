@@ -181,6 +181,8 @@ static void mta_req(const struct wizard *w, struct mta_request *req)
 	}
 	req->dry_run = w->opt->dry_run;
 	req->mta = w->mta_choice[0] ? w->mta_choice : w->opt->mta;
+	/* a selector that signs now is not displaced before DNS serves the new one */
+	req->defer_switch = !w->dns_ok;
 }
 
 int wiz_parse_keyfile(const char *name, char *domain, size_t dlen, char *selector, size_t slen)

@@ -73,7 +73,7 @@ TROOT_SHARE_NET=1 TROOT_BIND= troot_run /usr/bin/env -i PATH=/usr/local/sbin:/us
 	HOME=/root LANG=C.UTF-8 TERM=dumb bash /root/fresh-run.sh >"$log" 2>&1
 rc=$?
 wall=$((SECONDS - run_start))
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1)
 grep -E '^fresh: |^Failed: |^# SKIP ' "$log"
 echo "fresh: variant $variant, commit $commit: ${summary:-no test summary} (exit $rc); make check and demo part in $wall s; whole run $((SECONDS - start)) s"
 echo "fresh: log: $log"

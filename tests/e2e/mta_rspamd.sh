@@ -155,7 +155,7 @@ mkdir -p /etc/rspamd/override.d
 printf 'sign_local = false;\n' >/etc/rspamd/override.d/dkim_signing.conf
 before=$(md5sum /etc/postfix/main.cf)
 run_tool "$W/f1.json" -s rsa1
-check_eq "override.d/dkim_signing.conf of the admin's: refused (exit 3)" 3 "$?"
+check_eq "override.d/dkim_signing.conf of the admin's: refused (exit 2: a configuration it does not edit)" 2 "$?"
 check_match "  ... naming it" 'override.d/dkim_signing.conf' "$(cat "$W/f1.json.err")"
 check_eq "  ... main.cf untouched" "$before" "$(md5sum /etc/postfix/main.cf)"
 

@@ -1,6 +1,7 @@
 /* fuzz_mta_config.c: the config files the MTA step reads and rewrites
  * (Debian exim4 update-exim4.conf.conf and local macros, postfix main.cf,
- * opendkim.conf, the key and signing tables, /etc/default/opendkim), any
+ * opendkim.conf, the key and signing tables, /etc/default/opendkim, postfix
+ * master.cf), any
  * bytes in each.
  *
  * Byte 0: bit 0 Exim or Postfix+OpenDKIM; the rest, split at NUL bytes, is
@@ -35,7 +36,7 @@ static const char *const exim_files[] = {
 };
 static const char *const postfix_files[] = {
 	"/etc/postfix/main.cf", "/etc/opendkim.conf", "/etc/opendkim/key.table",
-	"/etc/opendkim/signing.table", "/etc/default/opendkim", NULL,
+	"/etc/opendkim/signing.table", "/etc/default/opendkim", "/etc/postfix/master.cf", NULL,
 };
 
 /* The directories above a planned file that the sandbox lacks (the plan

@@ -119,14 +119,14 @@ mta_send_sendmail() {  # from
 	mta_wait_msg "$id"
 }
 
-mta_send_smtp() {  # from
+mta_send_smtp() {  # from [port, default 25]
 	local id="t$(date +%s%N).$$"
-	/usr/bin/python3 - "$1" "$id" "$DOM" <<'PY' || return 1
+	/usr/bin/python3 - "$1" "$id" "$DOM" "${2:-25}" <<'PY' || return 1
 import smtplib, sys
-frm, mid, dom = sys.argv[1:4]
+frm, mid, dom, port = sys.argv[1:5]
 msg = ("From: Test <%s>\r\nTo: <rcpt@sink.test>\r\nSubject: smtp %s\r\nMessage-ID: <%s@%s>\r\n\r\nHello.\r\n"
        % (frm, mid, mid, dom))
-with smtplib.SMTP("127.0.0.1", 25, timeout=30) as s:
+with smtplib.SMTP("127.0.0.1", int(port), timeout=30) as s:
     s.sendmail(frm, ["rcpt@sink.test"], msg)
 PY
 	mta_wait_msg "$id"

@@ -419,7 +419,7 @@ static void test_exim_refusals(void **state)
 	struct mta_request r = req_for("example.com", false);
 	put("/etc/exim4/update-exim4.conf.conf", debconf("smarthost", "false"), 0644);
 	assert_int_equal(mta_plan(&r, &plan, &err), -1);
-	assert_int_equal(err.status, DK_SYSERR);
+	assert_int_equal(err.status, DK_USAGE);   /* a configuration it does not edit: exit 2 (issue 16) */
 	assert_non_null(strstr(err.msg, "smarthost"));
 	assert_null(get("/etc/exim4/exim4.conf.localmacros"));
 	mta_plan_clear(&plan);
@@ -523,12 +523,12 @@ static void test_postfix(void **state)
 	mta_plan_clear(&plan);
 	plan_apply(&r, true);
 	char *m = get("/etc/postfix/main.cf");
-	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock, inet:localhost:10028, "
+	/* the admin's layout (a continued value) kept; ours after the others */
+	assert_non_null(strstr(m, "smtpd_milters = unix:/spamass/spamass.sock,\n    inet:localhost:10028, "
 				 "{ inet:127.0.0.1:8891, default_action=accept }, "
 				 "{ inet:127.0.0.1:8892, default_action=accept }\n"));
 	assert_non_null(strstr(m, "non_smtpd_milters = $smtpd_milters\n"));
 	assert_non_null(strstr(m, "myhostname = mail.example.com\n"));
-	assert_null(strstr(m, "    inet:localhost"));
 	free(m);
 	m = get("/etc/opendkim/keys");
 	assert_string_equal(m, "other._domainkey.other.org other.org:other:/etc/dkimkeys/other.private\n"
@@ -579,6 +579,130 @@ static void test_postfix(void **state)
 	assert_int_equal(mta_plan(&r, &plan, &err), -1);
 	assert_non_null(strstr(err.msg, "KeyFile"));
 	mta_plan_clear(&plan);
+}
+
+/* Issue 16, at the plan level (no postconf here: dkim-setup's own reading
+ * of Postfix and OpenDKIM; tests/e2e/mta_wild*.sh run the real daemons). */
+static void postfix_base(const char *maincf_text, const char *master, const char *conf)
+{
+	put("/etc/postfix/main.cf", maincf_text, 0644);
+	put("/etc/postfix/master.cf", master, 0644);
+	put("/usr/sbin/postfix", "", 0755);
+	put("/usr/sbin/opendkim", "", 0755);
+	put("/etc/opendkim.conf", conf, 0644);
+}
+
+static const char *smtp_line = "smtp      inet  n       -       y       -       -       smtpd\n"
+			       "cleanup   unix  n       -       y       -       0       cleanup\n";
+
+static void test_postfix_wild(void **state)
+{
+	(void)state;
+	struct mta_request r = req_for("example.com", false);
+	r.mta = "postfix";
+	struct mta_plan plan;
+	struct dk_err err;
+	char master[1024];
+	/* case 1: a stale local: entry of a guide, Debian's unreachable socket:
+	 * ours in its place, clamav kept before it, the comment line kept */
+	snprintf(master, sizeof master, "%s"
+		 "submission inet n       -       y       -       -       smtpd\n"
+		 "  -o syslog_name=postfix/submission\n"
+		 "  -o smtpd_milters=unix:/clamav/clamav.ctl,local:opendkim/opendkim.sock\n"
+		 "127.0.0.1:10025 inet n  -       n       -       -       smtpd\n"
+		 "  -o smtpd_milters=\n", smtp_line);
+	postfix_base("smtpd_milters = unix:/clamav/clamav.ctl,\n"
+		     "# OpenDKIM after clamav\n"
+		     "    local:opendkim/opendkim.sock\n"
+		     "non_smtpd_milters = $smtpd_milters\n",
+		     master, "Socket\t\t\tlocal:/run/opendkim/opendkim.sock\n");
+	plan_apply(&r, true);
+	char *m = get("/etc/postfix/main.cf");
+	assert_string_equal(m, "smtpd_milters = unix:/clamav/clamav.ctl,\n"
+			       "# OpenDKIM after clamav\n"
+			       "    { inet:127.0.0.1:8891, default_action=accept }\n"
+			       "non_smtpd_milters = $smtpd_milters\n");
+	free(m);
+	/* case 3: the service's own list gets it, in Postfix 3's brace form;
+	 * the service with milters off is left so */
+	m = get("/etc/postfix/master.cf");
+	assert_non_null(strstr(m, "  -o { smtpd_milters = unix:/clamav/clamav.ctl,"
+				  "{ inet:127.0.0.1:8891, default_action=accept } }\n"
+				  "127.0.0.1:10025 inet n  -       n       -       -       smtpd\n"
+				  "  -o smtpd_milters=\n"));
+	free(m);
+	/* the re-run changes nothing (as root: see test_postfix) */
+	if (geteuid() == 0)
+		plan_apply(&r, false);
+
+	/* case 1, kept: the socket in the queue directory, reached by its
+	 * relative name; an old TCP entry of it replaced */
+	postfix_base("smtpd_milters = local:opendkim/opendkim.sock, inet:localhost:8891\n", smtp_line,
+		     "Socket\t\t\tlocal:/var/spool/postfix/opendkim/opendkim.sock\n");
+	assert_int_equal(mta_plan(&r, &plan, &err), 0);
+	assert_non_null(strstr(plan.diff, "+smtpd_milters = { local:opendkim/opendkim.sock, default_action=accept }\n"));
+	assert_null(strstr(plan.diff, "+Socket"));
+	assert_string_equal(plan.milter_addr, "local:opendkim/opendkim.sock");
+	mta_plan_clear(&plan);
+
+	/* case 2: a $parameter reaching the filter as it is stays; another
+	 * spelling of it later in the list goes */
+	postfix_base("dkim = inet:localhost:8891\nsmtpd_milters = ${dkim}, inet:8891, unix:/x\n"
+		     "non_smtpd_milters = inet:127.0.0.1:8891\n", smtp_line, "Socket inet:8891@localhost\n");
+	plan_apply(&r, true);
+	m = get("/etc/postfix/main.cf");
+	assert_non_null(strstr(m, "\nsmtpd_milters = ${dkim}, unix:/x\n"
+				  "non_smtpd_milters = { inet:127.0.0.1:8891, default_action=accept }\n"));
+	free(m);
+	/* ... but a $parameter naming several milters, among them an old
+	 * address of OpenDKIM, is refused with its line (exit 2) */
+	postfix_base("both = unix:/x, local:/run/opendkim/opendkim.sock\nmyhostname = m\nsmtpd_milters = $both\n",
+		     smtp_line, "Socket inet:8891@127.0.0.1\n");
+	assert_int_equal(mta_plan(&r, &plan, &err), -1);
+	assert_int_equal(err.status, DK_USAGE);
+	assert_non_null(strstr(err.msg, "main.cf line 3"));
+	assert_non_null(strstr(err.msg, "$both names several milters"));
+	mta_plan_clear(&plan);
+
+	/* cases 5, 6: a catch-all SigningTable line first; verify-only */
+	postfix_base("", smtp_line, "Mode v\nSigningTable refile:/etc/opendkim/st\nKeyTable /etc/opendkim/kt\n");
+	put("/etc/opendkim/st", "*@* mail._domainkey.other.org\n", 0644);
+	plan_apply(&r, true);
+	m = get("/etc/opendkim/st");
+	assert_string_equal(m, "*@example.com rsa1._domainkey.example.com\n*@* mail._domainkey.other.org\n");
+	free(m);
+	m = get("/etc/opendkim.conf");
+	assert_non_null(strstr(m, "# disabled by dkim-setup (see its block below): Mode v\n"));
+	assert_non_null(strstr(m, "\nMode\t\t\tsv\n"));
+	free(m);
+
+	/* case 8: another selector signs; the new record is not served yet */
+	put("/etc/opendkim/st", "*@example.com old._domainkey.example.com\n", 0644);
+	r.defer_switch = true;
+	assert_int_equal(mta_plan(&r, &plan, &err), 0);
+	assert_string_equal(plan.kept_selector, "old");
+	assert_null(strstr(plan.diff, "+*@example.com"));
+	assert_non_null(strstr(plan.explain, "old keeps signing"));
+	mta_plan_clear(&plan);
+	r.defer_switch = false;
+
+	/* cases 4, 9, 10: tables in an Include; a database KeyTable refused
+	 * with exit 2, its password not shown */
+	postfix_base("", smtp_line, "Include /etc/opendkim/t.conf\n");
+	put("/etc/opendkim/t.conf", "KeyTable dsn:mysql://dkim:S3cr3t@db/dkim/table=k\n", 0644);
+	assert_int_equal(mta_plan(&r, &plan, &err), -1);
+	assert_int_equal(err.status, DK_USAGE);
+	assert_non_null(strstr(err.msg, "dsn:mysql://dkim:****@db"));
+	assert_null(strstr(err.msg, "S3cr3t"));
+	mta_plan_clear(&plan);
+	put("/etc/opendkim/t.conf", "KeyTable file:/etc/opendkim/kt2\nSigningTable refile:/etc/opendkim/st2\n", 0644);
+	plan_apply(&r, true);
+	m = get("/etc/opendkim/st2");
+	assert_string_equal(m, "*@example.com rsa1._domainkey.example.com\n");
+	free(m);
+	m = get("/etc/opendkim.conf");
+	assert_null(strstr(m, "KeyTable"));
+	free(m);
 }
 
 /* Postfix + rspamd: chosen where rspamd is installed, never OpenDKIM beside
@@ -691,6 +815,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exim_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exim_smarthost_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_postfix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postfix_wild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rspamd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rspamd_beside_opendkim, setup, teardown),
 	};

@@ -1,0 +1,2 @@
+# restarting the signer does not change what Postfix passes to it
+systemctl restart opendkim

@@ -1,0 +1,2 @@
+# restarting Postfix does not start its filter
+systemctl restart postfix

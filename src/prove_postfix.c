@@ -9,6 +9,7 @@
  * header changes each filter returns are applied before the next one, as
  * Postfix does.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "milter.h"
+#include "postfix_cf.h"
 #include "prove_signer.h"
 #include "signer_util.h"
 
@@ -29,37 +31,28 @@ struct hop {
 	const char *owner, *mode;    /* what that copy must be: "opendkim:opendkim", "0600" */
 };
 
-/* Is the filter at `canon` in the milter list `value`? Entries are
- * separated by commas or spaces; "{ socket, name=value ... }" carries
- * per-milter settings. */
-static bool listed(const char *value, const char *canon)
+/* Is the filter whose Socket is `sock` in the milter list `value` (as
+ * postconf -x prints it)? Compared the way dkim-setup's Postfix code
+ * compares filters (postfix_cf.h: every loopback spelling alike, unix
+ * sockets under the queue directory by their relative name). */
+static bool listed(const char *value, const char *sock, const char *qdir, bool chroot)
 {
-	const char *p = value;
-	while (*p) {
-		p += strspn(p, " \t\r\n,");
-		if (*p == '\0')
-			break;
-		size_t n;
-		const char *tok = p;
-		if (*p == '{') {
-			const char *e = strchr(p, '}');
-			tok = p + 1 + strspn(p + 1, " \t");
-			n = strcspn(tok, " \t,}");
-			p = e != NULL ? e + 1 : p + strlen(p);
-		} else {
-			n = strcspn(p, " \t\r\n,");
-			p += n;
-		}
-		char t[4200], c[4200];
-		snprintf(t, sizeof t, "%.*s", (int)n, tok);
-		if (milter_socket_canon(t, c, sizeof c) == 0 && strcmp(c, canon) == 0)
+	char want[PF_TARGET_MAX];
+	struct pf_tok t[PF_TOKENS_MAX];
+	pf_socket_target(sock, want, sizeof want);
+	int n = pf_list_tokens(value, 0, strlen(value), t, PF_TOKENS_MAX);
+	for (int i = 0; i < n; i++) {
+		char tg[PF_TARGET_MAX];
+		pf_milter_target(value + t[i].off, t[i].len, qdir, chroot, tg, sizeof tg);
+		if (strcmp(tg, want) == 0)
 			return true;
 	}
 	return false;
 }
 
 /* 0 when both lists have the filter; -1 with out filled otherwise. */
-static int check_hooked(const char *canon, struct mta_proof *out, struct dk_err *err)
+static int check_hooked(const struct mta_request *req, const char *sock, const char *canon,
+			struct mta_proof *out, struct dk_err *err)
 {
 	char val[8192];
 	const char *const argv[] = { POSTCONF, "-x", "-h", "smtpd_milters", "non_smtpd_milters", NULL };
@@ -77,7 +70,15 @@ static int check_hooked(const char *canon, struct mta_proof *out, struct dk_err 
 	char *nl2 = strchr(non, '\n');
 	if (nl2 != NULL)
 		*nl2 = '\0';
-	const char *missing = !listed(smtpd, canon) ? "smtpd_milters" : !listed(non, canon) ? "non_smtpd_milters" : NULL;
+	char qdir[PATH_MAX], *maincf = NULL;
+	struct dk_err e;
+	if (mta_read(req->root, PF_MAIN_CF, &maincf, &e) < 0)
+		maincf = NULL;
+	pf_queue_dir(req->root, maincf != NULL ? maincf : "", qdir, sizeof qdir);
+	free(maincf);
+	const char *missing = !listed(smtpd, sock, qdir, pf_smtpd_chrooted(req->root)) ? "smtpd_milters"
+			      : !listed(non, sock, qdir, false)				    ? "non_smtpd_milters"
+												    : NULL;
 	if (missing == NULL)
 		return 0;
 	const char *cur = strcmp(missing, "smtpd_milters") == 0 ? smtpd : non;
@@ -132,7 +133,7 @@ static int hop_through(const struct mta_request *req, const struct hop *h, const
 			 out->through, h->socket);
 		return dk_fail(err, DK_SYSERR, "%s", out->detail);
 	}
-	if (check_hooked(canon, out, err) < 0)
+	if (check_hooked(req, h->socket, canon, out, err) < 0)
 		return -1;
 	struct milter_env env = {
 		.client_addr = "127.0.0.1", .client_name = "localhost", .helo = "localhost",

@@ -232,8 +232,9 @@ int prove_opendkim(const struct mta_request *req, const struct signer_testmsg *m
 int prove_rspamd(const struct mta_request *req, const struct signer_testmsg *msg, struct mta_proof *out,
 		 struct dk_err *err)
 {
-	/* Debian's proxy worker: bind_socket = "localhost:11332" with milter = yes */
-	const struct hop h = { "inet:127.0.0.1:11332", "rspamd", "invoke-rc.d rspamd start", "_rspamd",
+	/* Debian's proxy worker: bind_socket = "localhost:11332" with milter = yes (spelt
+	 * as OpenDKIM spells a Socket: the hop's socket is in that form) */
+	const struct hop h = { "inet:11332@127.0.0.1", "rspamd", "invoke-rc.d rspamd start", "_rspamd",
 			       "root:_rspamd", "0640" };
 	return hops_through(req, &h, 1, msg, out, err);
 }

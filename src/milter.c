@@ -388,6 +388,30 @@ static int send_macros(struct conn *c, char cmd, const char *const *kv)
 	return send_pkt(c, 'D', buf, k);
 }
 
+/* A final reply: its outcome (c->said gets the words), or -2 for others. */
+static int verdict(struct conn *c, char cmd, const char *d)
+{
+	switch (cmd) {
+	case 'c':
+	case 'a':
+		return MILTER_PASSED;
+	case 't':
+		snprintf(c->said, c->saidlen, "tempfail");
+		return MILTER_TEMPFAIL;
+	case 'r':
+		snprintf(c->said, c->saidlen, "reject");
+		return MILTER_REJECT;
+	case 'd':
+		snprintf(c->said, c->saidlen, "discard");
+		return MILTER_DISCARD;
+	case 'y':
+		snprintf(c->said, c->saidlen, "%.*s", (int)strcspn(d, "\r\n"), d);
+		return d[0] == '4' ? MILTER_TEMPFAIL : MILTER_REJECT;
+	default:
+		return -2;
+	}
+}
+
 /* The reply to one step: MILTER_PASSED for continue, or the verdict. */
 static int step_reply(struct conn *c, int *early)
 {
@@ -396,19 +420,10 @@ static int step_reply(struct conn *c, int *early)
 		size_t n;
 		if (recv_pkt(c, &cmd, &d, &n) < 0)
 			return MILTER_FAILED;
-		int r = -2;
-		switch (cmd) {
-		case 'c': r = MILTER_PASSED; break;
-		case 'a': r = MILTER_PASSED; *early = 1; break;
-		case 't': r = MILTER_TEMPFAIL; snprintf(c->said, c->saidlen, "tempfail"); break;
-		case 'r': r = MILTER_REJECT; snprintf(c->said, c->saidlen, "reject"); break;
-		case 'd': r = MILTER_DISCARD; snprintf(c->said, c->saidlen, "discard"); break;
-		case 'y':
-			r = d[0] == '4' ? MILTER_TEMPFAIL : MILTER_REJECT;
-			snprintf(c->said, c->saidlen, "%.*s", (int)strcspn(d, "\r\n"), d);
-			break;
-		case 'p': break;   /* progress: keep waiting */
-		default:
+		int r = verdict(c, cmd, d);
+		if (cmd == 'a')
+			*early = 1;
+		else if (r == -2 && cmd != 'p') {   /* progress: keep waiting */
 			snprintf(c->said, c->saidlen, "unexpected reply '%c' from the filter", cmd);
 			r = MILTER_FAILED;
 		}
@@ -468,19 +483,9 @@ static int eom(struct conn *c, struct parsed *m, int *oom)
 			if ((cmd == 'i' ? hdr_insert(m, idx, name, value) : hdr_change(m, idx, name, value)) < 0)
 				*oom = 1;
 			break;
-		case 'c':
-		case 'a':
-			r = MILTER_PASSED;
+		default:           /* the verdict; body, recipients, quarantine, progress: not ours */
+			r = verdict(c, cmd, d);
 			break;
-		case 't': r = MILTER_TEMPFAIL; snprintf(c->said, c->saidlen, "tempfail"); break;
-		case 'r': r = MILTER_REJECT; snprintf(c->said, c->saidlen, "reject"); break;
-		case 'd': r = MILTER_DISCARD; snprintf(c->said, c->saidlen, "discard"); break;
-		case 'y':
-			r = d[0] == '4' ? MILTER_TEMPFAIL : MILTER_REJECT;
-			snprintf(c->said, c->saidlen, "%.*s", (int)strcspn(d, "\r\n"), d);
-			break;
-		default:
-			break;     /* body, recipients, quarantine, progress: not the proof's business */
 		}
 		free(d);
 		if (r != -2)

@@ -19,6 +19,7 @@ if [ "${MTA_INNER:-}" != 1 ]; then
 fi
 
 . "$TOP/tests/lib/knot.sh"
+. "$TOP/tests/lib/prove.sh"
 . "$TOP/tests/lib/mta.sh"
 mta_mail_env dkim-prove.test
 postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" "myhostname = mail.$DOM"
@@ -49,46 +50,32 @@ run_tool() {  # out-file args...
 	local out=$1; shift
 	"$DKIM_SETUP" --batch --json --mta rspamd --nameserver "$NS" -d "$DOM" "$@" >"$out" 2>"$out.err"
 }
-publish() {  # json-file selector
-	mapfile -t strs < <(mta_json_strings <"$1")
-	knot_set_txt "$2._domainkey" "${strs[@]}"
-}
-prove() {  # out-file selector [args]; prints the exit status
-	local out=$1 sel=$2; shift 2
-	"$DKIM_SETUP" check --prove --json --nameserver "$NS" -d "$DOM" -s "$sel" "$@" >"$out" 2>"$out.err"
-	echo $?
-}
-outcome() { echo "$(mta_json_get proof.status <"$1") $(mta_json_get proof.cause <"$1")"; }
-dkimpy_on() {
-	mta_json_get proof.message <"$1" >"$1.eml"
-	mta_verify "$1.eml"
-}
 
 run_tool "$W/s1.json" -s rsa1
-publish "$W/s1.json" rsa1
-rc=$(prove "$W/n0.json" rsa1)
-check_eq "rspamd not started: exit 1, not_running" "1 failed not_running" "$rc $(outcome "$W/n0.json")"
+prove_publish "$W/s1.json" rsa1
+rc=$(prove_check "$W/n0.json" rsa1)
+check_eq "rspamd not started: exit 1, not_running" "1 failed not_running" "$rc $(prove_outcome "$W/n0.json")"
 start_rspamd || { not_ok "rspamd starts"; exit 1; }
-rc=$(prove "$W/g1.json" rsa1)
+rc=$(prove_check "$W/g1.json" rsa1)
 check_eq "rsa: exit 0, verified through rspamd" "0 verified null rspamd" \
-	"$rc $(outcome "$W/g1.json") $(mta_json_get proof.through <"$W/g1.json")"
+	"$rc $(prove_outcome "$W/g1.json") $(mta_json_get proof.through <"$W/g1.json")"
 [ "$rc" = 0 ] || diag "$(mta_json_get proof.detail <"$W/g1.json")"
-v=$(dkimpy_on "$W/g1.json"); vrc=$?
+v=$(prove_dkimpy "$W/g1.json"); vrc=$?
 check_eq "rsa: dkimpy verifies the message rspamd signed (verdicts agree)" "0 pass d=$DOM s=rsa1 a=rsa-sha256" "$vrc $v"
 
 # not hooked into smtpd mail
 cp /etc/postfix/main.cf "$W/main.cf"
 postconf -e "smtpd_milters ="
-rc=$(prove "$W/h1.json" rsa1)
-check_eq "rspamd removed from smtpd_milters: exit 1, not_hooked" "1 failed not_hooked" "$rc $(outcome "$W/h1.json")"
+rc=$(prove_check "$W/h1.json" rsa1)
+check_eq "rspamd removed from smtpd_milters: exit 1, not_hooked" "1 failed not_hooked" "$rc $(prove_outcome "$W/h1.json")"
 cp "$W/main.cf" /etc/postfix/main.cf
 
 # the key copy unreadable to _rspamd
 COPY=/etc/rspamd/dkim/$DOM.rsa1.key
 chmod 0600 "$COPY"
 start_rspamd   # a running rspamd keeps the key it read: as after a reboot
-rc=$(prove "$W/u1.json" rsa1)
-check_eq "copy unreadable to _rspamd: exit 1, key_unreadable" "1 failed key_unreadable" "$rc $(outcome "$W/u1.json")"
+rc=$(prove_check "$W/u1.json" rsa1)
+check_eq "copy unreadable to _rspamd: exit 1, key_unreadable" "1 failed key_unreadable" "$rc $(prove_outcome "$W/u1.json")"
 chmod 0640 "$COPY"
 start_rspamd
 
@@ -97,8 +84,8 @@ cp -p "$COPY" "$W/copy.bak"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/other.pem" 2>/dev/null
 cat "$W/other.pem" >"$COPY"
 start_rspamd   # rspamd may cache a key it has read
-rc=$(prove "$W/k1.json" rsa1)
-check_eq "copy replaced by another key: exit 1, other_key" "1 failed other_key" "$rc $(outcome "$W/k1.json")"
+rc=$(prove_check "$W/k1.json" rsa1)
+check_eq "copy replaced by another key: exit 1, other_key" "1 failed other_key" "$rc $(prove_outcome "$W/k1.json")"
 cp -p "$W/copy.bak" "$COPY"
 start_rspamd
 
@@ -111,26 +98,26 @@ fi
 cp -p "$COPY" "/etc/rspamd/dkim/$DOM.other.key"
 sed -i "s/$DOM.rsa1.key/$DOM.other.key/" /etc/rspamd/local.d/dkim_signing.conf
 start_rspamd
-rc=$(prove "$W/o1.json" rsa1)
-check_eq "rspamd at another selector: exit 1, other_selector" "1 failed other_selector" "$rc $(outcome "$W/o1.json")"
+rc=$(prove_check "$W/o1.json" rsa1)
+check_eq "rspamd at another selector: exit 1, other_selector" "1 failed other_selector" "$rc $(prove_outcome "$W/o1.json")"
 cp "$W/dkim_signing.conf" /etc/rspamd/local.d/dkim_signing.conf
 start_rspamd
 
 # DNS changed after setup
 knot_set_txt "rsa1._domainkey" "$(cat "$TOP/tests/data/rsa2048.record")"
-rc=$(prove "$W/d1.json" rsa1)
-check_eq "DNS changed after setup: exit 1, dns_differs" "1 failed dns_differs" "$rc $(outcome "$W/d1.json")"
-publish "$W/s1.json" rsa1
+rc=$(prove_check "$W/d1.json" rsa1)
+check_eq "DNS changed after setup: exit 1, dns_differs" "1 failed dns_differs" "$rc $(prove_outcome "$W/d1.json")"
+prove_publish "$W/s1.json" rsa1
 
 # RSA + Ed25519 from one configuration
 run_tool "$W/s2.json" -s ed1 -a ed25519
-publish "$W/s2.json" ed1
+prove_publish "$W/s2.json" ed1
 start_rspamd
-rc=$(prove "$W/g2.json" rsa1)
-check_eq "dual: exit 0, verified" "0 verified null" "$rc $(outcome "$W/g2.json")"
-v=$(dkimpy_on "$W/g2.json"); vrc=$?
+rc=$(prove_check "$W/g2.json" rsa1)
+check_eq "dual: exit 0, verified" "0 verified null" "$rc $(prove_outcome "$W/g2.json")"
+v=$(prove_dkimpy "$W/g2.json"); vrc=$?
 check_eq "dual: dkimpy verifies both signatures (verdicts agree)" "0 2" "$vrc $(grep -c '^pass' <<<"$v")"
-rc=$(prove "$W/g3.json" ed1)
+rc=$(prove_check "$W/g3.json" ed1)
 check_eq "dual: the Ed25519 selector proved" "0 verified" "$rc $(mta_json_get proof.status <"$W/g3.json")"
 diag "outcomes: $(for f in n0 g1 h1 u1 k1 o1 d1 g2 g3; do printf '%s=%s/%s ' $f "$(mta_json_get proof.status <"$W/$f.json")" "$(mta_json_get proof.cause <"$W/$f.json")"; done)"
 for f in n0 h1 u1 k1 o1 d1; do diag "$f: $(mta_json_get proof.detail <"$W/$f.json") | fix: $(mta_json_get proof.fix <"$W/$f.json")"; done

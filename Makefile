@@ -29,7 +29,7 @@ CPPFLAGS ?=
 LDFLAGS  ?=
 WERROR   ?= 1
 
-PKGS     := ncursesw formw menuw panelw libcrypto ldns libidn2
+PKGS     := ncursesw formw menuw panelw libcrypto ldns libidn2 opendkim
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -116,12 +116,17 @@ build/asan/tests/%: tests/unit/%.c build/asan/libcore.a $(HDR) | build/asan/test
 build/tests/dkim-setup-hook: build/obj/main.o tests/lib/hook.c build/libcore.a $(HDR) | build/tests
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ build/obj/main.o tests/lib/hook.c build/libcore.a $(LIBS)
 
+# The corpus verifier of the cross-test with dkimpy (tests/e2e/verify_corpus.sh):
+# src/verify.c's verdict on one message, keys from a file.
+build/tests/dkverify: tests/lib/dkverify.c build/libcore.a $(HDR) | build/tests
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< build/libcore.a $(LIBS)
+
 build/obj build/asan/obj build/tests build/asan/tests:
 	mkdir -p $@
 
 # The one test build with AddressSanitizer and UBSan.
 asan: build/asan/$(PROG) $(SAN_UNIT_BIN)
-unit: $(UNIT_BIN) build/tests/dkim-setup-hook
+unit: $(UNIT_BIN) build/tests/dkim-setup-hook build/tests/dkverify
 
 deps:
 	tests/install-deps.sh

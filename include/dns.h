@@ -127,6 +127,13 @@ int dns_check(const struct dns_watch_cfg *cfg, struct dns_view *out, struct dk_e
  * the first server that answers with exactly one record. malloc'd. */
 int dns_fetch_txt(const struct dns_watch_cfg *cfg, char **txt, struct dk_err *err);
 
+/* The record as EVERY authoritative server (or every cfg->ns) serves it:
+ * 0 with *txt (malloc'd) when each one that this host can reach serves
+ * exactly one TXT record there and all are the same; *n_servers says how
+ * many. -1 + err otherwise: DK_MISMATCH when a server lacks it or they
+ * differ (named in err), DK_SYSERR when a server or the lookup failed. */
+int dns_fetch_txt_all(const struct dns_watch_cfg *cfg, char **txt, size_t *n_servers, struct dk_err *err);
+
 /* The zone of cfg->fqdn and the host names of its NS records (who hosts
  * the zone's DNS), asked of cfg->ns or through the resolver. Up to max
  * names; returns the count, 0 when nobody said (err says why). */

@@ -193,4 +193,76 @@ size_t mta_list_copies(const char *root, struct mta_copy_name **out);
 void mta_configured_selectors(const char *root, const struct mta_info *info, const char *domain,
 			      char *out, size_t outlen);
 
+/* ---- Step 8: the proof through the running signer ----
+ *
+ * A test message from postmaster@domain goes through the signer that runs
+ * now (OpenDKIM's or rspamd's milter at the socket its configuration
+ * names; Exim's own delivery), and the signature(s) it added are verified
+ * with a general DKIM verifier (libopendkim) against the record as every
+ * authoritative server serves it (no resolver is asked). "Verified" means
+ * only that; anything less is a failure with its cause named.
+ */
+enum mta_proof_status {
+	MTA_PROOF_VERIFIED,          /* the signer's own signature verified: exit 0 */
+	MTA_PROOF_KEY_MATCHES,       /* no signer (--mta none, --root): the key matches the
+					published record, which is not a proof: exit 0 */
+	MTA_PROOF_FAILED,            /* cause and fix say why: exit 1 */
+	MTA_PROOF_ERROR,             /* could not be run (DNS unreachable, ...): exit 3 */
+};
+
+enum mta_proof_cause {
+	MTA_CAUSE_NONE,
+	MTA_CAUSE_NOT_RUNNING,       /* "not_running": nothing listens where the config says */
+	MTA_CAUSE_NOT_HOOKED,        /* "not_hooked": the MTA does not send mail to the signer */
+	MTA_CAUSE_OTHER_SELECTOR,    /* "other_selector": signed, but with another s= */
+	MTA_CAUSE_OTHER_KEY,         /* "other_key": the signer's copy is another key */
+	MTA_CAUSE_KEY_UNREADABLE,    /* "key_unreadable": the signer cannot read its key */
+	MTA_CAUSE_NO_SIGNATURE,      /* "no_signature": the message came back unsigned */
+	MTA_CAUSE_DNS_DIFFERS,       /* "dns_differs": DNS serves another key, or servers differ */
+	MTA_CAUSE_NO_ROUTE,          /* "no_route": no safe way through this signer */
+	MTA_CAUSE_ERROR,             /* "error": see detail */
+};
+
+#define MTA_PROOF_SIGS 4
+
+/* One signature found on the message that came back. */
+struct mta_proof_sig {
+	char domain[256], selector[64], algorithm[32];
+	bool verified;               /* libopendkim: signature and body hash pass */
+	char detail[256];            /* the verifier's words when not */
+};
+
+struct mta_proof {
+	char through[32];            /* "OpenDKIM", "rspamd", "Exim"; "" with no signer */
+	enum mta_proof_status status;
+	enum mta_proof_cause cause;
+	char detail[1024];           /* plain words: what was proved, or what failed and why */
+	char fix[512];               /* the command(s) that fix it; "" if none */
+	size_t n_sigs;
+	struct mta_proof_sig sigs[MTA_PROOF_SIGS];
+	char *message;               /* the message as the signer returned it (CRLF), or NULL;
+					malloc'd: mta_proof_clear() frees it */
+	double seconds;              /* how long the proof took */
+};
+
+/*
+ * Prove req->domain with req->selector (and req->ed_selector when set)
+ * through the signer req->mta names (NULL or "": as mta_detect finds;
+ * "none": no signer, only compares the master key req->priv_path with the
+ * record). DNS: the n_ns servers of ns, else the zone's authoritative ones.
+ * Returns 0 when out->status is VERIFIED or KEY_MATCHES; otherwise -1 with
+ * err->status DK_MISMATCH (FAILED: exit 1) or DK_SYSERR (ERROR: exit 3),
+ * and out says why in either case. Never writes a file; runs the signer
+ * as it runs now (no reload). Under --root there is no running signer:
+ * KEY_MATCHES at best.
+ */
+int mta_prove(const struct mta_request *req, const struct dk_nameserver *ns, size_t n_ns,
+	      struct mta_proof *out, struct dk_err *err);
+
+/* "verified", "key_matches", "failed", "error". */
+const char *mta_proof_status_id(enum mta_proof_status st);
+/* The cause words above ("not_running", ...); NULL for MTA_CAUSE_NONE. */
+const char *mta_proof_cause_id(enum mta_proof_cause c);
+void mta_proof_clear(struct mta_proof *p);
+
 #endif

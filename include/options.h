@@ -57,6 +57,7 @@ struct options {
 	/* rotate and retire (include/lifecycle.h) */
 	bool auto_mode, purge;             /* rotate --auto; retire --purge */
 	long max_age_days, grace_days;     /* --max-age, --grace; 0: the defaults */
+	bool prove;                        /* check --prove: also through the running signer */
 };
 
 /*

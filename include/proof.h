@@ -6,9 +6,13 @@
 #define DKIM_PROOF_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "common.h"
 #include "dns.h"
+#include "mta.h"
+
+struct json;
 
 struct proof_request {
 	const char *root;
@@ -49,5 +53,10 @@ int proof_sign_message(const char *pem, size_t pemlen, const char *domain, const
  * plain words either way. */
 int proof_verify_message(const char *msg, const char *record, char *detail, size_t dlen,
 			 struct dk_err *err);
+
+/* The outcome of mta_prove() in plain words on out (NULL: none) and as
+ * the "proof" member of j (NULL: none): {run, through, status, cause,
+ * verified, detail, fix, signatures[], milliseconds}. */
+void proof_report(FILE *out, struct json *j, const struct mta_proof *p);
 
 #endif

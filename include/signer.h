@@ -26,6 +26,14 @@ struct signer_step {
 
 #define SIGNER_STEPS_MAX 8
 
+/* The test message a signer's prove() sends (made by src/prove.c). */
+struct signer_testmsg {
+	const char *sender;          /* envelope and From: postmaster@domain */
+	const char *rcpt;            /* envelope recipient, in a .invalid domain */
+	const char *text;            /* header and body, CRLF line ends, no folding */
+	const char *id;              /* unique, also in Message-ID: finds it on arrival */
+};
+
 struct signer_reload {
 	struct signer_step steps[SIGNER_STEPS_MAX];
 	size_t n;
@@ -70,9 +78,13 @@ struct signer {
 	 * beyond the key copy. */
 	int (*forget)(const char *root, const char *domain, const char *selector, struct mta_plan *plan,
 		      struct dk_err *err);
-	/* Proof through the running signer (the next issue); NULL for now. */
-	int (*prove)(const struct mta_request *req, const struct mta_plan *plan, char *what,
-		     size_t whatlen, struct dk_err *err);
+	/* The test message through this signer as it runs now (never a
+	 * reload, never a file written): 0 with out->message set to what came
+	 * back, signed or not; or -1 with out->cause, detail and fix set
+	 * (NOT_RUNNING, NOT_HOOKED, KEY_UNREADABLE, NO_ROUTE, ERROR) and err.
+	 * NULL: this signer cannot be proved. Verifying is not its job. */
+	int (*prove)(const struct mta_request *req, const struct signer_testmsg *msg,
+		     struct mta_proof *out, struct dk_err *err);
 };
 
 /* The signer called `name` (an --mta word), or NULL. */

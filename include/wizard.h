@@ -61,6 +61,7 @@ enum wiz_act {
 	ACT_OTHER_SIGNER,  /* mta: the other signer of this MTA (OpenDKIM <-> rspamd) */
 	ACT_REPLACE,       /* key: replace the selector's existing key (backup kept) */
 	ACT_FRESH,         /* key: a fresh selector instead */
+	ACT_RETRY_PROOF,   /* summary: prove again (after starting the signer) */
 	/* handled by the front end itself (terminal work), listed for the footer */
 	ACT_UI_COPY,       /* OSC 52 */
 	ACT_UI_PRINT,      /* plain text outside curses */
@@ -187,9 +188,9 @@ struct wizard {
 	bool reloaded;
 	const char *no_reload;              /* NULL, or why Enter will not reload */
 
-	/* proof */
-	struct proof_result proof;
-	struct proof_result proof_ed;       /* the Ed25519 key's, when there is one */
+	/* proof: through the signer configured (mta_prove), or only the key
+	 * against the record when no signer was configured */
+	struct mta_proof proof;
 	bool proof_done;
 	char proof_error[512];
 

@@ -23,6 +23,7 @@
 #include "dns.h"
 #include "keygen.h"
 #include "mta.h"
+#include "proof.h"
 #include "record.h"
 
 #define PUBLISH_DEFAULT_WAIT 60
@@ -345,6 +346,25 @@ static int check_copies(const struct options *opt, const struct dk_keyjob *key, 
 	return stale && status == DK_OK ? DK_MISMATCH : status;
 }
 
+/* check --prove: through the running signer (mta_prove), even when DNS
+ * did not match (the proof then names the cause); the worse status wins. */
+static int check_prove(const struct options *opt, const struct dk_keyjob *key, struct json *j, int status)
+{
+	struct mta_request req = {
+		.root = opt->root, .domain = opt->domain, .selector = opt->selector,
+		.priv_path = key->paths.priv, .mta = opt->mta[0] ? opt->mta : NULL,
+	};
+	struct mta_proof p;
+	struct dk_err err;
+	dk_err_clear(&err);
+	int rc = mta_prove(&req, opt->ns, opt->n_ns, &p, &err);
+	proof_report(j != NULL ? NULL : stdout, j, &p);
+	mta_proof_clear(&p);
+	if (rc == 0)
+		return status;
+	return err.status > status ? err.status : status;
+}
+
 int cmd_check(const struct options *opt)
 {
 	struct dk_keyjob key;
@@ -447,6 +467,8 @@ int cmd_check(const struct options *opt)
 	}
 	dns_view_clear(&v);
 	status = check_copies(opt, &key, j, status);
+	if (opt->prove)
+		status = check_prove(opt, &key, j, status);
 out:
 	if (j != NULL) {
 		json_int(j, "status", status);

@@ -19,7 +19,7 @@ static char qbuf[96];
 
 enum {
 	OPT_BATCH = 256, OPT_ROOT, OPT_NAMESERVER, OPT_RESOLVER, OPT_WAIT, OPT_PUBLISH, OPT_TSIG_KEY,
-	OPT_FORCE, OPT_DRY_RUN, OPT_JSON, OPT_TRAINING, OPT_KEY,
+	OPT_FORCE, OPT_DRY_RUN, OPT_JSON, OPT_TRAINING, OPT_KEY, OPT_PROVE,
 	OPT_AUTO, OPT_MAX_AGE, OPT_GRACE, OPT_PURGE,
 };
 
@@ -40,6 +40,7 @@ static const struct option long_opts[] = {
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "prove", no_argument, NULL, OPT_PROVE },
 	{ "training", no_argument, NULL, OPT_TRAINING },
 	{ "auto", no_argument, NULL, OPT_AUTO },
 	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
@@ -78,6 +79,7 @@ void options_usage(FILE *out)
 	      "      --publish              publish the record by RFC 2136 UPDATE, then wait\n"
 	      "      --tsig-key FILE        TSIG key: algorithm:name:secret, or a BIND key file\n"
 	      "      --key FILE             check: compare with this key instead of the installed one\n"
+	      "      --prove                check: also prove signing through the running signer\n"
 	      "      --force                replace an existing key (the old one is kept as a backup)\n"
 	      "      --dry-run              show what would be written and run; write nothing\n"
 	      "      --json                 batch, check, record: one JSON object on stdout\n"
@@ -236,6 +238,7 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 		case OPT_FORCE: o->force = true; break;
 		case OPT_DRY_RUN: o->dry_run = true; break;
 		case OPT_JSON: o->json = true; break;
+		case OPT_PROVE: o->prove = true; break;
 		case OPT_TRAINING: o->training = true; break;
 		case OPT_AUTO: o->auto_mode = true; break;
 		case OPT_PURGE: o->purge = true; break;
@@ -313,6 +316,10 @@ int options_parse(int argc, char **argv, struct options *o, struct dk_err *err)
 		return dk_fail(err, DK_USAGE, "--grace goes with retire or rotate --auto");
 	if (o->purge && o->mode != MODE_RETIRE)
 		return dk_fail(err, DK_USAGE, "--purge goes with retire");
+	if (o->prove && o->mode != MODE_CHECK)
+		return dk_fail(err, DK_USAGE, "--prove goes with check (--batch and the wizard prove anyway)");
+	if (o->prove && o->key_file != NULL)
+		return dk_fail(err, DK_USAGE, "--prove proves the installed key, not --key FILE");
 	return 0;
 }
 

@@ -470,8 +470,6 @@ int batch_step_proof(struct batch_ctx *b, struct dk_err *err)
 {
 	const struct options *o = b->opt;
 	struct dk_keyjob *k = b->key;
-	struct proof_result res;
-	memset(&res, 0, sizeof res);
 	/* Batch proves the key only once the DNS step confirmed that every
 	 * authoritative server serves the record (--wait, --publish). Before
 	 * that it would only fail, and could make a resolver cache the negative
@@ -494,29 +492,22 @@ int batch_step_proof(struct batch_ctx *b, struct dk_err *err)
 		}
 		return 0;
 	}
-	struct proof_request req = {
-		.root = o->root, .domain = k->domain, .selector = k->selector,
-		.priv_path = k->paths.priv, .ns = o->ns, .n_ns = o->n_ns,
+	/* Through the signer as it runs now (mta_prove); with --mta none or
+	 * --root only the key against the record, and said so. */
+	struct mta_request req = {
+		.root = o->root, .domain = k->domain, .selector = k->selector, .priv_path = k->paths.priv,
+		.mta = o->mta[0] ? o->mta : NULL,
 	};
-	int rc = proof_run(&req, &res, err);
-	if (rc == 0)
-		fprintf(b->out, "\nProof: OK: %s.\n", res.detail);
-	else
-		fprintf(b->out, "\nProof: FAILED: %s.\n", res.detail[0] ? res.detail : err->msg);
-	if (b->json != NULL) {
-		json_object_begin(b->json, "proof");
-		json_bool(b->json, "run", true);
-		json_bool(b->json, "signed", res.signed_ok);
-		json_bool(b->json, "verified", res.verified);
-		json_string(b->json, "detail", res.detail[0] ? res.detail : err->msg);
-		json_object_end(b->json);
-	}
+	struct mta_proof p;
+	int rc = mta_prove(&req, o->ns, o->n_ns, &p, err);
+	proof_report(b->out, b->json, &p);
 	if (rc < 0) {
 		if (b->json == NULL || b->out != stderr)
-			fprintf(stderr, "dkim-setup: proof failed: %s\n", res.detail[0] ? res.detail : err->msg);
+			fprintf(stderr, "dkim-setup: proof failed: %s\n", p.detail[0] ? p.detail : err->msg);
 		int st = err->status ? err->status : DK_SYSERR;
 		b->status = st > b->status ? st : b->status;
 	}
+	mta_proof_clear(&p);
 	dk_err_clear(err);
 	return 0;
 }

@@ -27,7 +27,7 @@
 #include "dns.h"
 #include "json.h"
 #include "lifecycle.h"
-#include "proof.h"
+#include "mta.h"
 #include "record.h"
 #include "setup.h"
 
@@ -43,7 +43,7 @@ struct rot {
 	char new_rsa[DK_LABEL_MAX + 1], new_ed[DK_LABEL_MAX + 1];
 	int bits;
 	bool published, served, switched, proved;
-	char proof[512];
+	char proof[1600];
 	char reload[700];
 };
 
@@ -59,22 +59,26 @@ static void say(const struct rot *r, const char *fmt, ...)
 	fflush(r->out);
 }
 
-/* The proof after the switch. One function, so that the proof through the
- * running signer (issue 12, include/mta.h) replaces today's proof here
- * and nowhere else. */
+/* The proof after the switch: the test message through the running signer
+ * (mta_prove), verified against every authoritative server; under --root or
+ * with --mta none only the key against the record, and said so. */
 static int rotate_prove(const struct options *opt, const char *domain, const char *selector,
 			char *detail, size_t dlen, struct dk_err *err)
 {
 	struct dk_paths p;
-	struct proof_result res;
 	if (setup_paths(domain, selector, &p) < 0)
 		return dk_fail(err, DK_USAGE, "name too long");
-	struct proof_request req = {
+	struct mta_request req = {
 		.root = opt->root, .domain = domain, .selector = selector, .priv_path = p.priv,
-		.ns = opt->ns, .n_ns = opt->n_ns,
+		.mta = opt->mta[0] ? opt->mta : NULL,
 	};
-	int rc = proof_run(&req, &res, err);
-	snprintf(detail, dlen, "%s", res.detail[0] ? res.detail : err->msg);
+	struct mta_proof pr;
+	int rc = mta_prove(&req, opt->ns, opt->n_ns, &pr, err);
+	if (pr.fix[0] != '\0')
+		snprintf(detail, dlen, "%s; to fix: %s", pr.detail[0] ? pr.detail : err->msg, pr.fix);
+	else
+		snprintf(detail, dlen, "%s", pr.detail[0] ? pr.detail : err->msg);
+	mta_proof_clear(&pr);
 	return rc;
 }
 

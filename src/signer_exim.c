@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "signer.h"
+#include "prove_signer.h"
 #include "signer_util.h"
 
 /* Where Exim reads its copy of a key (DESIGN.md, "the signer's copy"). */
@@ -650,5 +651,5 @@ const struct signer signer_exim = {
 	.reload = exim_reload,
 	.selectors = exim_selectors,
 	.key_copy = exim_key_copy,
-	.prove = NULL,
+	.prove = prove_exim,
 };

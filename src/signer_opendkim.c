@@ -28,6 +28,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "postfix_cf.h"
+#include "prove_signer.h"
 #include "signer.h"
 #include "signer_util.h"
 
@@ -804,5 +805,5 @@ const struct signer signer_opendkim = {
 	.selectors = opendkim_selectors,
 	.key_copy = opendkim_key_copy,
 	.forget = opendkim_forget,
-	.prove = NULL,
+	.prove = prove_opendkim,
 };

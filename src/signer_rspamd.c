@@ -25,6 +25,7 @@
 
 #include "fsutil.h"
 #include "postfix_cf.h"
+#include "prove_signer.h"
 #include "signer.h"
 #include "signer_util.h"
 
@@ -331,5 +332,5 @@ const struct signer signer_rspamd = {
 	.reload = rspamd_reload,
 	.selectors = rspamd_selectors,
 	.key_copy = rspamd_key_copy,
-	.prove = NULL,
+	.prove = prove_rspamd,
 };

@@ -1354,48 +1354,39 @@ static int mta_view(const struct wizard *w, struct doc *pre, struct doc *post)
 
 /* ---- step 8: proof and summary ---------------------------------------- */
 
-static int proof_one(const struct wizard *w, const struct dk_keyjob *k, struct proof_result *res,
-		     struct dk_err *err)
-{
-	struct proof_request req = {
-		.root = w->opt->root, .domain = k->domain, .selector = k->selector,
-		.priv_path = k->paths.priv, .ns = w->opt->ns, .n_ns = w->opt->n_ns,
-	};
-	return proof_run(&req, res, err);
-}
-
-/* Every key made is proven: the RSA one, then the Ed25519 one if any; with
- * two, a failure says which key it was. */
+/* One proof covers both keys: the signer adds both signatures, and each
+ * must verify. Through the signer only when dkim-setup configured one;
+ * otherwise the key against the record, named as no more than that. */
 static int proof_job(struct wizard *w, struct dk_err *err)
 {
-	const struct dk_keyjob *k = &w->key;
-	int rc = proof_one(w, k, &w->proof, err);
-	if (rc == 0 && w->have_edkey) {
-		k = &w->edkey;
-		rc = proof_one(w, k, &w->proof_ed, err);
-	}
-	if (rc == 0 || !w->have_edkey)
-		return rc;
-	char why[sizeof err->msg];
-	snprintf(why, sizeof why, "%s", err->msg);
-	return dk_fail(err, err->status, "%s key (%s): %s", k == &w->edkey ? "Ed25519" : "RSA",
-		       k->selector, why);
+	bool through = w->mta_phase == MTA_DONE || w->mta_phase == MTA_APPLIED;
+	struct mta_request req = {
+		.root = w->opt->root, .domain = w->key.domain, .selector = w->key.selector,
+		.priv_path = w->key.paths.priv,
+		.ed_selector = w->have_edkey ? w->edkey.selector : NULL,
+		.ed_priv_path = w->have_edkey ? w->edkey.paths.priv : NULL,
+		.mta = through && w->mta.name != NULL ? w->mta.name : "none",
+	};
+	return mta_prove(&req, w->opt->ns, w->opt->n_ns, &w->proof, err);
 }
 
 static size_t summary_actions(const struct wizard *w, struct wiz_action *out, size_t max)
 {
 	if (max < 1 || !w->proof_done)
 		return 0;
-	out[0] = (struct wiz_action){ 'p', "print", ACT_UI_PRINT };
-	return 1;
+	size_t n = 0;
+	out[n++] = (struct wiz_action){ 'p', "print", ACT_UI_PRINT };
+	if (max > n && w->proof_error[0] == '\0' && w->proof.status != MTA_PROOF_VERIFIED &&
+	    w->proof.status != MTA_PROOF_KEY_MATCHES)
+		out[n++] = (struct wiz_action){ 'r', "prove again", ACT_RETRY_PROOF };
+	return n;
 }
 
 static void summary_enter(struct wizard *w)
 {
 	w->proof_done = false;
 	w->proof_error[0] = '\0';
-	memset(&w->proof, 0, sizeof w->proof);
-	memset(&w->proof_ed, 0, sizeof w->proof_ed);
+	mta_proof_clear(&w->proof);
 	if (w->opt->dry_run || !w->dns_ok) {
 		w->proof_done = true;
 		snprintf(w->proof_error, sizeof w->proof_error, "%s",
@@ -1411,8 +1402,14 @@ static enum wiz_result summary_handle(struct wizard *w, const struct wiz_event *
 	switch (ev->type) {
 	case EV_JOB_DONE:
 		w->proof_done = true;
-		if (w->job.rc < 0)
+		/* a failed proof has its cause in w->proof; only a proof that
+		 * could not be told at all is an error */
+		if (w->job.rc < 0 && w->proof.status != MTA_PROOF_FAILED && w->proof.status != MTA_PROOF_ERROR)
 			snprintf(w->proof_error, sizeof w->proof_error, "%s", w->job.err.msg);
+		return WR_STAY;
+	case EV_ACTION:
+		if (ev->arg == ACT_RETRY_PROOF && w->proof_done)
+			summary_enter(w);
 		return WR_STAY;
 	case EV_NEXT:
 		if (!w->proof_done)
@@ -1424,8 +1421,8 @@ static enum wiz_result summary_handle(struct wizard *w, const struct wiz_event *
 		else if (w->proof_error[0] != '\0')
 			w->status = w->job.err.status ? w->job.err.status : DK_SYSERR;
 		else
-			w->status = w->proof.verified && (!w->have_edkey || w->proof_ed.verified)
-					    ? DK_OK : DK_MISMATCH;
+			w->status = w->proof.status == MTA_PROOF_VERIFIED || w->proof.status == MTA_PROOF_KEY_MATCHES
+					    ? DK_OK : w->proof.status == MTA_PROOF_ERROR ? DK_SYSERR : DK_MISMATCH;
 		return WR_FINISH;
 	case EV_BACK:
 		return w->proof_done ? WR_BACK : WR_STAY;
@@ -1452,11 +1449,31 @@ void wiz_spf_dmarc(struct doc *d, const char *domain)
 		 "p=quarantine and p=reject.");
 }
 
-static void proof_line(struct doc *pre, const char *label, const struct proof_result *p)
+static void proof_lines(const struct wizard *w, struct doc *pre)
 {
-	doc_para(pre, 2, p->verified ? DA_OK : DA_ERR, "%s: %s", label,
-		 p->detail[0] ? p->detail : p->verified ? "a test message signed with the key verifies against DNS"
-							: "the test signature did not verify");
+	const struct mta_proof *p = &w->proof;
+	switch (p->status) {
+	case MTA_PROOF_VERIFIED:
+		doc_para(pre, 2, DA_OK, "Proof: %s.", p->detail);
+		break;
+	case MTA_PROOF_KEY_MATCHES:
+		doc_para(pre, 2, DA_WARN, "Proof: not proved through a signer: %s.", p->detail);
+		break;
+	default:
+		doc_para(pre, 2, DA_ERR, "Proof FAILED%s%s: %s.", p->through[0] ? " through " : "", p->through,
+			 p->detail);
+		if (p->fix[0]) {
+			doc_para(pre, 2, DA_NORMAL, "To fix it, run:");
+			doc_cmd(pre, 4, DA_BOLD, p->fix);
+		}
+		if (p->cause == MTA_CAUSE_NOT_RUNNING)
+			doc_para(pre, 2, DA_NORMAL, "Start it, then press r to prove again.");
+		else
+			doc_para(pre, 2, DA_NORMAL, "Press r to prove again after fixing it.");
+	}
+	for (size_t i = 0; i < p->n_sigs; i++)
+		doc_para(pre, 4, p->sigs[i].verified ? DA_OK : DA_ERR, "signature s=%s (%s): %s", p->sigs[i].selector,
+			 p->sigs[i].algorithm, p->sigs[i].verified ? "verified" : p->sigs[i].detail);
 }
 
 static int summary_view(const struct wizard *w, struct doc *pre, struct doc *post)
@@ -1502,14 +1519,12 @@ static int summary_view(const struct wizard *w, struct doc *pre, struct doc *pos
 		break;
 	}
 	if (!w->proof_done) {
-		spinner(w, buf, sizeof buf, "Signing a test message and verifying it");
+		spinner(w, buf, sizeof buf, "Sending a test message through the signer and verifying it");
 		doc_para(pre, 2, DA_BOLD, "%s", buf);
 	} else if (w->proof_error[0]) {
 		doc_para(pre, 2, DA_WARN, "Proof: %s", w->proof_error);
 	} else {
-		proof_line(pre, w->have_edkey ? "Proof (RSA)" : "Proof", &w->proof);
-		if (w->have_edkey)
-			proof_line(pre, "Proof (Ed25519)", &w->proof_ed);
+		proof_lines(w, pre);
 	}
 	/* the action before the advice, so that it is in view without scrolling */
 	if (w->proof_done)
@@ -1868,6 +1883,7 @@ void wiz_free(struct wizard *w)
 	dns_view_clear(&w->view_ed);
 	dns_tsig_clear(&w->tsig);
 	mta_plan_clear(&w->plan);
+	mta_proof_clear(&w->proof);
 	setup_keyjob_clear(&w->key);
 	setup_keyjob_clear(&w->edkey);
 	for (int i = 0; i < WS_COUNT; i++) {

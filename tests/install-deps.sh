@@ -9,7 +9,7 @@ set -eu
 PKGS="gcc make pkg-config libncurses-dev libssl-dev libldns-dev ldnsutils libcmocka-dev libidn2-dev
       knot knot-dnsutils python3 python3-dkim python3-dnspython tmux mandoc iproute2
       util-linux procps time hyperfine valgrind clang strace
-      opendkim python3-nacl openssl bc
+      opendkim libopendkim-dev python3-nacl openssl bc
       mmdebstrap debhelper lintian bash-completion"
 # The MTA tests (tests/e2e/mta_*.sh) and the package test (tests/e2e/deb.sh)
 # run in throwaway Debian roots (tests/lib/troot.sh, made with mmdebstrap):

@@ -2,6 +2,7 @@
 """Verify every DKIM-Signature of a message with dkimpy, answering the key
 lookups from a DNS server on loopback (never the system resolver).
 Usage: dkim_verify.py MESSAGE DNS_ADDR DNS_PORT
+       dkim_verify.py MESSAGE --keys KEYS   (lines "sel._domainkey.dom RECORD")
 Prints one line per signature: "pass d=... s=... a=..." or "fail ...";
 exits 0 only when there is at least one signature and all pass."""
 import ipaddress
@@ -12,12 +13,29 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
-path, ns, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if not ipaddress.ip_address(ns).is_loopback:
-    sys.exit("dkim_verify: loopback name servers only")
+path = sys.argv[1]
+KEYS = None
+if sys.argv[2] == "--keys":
+    KEYS = {}
+    for line in open(sys.argv[3], "rb").read().splitlines():
+        if line.strip():
+            k, v = line.split(b" ", 1)
+            KEYS[k.decode().lower().rstrip(".")] = v
+else:
+    ns, port = sys.argv[2], int(sys.argv[3])
+    if not ipaddress.ip_address(ns).is_loopback:
+        sys.exit("dkim_verify: loopback name servers only")
 
 
 def dnsfunc(name, timeout=5):
+    if KEYS is not None:
+        if isinstance(name, bytes):
+            name = name.decode("ascii", "replace")
+        return KEYS.get(name.lower().rstrip("."))
+    return dns_lookup(name, timeout)
+
+
+def dns_lookup(name, timeout=5):
     if isinstance(name, bytes):
         name = name.decode()
     q = dns.message.make_query(name, dns.rdatatype.TXT)

@@ -39,7 +39,7 @@ TROOT_STAMP=1
 # the run-time libraries of build/asan/dkim-setup (`ldd` it).
 TROOT_BASE_PKGS="python3 python3-dkim python3-dnspython python3-nacl knot knot-dnsutils
 	iproute2 procps tmux openssl mawk
-	libldns3 libssl3 libncursesw6 libtinfo6 libasan8 libubsan1 libstdc++6 libgcc-s1"
+	libldns3 libssl3 libncursesw6 libtinfo6 libasan8 libubsan1 libstdc++6 libgcc-s1 libopendkim11"
 
 TROOT=${TROOT:-}
 TROOT_TAR=${TROOT_TAR:-}

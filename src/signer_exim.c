@@ -467,8 +467,10 @@ static int exim_plan(const struct mta_request *req, struct mta_plan *plan, struc
 		snprintf(sels, sizeof sels, "%s : %s", req->ed_selector, req->selector);
 	else
 		snprintf(sels, sizeof sels, "%s", req->selector);
+	char keep[1024];
 	if (current_domains(req->root, old, &doms, &dfile, err) < 0 ||
-	    mta_domlist_put(&doms, req->domain, sels, EXIM_DOMAINS, err) < 0) {
+	    (!mta_domlist_keep(req, &doms, true, plan, keep, sizeof keep) &&
+	     mta_domlist_put(&doms, req->domain, sels, EXIM_DOMAINS, err) < 0)) {
 		free(doms.d);
 		free(dfile);
 		free(old);
@@ -511,6 +513,7 @@ static int exim_plan(const struct mta_request *req, struct mta_plan *plan, struc
 		      EXIM_KEYDIR "/ (0640 root:Debian-exim). Mail with From: @%s is signed with selector %s%s%s. ",
 		  macros, plan->info.flavor == MTA_FL_EXIM_SPLIT ? "split" : "unsplit", req->domain,
 		  req->selector, ed ? " and the Ed25519 selector " : "", ed ? req->ed_selector : "");
+	sb_add(&x, keep);
 	sb_add(&x, req->strict ? "Strict: if Exim cannot use the key, mail is held rather than sent unsigned."
 			       : "Not strict: if Exim cannot use the key, mail still goes out unsigned (and "
 				 "the log says why); dkim-setup checks the key is readable.");

@@ -208,7 +208,10 @@ static int rspamd_plan(const struct mta_request *req, struct mta_plan *plan, str
 		snprintf(sels, sizeof sels, "%s %s", req->selector, req->ed_selector);
 	else
 		snprintf(sels, sizeof sels, "%s", req->selector);
-	if (read_doms(old, &doms, err) < 0 || mta_domlist_put(&doms, req->domain, sels, RSPAMD_CONF, err) < 0) {
+	char keep[1024];
+	if (read_doms(old, &doms, err) < 0 ||
+	    (!mta_domlist_keep(req, &doms, false, plan, keep, sizeof keep) &&
+	     mta_domlist_put(&doms, req->domain, sels, RSPAMD_CONF, err) < 0)) {
 		free(doms.d);
 		free(old);
 		return -1;
@@ -241,6 +244,7 @@ static int rspamd_plan(const struct mta_request *req, struct mta_plan *plan, str
 		      RSPAMD_MILTER ", added to smtpd_milters and non_smtpd_milters next to any milters "
 		      "already there. ",
 		  req->domain, req->selector, ed ? " and the Ed25519 selector " : "", ed ? req->ed_selector : "");
+	sb_add(&x, keep);
 	sb_add(&x, req->strict ? "If rspamd is down, Postfix holds mail (tempfail) rather than send it unsigned."
 			       : "If rspamd is down, Postfix still sends mail, unsigned (default_action = accept "
 				 "for this milter only).");

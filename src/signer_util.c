@@ -653,6 +653,38 @@ int mta_domlist_put(struct mta_domlist *l, const char *domain, const char *sels,
 	return 0;
 }
 
+bool mta_domlist_keep(const struct mta_request *req, const struct mta_domlist *l, bool rsa_last,
+		      struct mta_plan *plan, char *note, size_t notelen)
+{
+	note[0] = '\0';
+	if (!req->defer_switch)
+		return false;
+	const struct mta_dom *d = NULL;
+	for (size_t i = 0; i < l->n && d == NULL; i++)
+		if (strcmp(l->d[i].domain, req->domain) == 0)
+			d = &l->d[i];
+	if (d == NULL)
+		return false;
+	/* the selectors it signs with now, as words ("ed : rsa" or "rsa ed") */
+	char words[sizeof d->sels], *save = NULL, *cur = NULL;
+	snprintf(words, sizeof words, "%s", d->sels);
+	for (char *w = strtok_r(words, " \t:", &save); w != NULL; w = strtok_r(NULL, " \t:", &save)) {
+		if (strcmp(w, req->selector) == 0)
+			return false;      /* it signs with the new one already: nothing to keep */
+		if (cur == NULL || rsa_last)
+			cur = w;
+	}
+	if (cur == NULL)
+		return false;
+	snprintf(plan->kept_selector, sizeof plan->kept_selector, "%s", cur);
+	snprintf(note, notelen, "%s already signs with selector %s, and DNS does not serve the record of "
+		 "%s yet: %s keeps signing (the key of %s is installed beside it). Once every "
+		 "authoritative server serves %s._domainkey.%s, switch with: dkim-setup --batch -d %s -s %s "
+		 "--wait 600. ", req->domain, cur, req->selector, cur, req->selector, req->selector,
+		 req->domain, req->domain, req->selector);
+	return true;
+}
+
 int mta_check_plan_keys(const struct mta_request *req, const struct mta_plan *plan, const char *user,
 			struct mta_result *res, struct dk_err *err)
 {

@@ -133,6 +133,13 @@ struct mta_domlist {
 int mta_domlist_put(struct mta_domlist *l, const char *domain, const char *sels, const char *file,
 		    struct dk_err *err);
 
+/* Issue 16, case 8: with req->defer_switch, a domain of l that already signs
+ * with other selectors keeps them (the caller leaves l as it is): true,
+ * plan->kept_selector set to the RSA one (the last of "ed : rsa" when
+ * rsa_last, else the first) and note says so and what to run. */
+bool mta_domlist_keep(const struct mta_request *req, const struct mta_domlist *l, bool rsa_last,
+		      struct mta_plan *plan, char *note, size_t notelen);
+
 /* The last line of a tool's output, printable, into dst. */
 void mta_tail_line(const char *out, char *dst, size_t dstlen);
 

@@ -22,6 +22,13 @@ sed -i -e "s/^dc_eximconfig_configtype=.*/dc_eximconfig_configtype='internet'/" 
 	-e "s/^dc_use_split_config=.*/dc_use_split_config='false'/" /etc/exim4/update-exim4.conf.conf
 echo "sink.test: 127.0.0.2" >/etc/exim4/hubbed_hosts
 update-exim4.conf
+# the daemon the proof goes through (its deliveries read the regenerated
+# configuration: no reload needed)
+mkdir -p /run/exim4 && chown Debian-exim:Debian-exim /run/exim4
+/usr/sbin/exim4 -bdf -q30m >"$W/exim-daemon.log" 2>&1 &
+EXIM_PID=$!
+at_exit "mta_stop_pids $EXIM_PID"
+for ((i = 0; i < 100; i++)); do (exec 3<>/dev/tcp/127.0.0.1/25) 2>/dev/null && break; sleep 0.1; done
 
 ds() { "$DKIM_SETUP" "$@" --nameserver "$NS"; }
 

@@ -23,10 +23,13 @@ ds() { "$DKIM_SETUP" "$@" --nameserver "$NS"; }
 
 reset_postfix
 ds --batch --mta postfix -d "$DOM" -s 202601 --publish --tsig-key "$TSIG" >"$W/s1.out" 2>&1
-check_eq "setup: RSA selector 202601" 0 $?
+check_eq "setup: RSA selector 202601: written; the proof says the signer is not running yet (exit 1)" "1 not_running" "$? $(grep -o -m1 -i 'not.running' "$W/s1.out" | head -n 1 | tr ' ' _ | tr A-Z a-z)"
 ds --batch --mta postfix -d "$DOM" -s 202601-ed -a ed25519 --publish --tsig-key "$TSIG" >"$W/s2.out" 2>&1
-check_eq "setup: Ed25519 selector 202601-ed next to it" 0 $?
+check_eq "setup: Ed25519 selector 202601-ed next to it: written; the proof says the signer is not running yet (exit 1)" "1 not_running" "$? $(grep -o -m1 -i 'not.running' "$W/s2.out" | head -n 1 | tr ' ' _ | tr A-Z a-z)"
 start_daemons || { not_ok "postfix and both opendkims start"; exit 1; }
+ds check -d "$DOM" -s 202601 --prove >"$W/p1.out" 2>&1
+check_eq "with the signer started: check --prove verifies through it" "0" "$?"
+check_match "  ... said so" "Verified through OpenDKIM" "$(cat "$W/p1.out")"
 before=$(mta_send_smtp "user@$DOM")
 check_eq "before (smtp): both old selectors sign, dkimpy verifies both" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$before")"
 before2=$(mta_send_sendmail "user@$DOM")
@@ -41,7 +44,9 @@ check_match "  ... Knot serves the new Ed25519 record already" "^v=DKIM1; k=ed25
 during=$(mta_send_smtp "user@$DOM")
 check_eq "during: still the old selectors, both verify" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$during")"
 rot_release
-check_eq "rotation finishes: exit 0" 0 $?
+check_eq "rotation finishes: exit 1, the signer not reloaded yet (no systemd here)" 1 $?
+check_match "  ... the proof names the cause: the running signer still signs with the old selector" \
+	"Proof: FAILED.*signs mail from $DOM with selector 202601" "$(tr '\n' ' ' <"$W/rot.out")"
 check_match "  ... says how to reload (no systemd here)" "Reload: systemd is not running here" "$(cat "$W/rot.out")"
 check_eq "  ... the signing tables name the new selectors" "*@$DOM $NEW._domainkey.$DOM|*@$DOM $NEW-ed._domainkey.$DOM" \
 	"$(grep "$DOM" /etc/opendkim/signing.table)|$(grep "$DOM" /etc/opendkim/signing-ed25519.table)"
@@ -50,6 +55,8 @@ check_eq "  ... OpenDKIM's copies of the new keys, 0600 opendkim" "600 opendkim|
 still=$(mta_send_smtp "user@$DOM")
 check_eq "until OpenDKIM restarts it signs with the old keys, which still verify" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$still")"
 start_daemons || not_ok "daemons restart"
+ds check -d "$DOM" -s "$NEW" --prove >"$W/p2.out" 2>&1
+check_eq "after the restart: check --prove verifies the new selector through OpenDKIM" 0 $?
 after=$(mta_send_smtp "user@$DOM")
 check_eq "after (smtp): the new selectors sign, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(rot_sels "$after")"
 after2=$(mta_send_sendmail "user@$DOM")

@@ -21,10 +21,13 @@ ds() { "$DKIM_SETUP" "$@" --nameserver "$NS"; }
 
 reset_postfix
 ds --batch -d "$DOM" -s 202601 --publish --tsig-key "$TSIG" >"$W/s1.out" 2>&1
-check_eq "setup: RSA selector 202601 (rspamd detected)" 0 $?
+check_eq "setup: RSA selector 202601 (rspamd detected): written; the proof says the signer is not running yet (exit 1)" "1 not_running" "$? $(grep -o -m1 -i 'not.running' "$W/s1.out" | head -n 1 | tr ' ' _ | tr A-Z a-z)"
 ds --batch -d "$DOM" -s 202601-ed -a ed25519 --publish --tsig-key "$TSIG" >"$W/s2.out" 2>&1
-check_eq "setup: Ed25519 selector 202601-ed next to it" 0 $?
+check_eq "setup: Ed25519 selector 202601-ed next to it: written; the proof says the signer is not running yet (exit 1)" "1 not_running" "$? $(grep -o -m1 -i 'not.running' "$W/s2.out" | head -n 1 | tr ' ' _ | tr A-Z a-z)"
 start_daemons || { not_ok "postfix and rspamd start"; exit 1; }
+ds check -d "$DOM" -s 202601 --prove >"$W/p1.out" 2>&1
+check_eq "with the signer started: check --prove verifies through it" "0" "$?"
+check_match "  ... said so" "Verified through rspamd" "$(cat "$W/p1.out")"
 before=$(mta_send_smtp "user@$DOM")
 check_eq "before: rspamd signs with both old selectors, dkimpy verifies both" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$before")"
 out=$(ds status); rc=$?
@@ -36,9 +39,13 @@ check "rotation paused after publishing" rot_paused_start "renamed:/var/lib/dkim
 during=$(mta_send_sendmail "user@$DOM")
 check_eq "during: still the old selectors, both verify" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$during")"
 rot_release
-check_eq "rotation finishes: exit 0" 0 $?
+check_eq "rotation finishes: exit 1, the signer not reloaded yet (no systemd here)" 1 $?
+check_match "  ... the proof names the cause: the running signer still signs with the old selector" \
+	"Proof: FAILED.*signs mail from $DOM with selector 202601" "$(tr '\n' ' ' <"$W/rot.out")"
 check_match "  ... rspamd's configuration lists the new selectors" "selector = \"$NEW\".*selector = \"$NEW-ed\"" "$(tr '\n' ' ' </etc/rspamd/local.d/dkim_signing.conf)"
 start_daemons || not_ok "daemons restart"
+ds check -d "$DOM" -s "$NEW" --prove >"$W/p2.out" 2>&1
+check_eq "after the restart: check --prove verifies the new selector through rspamd" 0 $?
 after=$(mta_send_smtp "user@$DOM")
 check_eq "after: the new selectors sign, both verify" "pass:s=$NEW pass:s=$NEW-ed " "$(rot_sels "$after")"
 check_eq "after: the messages signed before and during still verify" "pass:s=202601 pass:s=202601-ed |pass:s=202601 pass:s=202601-ed " \

@@ -303,8 +303,11 @@ static int finish(struct rot *r, struct dk_keyjob *jobs, size_t n, struct dk_err
 	day_text(stopped + (time_t)LC_GRACE_DAYS * LC_DAY, day, sizeof day);
 	say(r, "Retire it after %s: dkim-setup retire -d %s -s %s (rotate --auto does it by itself).\n", day,
 	    r->domain, r->old_rsa);
-	if (!r->proved)
+	if (!r->proved) {
+		say(r, "Once the signer runs with its new configuration, prove it again: dkim-setup check -d %s "
+		    "-s %s --prove\n", r->domain, r->new_rsa);
 		return dk_fail(err, DK_MISMATCH, "the proof failed: %s", r->proof);
+	}
 	return 0;
 }
 

@@ -45,8 +45,8 @@ during=$(mta_send_smtp "user@$DOM")
 check_eq "during: still the old selectors, both verify" "pass:s=202601 pass:s=202601-ed " "$(rot_sels "$during")"
 rot_release
 check_eq "rotation finishes: exit 1, the signer not reloaded yet (no systemd here)" 1 $?
-check_match "  ... the proof names the cause: the running signer still signs with the old selector" \
-	"Proof: FAILED.*signs mail from $DOM with selector 202601" "$(tr '\n' ' ' <"$W/rot.out")"
+check_match "  ... the proof names the cause (the running signer still signs with the old selector) and what to run after the reload" \
+	"Proof: FAILED.*signs mail from $DOM with selector 202601.*prove it again: dkim-setup check -d $DOM -s $NEW --prove" "$(tr '\n' ' ' <"$W/rot.out")"
 check_match "  ... says how to reload (no systemd here)" "Reload: systemd is not running here" "$(cat "$W/rot.out")"
 check_eq "  ... the signing tables name the new selectors" "*@$DOM $NEW._domainkey.$DOM|*@$DOM $NEW-ed._domainkey.$DOM" \
 	"$(grep "$DOM" /etc/opendkim/signing.table)|$(grep "$DOM" /etc/opendkim/signing-ed25519.table)"

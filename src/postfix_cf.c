@@ -635,8 +635,14 @@ int pf_postconf(const char *root, const char *const args[], char *out, size_t ou
 {
 	if (access("/usr/sbin/postconf", X_OK) != 0)
 		return -1;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], cf[PATH_MAX];
 	if (fs_join(root, "/etc/postfix", dir, sizeof dir) < 0)
+		return -1;
+	/* Postfix runs with both files or not at all: without them (a sandbox
+	 * holding only main.cf, a Postfix not configured yet) postconf has
+	 * nothing to say and our own reading stands. */
+	if (fs_join(root, PF_MAIN_CF, cf, sizeof cf) < 0 || access(cf, F_OK) != 0 ||
+	    fs_join(root, PF_MASTER_CF, cf, sizeof cf) < 0 || access(cf, F_OK) != 0)
 		return -1;
 	const char *argv[16] = { "/usr/sbin/postconf", "-c", dir };
 	size_t n = 3;

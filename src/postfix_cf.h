@@ -59,7 +59,8 @@ struct pf_milter {
 bool pf_postconf_warning(const char *line);
 
 /* root's postconf (-c ROOT/etc/postfix, the host's /usr/sbin/postconf)
- * with args: 0 and its output, -1 when there is no postconf, -2 when it
+ * with args: 0 and its output, -1 when there is no postconf or the root
+ * has no main.cf and master.cf (Postfix would not run), -2 when it
  * failed (out says why). */
 int pf_postconf(const char *root, const char *const args[], char *out, size_t outlen);
 

@@ -267,9 +267,25 @@ static int prove_key_only(const struct mta_request *req, const struct dk_nameser
 				    .priv_path = req->priv_path, .ns = ns, .n_ns = n_ns };
 	struct proof_result res;
 	if (proof_run(&pr, &res, err) == 0) {
+		char both[sizeof res.detail];
+		snprintf(both, sizeof both, "%s", res.detail);
+		/* the Ed25519 key of a dual-signed domain too */
+		if (req->ed_selector != NULL && req->ed_priv_path != NULL) {
+			pr.selector = req->ed_selector;
+			pr.priv_path = req->ed_priv_path;
+			if (proof_run(&pr, &res, err) < 0) {
+				fail(out, err->status == DK_MISMATCH ? MTA_CAUSE_DNS_DIFFERS : MTA_CAUSE_ERROR, NULL,
+				     "Ed25519 key %s: %s", req->ed_selector, res.detail[0] ? res.detail : err->msg);
+				return -1;
+			}
+			out->status = MTA_PROOF_KEY_MATCHES;
+			snprintf(out->detail, sizeof out->detail, "both keys match their published records (RSA: "
+				 "%s; Ed25519: %s); this is not a proof that mail is signed: %s", both, res.detail, why);
+			return 0;
+		}
 		out->status = MTA_PROOF_KEY_MATCHES;
 		snprintf(out->detail, sizeof out->detail, "the key matches the published record (%s); this is "
-			 "not a proof that mail is signed: %s", res.detail, why);
+			 "not a proof that mail is signed: %s", both, why);
 		return 0;
 	}
 	fail(out, err->status == DK_MISMATCH ? MTA_CAUSE_DNS_DIFFERS : MTA_CAUSE_ERROR, NULL, "%s",

@@ -37,6 +37,8 @@ struct ui {
 	bool color, too_small, rebuild;
 	bool welcomed, explained[WS_COUNT];   /* --training popups shown once */
 	const char *explain;                  /* the text of MODAL_EXPLAIN */
+	const char *pop_shown;                /* the text pop_top belongs to */
+	int pop_top, pop_hidden;              /* its first line shown; lines it cannot show */
 	enum modal modal;
 	int scroll;
 	enum wiz_step_id built_step;
@@ -410,7 +412,11 @@ static void draw_main(struct ui *u)
 	doc_free(&post);
 }
 
-static void draw_popup(struct ui *u, const char *title, const char *text, const char *keys, int maxw)
+/* A box for text; `top` (NULL: 0) is its first line shown, kept within the
+ * text, and u->pop_hidden says how many lines do not fit (the explanation
+ * box scrolls by them). */
+static void draw_popup(struct ui *u, const char *title, const char *text, const char *keys, int maxw,
+		       int *top)
 {
 	int width = COLS - 4 > maxw ? maxw : COLS - 4;
 	if (width < 20)
@@ -431,10 +437,24 @@ static void draw_popup(struct ui *u, const char *title, const char *text, const 
 	wbkgd(u->pop, ' ' | (u->color ? COLOR_PAIR(PAIR_HDR) : A_REVERSE));
 	box(u->pop, 0, 0);
 	mvwprintw(u->pop, 0, 2, " %s ", title);
-	for (int i = 0; i < d.n && i < h - 4; i++)
-		mvwaddnstr(u->pop, 1 + i, 2, d.v[i].s, width - 4);
+	int rows = h - 4 > 0 ? h - 4 : 0, first = top != NULL ? *top : 0;
+	u->pop_hidden = d.n > rows ? d.n - rows : 0;
+	if (first > u->pop_hidden)
+		first = u->pop_hidden;
+	if (first < 0)
+		first = 0;
+	if (top != NULL)
+		*top = first;
+	for (int i = 0; i + first < d.n && i < rows; i++)
+		mvwaddnstr(u->pop, 1 + i, 2, d.v[i + first].s, width - 4);
 	wattrset(u->pop, A_BOLD);
-	mvwaddnstr(u->pop, h - 2, 2, keys, width - 4);
+	if (u->pop_hidden > 0 && top != NULL) {
+		char k[256];
+		snprintf(k, sizeof k, "%s more (PgDn/PgUp)   %s", first < u->pop_hidden ? "v" : "^", keys);
+		mvwaddnstr(u->pop, h - 2, 2, k, width - 4);
+	} else {
+		mvwaddnstr(u->pop, h - 2, 2, keys, width - 4);
+	}
 	doc_free(&d);
 }
 
@@ -489,7 +509,7 @@ static void draw(struct ui *u)
 	}
 	if (u->modal == MODAL_QUIT) {
 		const char *q = wiz_quit_question(&u->w);
-		draw_popup(u, "Quit", q != NULL ? q : "Quit dkim-setup?", "y = quit    n or Esc = stay", 70);
+		draw_popup(u, "Quit", q != NULL ? q : "Quit dkim-setup?", "y = quit    n or Esc = stay", 70, NULL);
 	} else if (u->modal == MODAL_HELP) {
 		char text[4096];
 		struct wiz_keyhint k[16];
@@ -498,7 +518,7 @@ static void draw(struct ui *u)
 		for (size_t i = 0; i < n; i++)
 			snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s %s",
 				 i ? ",  " : " ", k[i].key, k[i].label);
-		draw_popup(u, wiz_steps[u->w.step].name, text, "Any key closes this.", 70);
+		draw_popup(u, wiz_steps[u->w.step].name, text, "Any key closes this.", 70, NULL);
 	} else if (u->modal == MODAL_EXPLAIN && u->explain != NULL) {
 		/* first line: the title; the rest wrapped to the window */
 		char title[128];
@@ -512,9 +532,13 @@ static void draw(struct ui *u)
 		for (char *c = body; *c != '\0'; c++)
 			if (*c == '\n' && c[1] != '\n' && c[1] != '\0' && (c == body || c[-1] != '\n'))
 				*c = ' ';
+		if (u->pop_shown != u->explain) {
+			u->pop_shown = u->explain;
+			u->pop_top = 0;
+		}
 		draw_popup(u, title, body, wiz_steps[u->w.step].text_entry ?
 			   "Enter: go on   x: close   ^T: show again   (the step's keys work too)" :
-			   "Enter: go on   x: close   t: show again   (the step's keys work too)", 84);
+			   "Enter: go on   x: close   t: show again   (the step's keys work too)", 84, &u->pop_top);
 	}
 	update_panels();
 	if (u->form != NULL && u->modal == MODAL_NONE) {
@@ -750,6 +774,14 @@ static void handle_key(struct ui *u, int ch, wint_t wide, bool *done, bool *quit
 		return;
 	}
 	if (u->modal == MODAL_EXPLAIN) {
+		/* a text longer than the box scrolls; other keys close it */
+		int page = LINES > 12 ? LINES - 10 : 1;
+		int d = ch == KEY_DOWN ? 1 : ch == KEY_UP ? -1 : ch == KEY_NPAGE ? page : ch == KEY_PPAGE ? -page : 0;
+		if (d != 0 && u->pop_hidden > 0) {
+			u->pop_top += d;   /* draw_popup keeps it within the text */
+			return;
+		}
+		u->pop_shown = NULL;   /* shown again: from its top */
 		u->modal = MODAL_NONE;
 		if (!explain_passes_key(u, ch, text))
 			return;

@@ -71,6 +71,14 @@ check_match "the proof verified against the published record" 'verifies against 
 KEYS=$((TUI_KEYS - K0))
 check "the demo reaches the proof in at most 12 keys, the publish key and the intro's Enter included ($KEYS)" \
 	test "$KEYS" -le 12
+# The summary's box is longer than 80x24 shows: it scrolls (PgDn), and the
+# last text (keys over time) is read there. (After the count: reading keys.)
+tui_keys t
+see 'Proving it works' 10 && tui_keys NPage
+see 'more .PgDn/PgUp.' 10 && tui_keys NPage NPage
+see 'Keys over time' 10 && ok "the summary's explanation scrolls to its last text" || not_ok "explanation scrolls"
+tui_keys x
+see 'Press Enter to finish' 10
 tui_keys Enter
 see "Remove it with: rm -rf $D" 20 && ok "the demo ends and says how to clean up" || not_ok "demo end"
 tui_wait_exit 10

@@ -88,8 +88,11 @@ reset_postfix
 configure c8a
 old=$S
 "$DKIM_SETUP" --batch --json --mta postfix --nameserver "$NS" -d "$DOM" -s "$S" --wait 5 >"$W/c8a.json" 2>"$W/c8a.err"
-check_eq "case 8: the first selector signs, published and proved" "0 true" \
-	"$? $(mta_json_get proof.verified <"$W/c8a.json")"
+check_eq "case 8: the first selector, published; its proof waits for the signer (exit 1, not_running)" \
+	"1 not_running" "$? $(mta_json_get proof.cause <"$W/c8a.json")"
+start_daemons tcp 8891 || not_ok "case 8: postfix and opendkim start"
+"$DKIM_SETUP" check --nameserver "$NS" -d "$DOM" -s "$S" --prove >"$W/c8a.prove" 2>&1
+check_eq "case 8: the first selector signs: check --prove verifies through OpenDKIM" 0 $?
 configure c8b
 check_eq "case 8: a new selector without --wait: exit 0" "0" "$RC"
 knot_del "$S._domainkey"   # configure published it: not served yet after all
@@ -105,9 +108,13 @@ S=$new
 mapfile -t strs < <(mta_json_strings <"$W/c8b.json")
 knot_set_txt "$S._domainkey" "${strs[@]}"
 "$DKIM_SETUP" --batch --json --mta postfix --nameserver "$NS" -d "$DOM" -s "$S" --wait 5 >"$W/c8c.json" 2>"$W/c8c.err"
-check_eq "case 8: with --wait once DNS serves it, the new selector signs" "0 null|*@$DOM $S._domainkey.$DOM" \
-	"$? $(mta_json_get mta.kept_selector <"$W/c8c.json")|$(cat /etc/opendkim/signing.table)"
+check_eq "case 8: with --wait once DNS serves it, the new selector is configured (its proof waits for the signer: exit 1, not_running)" \
+	"1 not_running null|*@$DOM $S._domainkey.$DOM" \
+	"$? $(mta_json_get proof.cause <"$W/c8c.json") $(mta_json_get mta.kept_selector <"$W/c8c.json")|$(cat /etc/opendkim/signing.table)"
 three_paths "case 8 (switched)" tcp 8891
+start_daemons tcp 8891 || not_ok "case 8: postfix and opendkim start again"
+"$DKIM_SETUP" check --nameserver "$NS" -d "$DOM" -s "$S" --prove >"$W/c8c.prove" 2>&1
+check_eq "case 8: after the restart check --prove verifies the new selector through OpenDKIM" 0 $?
 
 # ---- cases 9 and 10: a database KeyTable, an Include that is not there ----
 reset_postfix

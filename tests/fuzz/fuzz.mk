@@ -13,7 +13,7 @@
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ         ?=
-PKGS         := ncursesw formw menuw panelw libcrypto ldns libidn2
+PKGS         := ncursesw formw menuw panelw libcrypto ldns libidn2 opendkim
 SAN          := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer $(SAN) -Wall -Wextra \
                 -Iinclude -Isrc -D_GNU_SOURCE -DDK_VERSION='"fuzz"' -DDK_DATADIR='"/nonexistent"' \

@@ -13,34 +13,9 @@ need_root
 . "$TOP/tests/lib/knot.sh"
 . "$TOP/tests/lib/prove.sh"
 mta_mail_env dkim-prove.test
-OPENDKIM_PID= ED_PID=
-stop_signers() {
-	# shellcheck disable=SC2086
-	mta_stop_pids $OPENDKIM_PID $ED_PID
-	OPENDKIM_PID= ED_PID=
-}
-at_exit stop_signers
-start_signers() {
-	stop_signers
-	mkdir -p /run/opendkim && chown opendkim:opendkim /run/opendkim
-	/usr/sbin/opendkim -f -x /etc/opendkim.conf >"$W/opendkim.log" 2>&1 &
-	OPENDKIM_PID=$!
-	local ports=8891
-	if [ -e /etc/opendkim-ed25519.conf ]; then
-		/usr/sbin/opendkim -f -x /etc/opendkim-ed25519.conf >"$W/opendkim-ed.log" 2>&1 &
-		ED_PID=$!
-		ports="8891 8892"
-	fi
-	local i p up
-	for ((i = 0; i < 100; i++)); do
-		up=1
-		for p in $ports; do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || up=; done
-		[ -n "$up" ] && return 0
-		sleep 0.1
-	done
-	diag "opendkim did not come up: $(tail -3 "$W/opendkim.log")"
-	return 1
-}
+# the OpenDKIMs alone (start_signers, stop_signers at exit): the proof
+# speaks to the milter itself, no Postfix daemon needed
+. "$TOP/tests/lib/opendkim.sh"
 postconf -e "inet_interfaces = 127.0.0.1" "inet_protocols = ipv4" "myhostname = mail.$DOM"
 
 run_tool() {  # out-file args...

@@ -35,6 +35,14 @@ commit=$(git rev-parse --short HEAD) || exit 2
 [ -z "$(git status --porcelain --untracked-files=no)" ] ||
 	echo "fresh: note: uncommitted changes are not tested (the clone is of HEAD $commit)"
 
+# The one host tool this needs beyond git: mmdebstrap (a fresh host lacks it).
+if ! command -v mmdebstrap >/dev/null; then
+	echo "fresh: installing mmdebstrap on this host (apt)"
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >/dev/null ||
+		{ echo "fresh: could not install mmdebstrap" >&2; exit 1; }
+fi
+
 log=${FRESH_LOG:-$TOP/build/fresh-$variant.log}
 mkdir -p build
 start=$SECONDS

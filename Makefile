@@ -72,7 +72,7 @@ DATADIR_OBJ := $(DATADIR_SRC:src/%.c=build/obj/%.o) $(DATADIR_SRC:src/%.c=build/
 # Completion for bash, installed to $(BASHCOMPDIR); not part of $(DATADIR).
 BASHCOMP := assets/bash-completion/$(PROG)
 
-.PHONY: all check check-only check-unit deps bench install uninstall clean asan unit fuzz demo demo-clean lab lab-check lab-clean deb FORCE
+.PHONY: all check check-only check-unit deps bench install uninstall clean distclean asan unit fuzz demo demo-clean lab lab-check lab-clean deb FORCE
 
 all: build/$(PROG)
 
@@ -213,7 +213,12 @@ deb:
 	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b -Jauto
 	@ls -1 $(DEB_DIR)/*.deb
 
+# build/roots holds the test roots (minutes to rebuild, rebuilt anyway when
+# their package list changes): `make clean` keeps them, distclean does not.
 clean:
+	if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name roots -exec rm -rf {} +; fi
+
+distclean: clean
 	rm -rf build
 
 # The README's commands on a fresh Debian 12 root from a clean clone of HEAD

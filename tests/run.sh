@@ -22,6 +22,15 @@ logdir=$top/build/test-logs
 mkdir -p "$logdir"
 # Every process a test starts carries this in its environment.
 export DKIM_TEST_RUN=dkim-test-run-$$-$RANDOM
+# What a test killed by SIGKILL (an OOM, a dropped session) left behind:
+# its directory names the shell that made it (lib.sh); that shell is gone.
+for d in "${TMPDIR:-/tmp}"/dkim-test.*; do
+	[ -d "$d" ] && [ -f "$d/.owner" ] || continue
+	owner=$(cat "$d/.owner" 2>/dev/null)
+	case $owner in '' | *[!0-9]*) continue ;; esac
+	kill -0 "$owner" 2>/dev/null || [ -d "/proc/$owner" ] ||
+		{ echo "# removing $d (left by test process $owner, gone)"; rm -rf --one-file-system "$d"; }
+done
 . tests/lib/snapshot.sh
 snapdir=$(mktemp -d "${TMPDIR:-/tmp}/dkim-snapshot.XXXXXX")
 trap 'rm -rf "$snapdir"' EXIT

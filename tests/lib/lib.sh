@@ -47,6 +47,7 @@ trap _t_exit EXIT
 # at_exit registered there would be lost.
 T_TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/dkim-test.XXXXXX")
 chmod 0755 "$T_TMPROOT"
+echo "$$" >"$T_TMPROOT/.owner"  # tests/run.sh removes it if we die unseen (SIGKILL)
 at_exit "rm -rf '$T_TMPROOT'"
 t_tmpdir() {
 	local d

@@ -98,6 +98,15 @@ int lc_split_key_name(const char *name, char *domain, size_t dlen, char *sel, si
 int lc_new_selector(const char *root, const char *domain, const char *want, const struct lc_state *st,
 		    char *out, size_t outlen, struct dk_err *err);
 
+/* A selector lc_new_selector refuses as used that a rotation may still
+ * take: its RSA key (and, with_ed, SEL-ed's Ed25519 key when it exists)
+ * was made on this host but never signed, was never stopped or retired,
+ * and any signer copy is the same key: what a switch held back until DNS
+ * served the record leaves (the old selector kept signing). The key, or
+ * NULL. */
+const struct lc_key *lc_adoptable(const char *root, const char *domain, const char *sel, bool with_ed,
+				  const struct lc_inventory *inv, const struct lc_state *st);
+
 /* Retire domain/sel (retire.c): refused while it signs or inside the grace
  * period (opt->grace_days; --force overrides the grace only), then the
  * revoked record (v=DKIM1; p=) published (opt->publish) and waited for, or

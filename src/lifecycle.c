@@ -307,18 +307,10 @@ void lc_inventory_free(struct lc_inventory *inv)
 
 /* ---- new selectors ---- */
 
-static bool sel_used(const char *root, const char *domain, const char *sel, const struct lc_state *st)
+/* A retired key's backup (retire.c) exists for domain/sel. */
+static bool sel_retired_backup(const char *root, const char *domain, const char *sel)
 {
-	struct dk_paths p;
 	char bk[PATH_MAX];
-	if (setup_paths(domain, sel, &p) < 0)
-		return true;
-	if (fs_exists(root, p.priv) != 0 || fs_exists(root, p.pub) != 0)
-		return true;
-	for (size_t i = 0; st != NULL && i < st->n; i++)
-		if (strcmp(st->s[i].sel, sel) == 0)
-			return true;
-	/* a retired key's backup (retire.c) */
 	snprintf(bk, sizeof bk, FS_BACKUP_DIR DK_PRIV_DIR "/%s-%s-private.pem", domain, sel);
 	int n = fs_list(root, FS_BACKUP_DIR DK_PRIV_DIR, "", NULL, 0);
 	if (n > 0) {
@@ -332,6 +324,21 @@ static bool sel_used(const char *root, const char *domain, const char *sel, cons
 		if (hit)
 			return true;
 	}
+	return false;
+}
+
+static bool sel_used(const char *root, const char *domain, const char *sel, const struct lc_state *st)
+{
+	struct dk_paths p;
+	if (setup_paths(domain, sel, &p) < 0)
+		return true;
+	if (fs_exists(root, p.priv) != 0 || fs_exists(root, p.pub) != 0)
+		return true;
+	for (size_t i = 0; st != NULL && i < st->n; i++)
+		if (strcmp(st->s[i].sel, sel) == 0)
+			return true;
+	if (sel_retired_backup(root, domain, sel))
+		return true;
 	struct mta_copy *c = NULL;
 	struct dk_err e;
 	int nc = mta_compare_copies(root, domain, sel, "", &c, &e);
@@ -367,4 +374,35 @@ int lc_new_selector(const char *root, const char *domain, const char *want, cons
 	}
 	return dk_fail(err, DK_USAGE, "every selector %s..%sz of %s is taken: give one with -s", base, base,
 		       domain);
+}
+
+/* One key of the inventory that may be adopted: made on this host, of alg,
+ * readable, never signing, never stopped or retired. */
+static const struct lc_key *adoptable_key(const char *root, const char *domain, const char *sel, enum dk_alg alg,
+					  const struct lc_inventory *inv, const struct lc_state *st)
+{
+	const struct lc_key *k = NULL;
+	for (size_t i = 0; i < inv->n && k == NULL; i++)
+		if (strcmp(inv->k[i].domain, domain) == 0 && strcmp(inv->k[i].selector, sel) == 0)
+			k = &inv->k[i];
+	if (k == NULL || !k->master || k->unreadable || k->signing || k->alg != alg ||
+	    k->copy == LC_COPY_DIFFERENT || k->copy == LC_COPY_UNREADABLE)
+		return NULL;
+	for (size_t i = 0; st != NULL && i < st->n; i++)
+		if (strcmp(st->s[i].sel, sel) == 0 && (st->s[i].stopped != 0 || st->s[i].retired != 0))
+			return NULL;
+	return sel_retired_backup(root, domain, sel) ? NULL : k;
+}
+
+const struct lc_key *lc_adoptable(const char *root, const char *domain, const char *sel, bool with_ed,
+				  const struct lc_inventory *inv, const struct lc_state *st)
+{
+	const struct lc_key *k = adoptable_key(root, domain, sel, DK_ALG_RSA, inv, st);
+	if (k == NULL || !with_ed)
+		return k;
+	char ed[DK_LABEL_MAX + 8];
+	snprintf(ed, sizeof ed, "%.60s-ed", sel);
+	if (!sel_used(root, domain, ed, st) || adoptable_key(root, domain, ed, DK_ALG_ED25519, inv, st) != NULL)
+		return k;
+	return NULL;
 }

@@ -328,16 +328,19 @@ static int rotate_domain(const struct options *opt, const char *domain, FILE *ou
 		return dk_fail(err, DK_USAGE, "no signer to switch: %s", inv.info.summary);
 	}
 	int rc = active_keys(&inv, r, err);
-	lc_inventory_free(&inv);
-	if (rc < 0)
+	if (rc < 0) {
+		lc_inventory_free(&inv);
 		return -1;
+	}
 	if (r->st.stage != LC_IDLE) {
 		/* a rotation under way: its selectors, whatever -s says now */
 		snprintf(r->new_rsa, sizeof r->new_rsa, "%s", r->st.new_rsa);
 		snprintf(r->new_ed, sizeof r->new_ed, "%s", r->st.new_ed);
-		if (opt->selector[0] && strcmp(opt->selector, r->new_rsa) != 0)
+		if (opt->selector[0] && strcmp(opt->selector, r->new_rsa) != 0) {
+			lc_inventory_free(&inv);
 			return dk_fail(err, DK_USAGE, "a rotation of %s to %s is under way: run rotate without -s "
 				       "to continue it", domain, r->new_rsa);
+		}
 		if (strcmp(r->old_rsa, r->new_rsa) == 0) {
 			/* the signer was switched; the state may not say so yet */
 			r->st.stage = LC_SWITCHED;
@@ -347,8 +350,23 @@ static int rotate_domain(const struct options *opt, const char *domain, FILE *ou
 		say(r, "Continuing the rotation of %s from %s to %s (stage: %s).\n", domain, r->old_rsa, r->new_rsa,
 		    r->st.stage == LC_SWITCHED ? "switched" : r->st.stage == LC_PUBLISHED ? "published" : "keys made");
 	} else {
-		if (lc_new_selector(opt->root, domain, opt->selector, &r->st, r->new_rsa, sizeof r->new_rsa, err) < 0)
-			return -1;
+		if (lc_new_selector(opt->root, domain, opt->selector, &r->st, r->new_rsa, sizeof r->new_rsa, err) < 0) {
+			/* -s names a key made here that never signed (a switch held
+			 * back until DNS served it): rotate to that key */
+			const struct lc_key *k = opt->selector[0]
+				? lc_adoptable(opt->root, domain, opt->selector, r->old_ed[0] != '\0', &inv, &r->st)
+				: NULL;
+			if (k == NULL) {
+				lc_inventory_free(&inv);
+				return -1;
+			}
+			dk_err_clear(err);
+			snprintf(r->new_rsa, sizeof r->new_rsa, "%s", opt->selector);
+			if (!opt->bits_given)
+				r->bits = k->bits;
+			say(r, "Selector %s has a key made on this host that has never signed (its switch waited "
+			    "for DNS): rotating to it.\n", r->new_rsa);
+		}
 		if (r->old_ed[0])
 			snprintf(r->new_ed, sizeof r->new_ed, "%.60s-ed", r->new_rsa);
 		snprintf(r->st.new_rsa, sizeof r->st.new_rsa, "%s", r->new_rsa);
@@ -364,9 +382,12 @@ static int rotate_domain(const struct options *opt, const char *domain, FILE *ou
 		    r->new_rsa, r->new_ed[0] ? " + " : "", r->new_ed);
 		/* the names are recorded before any key exists: a re-run
 		 * after an interruption uses the same ones */
-		if (save(r, err) < 0)
+		if (save(r, err) < 0) {
+			lc_inventory_free(&inv);
 			return -1;
+		}
 	}
+	lc_inventory_free(&inv);
 	struct dk_keyjob jobs[2];
 	size_t n = 0;
 	memset(jobs, 0, sizeof jobs);

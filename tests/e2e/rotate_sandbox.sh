@@ -177,3 +177,22 @@ check_eq "  ... retires exactly the selectors past their grace" "retire:$B:$NEW 
 check_eq "  ... Knot serves p= for both" "v=DKIM1; p=|v=DKIM1; p=" "$(served $NEW._domainkey.$B)|$(served $NEW2._domainkey.$B)"
 out=$(DKIM_SETUP_TEST_NOW=+8d "$HOOK" rotate --auto --root "$R" $(NS46) --publish --tsig-key "$TSIG" 2>&1); rc=$?
 check_eq "--auto again: nothing to do" "0 nothing to do" "$rc $(grep -o '^nothing to do' <<<"$out")"
+
+# ---- a switch held back until DNS serves the new record, finished by rotate -s ----
+C=c.example.test
+setup $C 202601
+ds --batch -d $C -s held --mta exim >"$W/held.out" 2>&1; rc=$?
+check_eq "--batch -s held, its record not served: exit 0, the old selector keeps signing" "0 $C: 202601" \
+	"$rc $(grep "^$C" "$DOMS")"
+check "  ... the new key exists" test -f "$R/etc/ssl/private/$C-held-private.pem"
+p_before=$(md5sum <"$R/etc/ssl/private/$C-held-private.pem")
+out=$(ds rotate -d $C -s held --publish --tsig-key "$TSIG" 2>&1); rc=$?
+check_eq "rotate -s held adopts that key: exit 0" 0 "$rc"
+check_match "  ... says so" "Selector held has a key made on this host that has never signed" "$out"
+check_eq "  ... the same key, not a new one" "$p_before" "$(md5sum <"$R/etc/ssl/private/$C-held-private.pem")"
+check_eq "  ... Exim signs with it" "$C: held" "$(grep "^$C" "$DOMS")"
+check "  ... which DNS serves" signer_served $C
+check_match "  ... the old selector's stop recorded" "stopped 202601 [0-9]+" "$(cat "$R/var/lib/dkim-setup/$C.state")"
+out=$(ds rotate -d $C -s 202601 2>&1); rc=$?
+check_eq "the selector that stopped signing is not adopted back: exit 2" "2 yes" \
+	"$rc $(grep -q 'used before' <<<"$out" && echo yes)"

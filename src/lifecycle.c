@@ -10,6 +10,7 @@
 #include "keygen.h"
 #include "lifecycle.h"
 #include "setup.h"
+#include "validate.h"
 
 __attribute__((weak)) time_t lc_test_clock(time_t real)
 {
@@ -275,18 +276,25 @@ int lc_inventory_load(const char *root, const char *mta, const char *domain, str
 		}
 	}
 	/* Retired selectors stay in view (their revoked record is still
-	 * worth checking) as long as the state remembers them. */
-	for (size_t i = 0; i < nd; i++) {
-		if (i > 0 && strcmp(inv->k[i].domain, inv->k[i - 1].domain) == 0)
-			continue;
-		struct lc_state st;
-		char dom[DK_DOMAIN_MAX + 1];
-		snprintf(dom, sizeof dom, "%s", inv->k[i].domain);
-		lc_state_load(root, dom, &st);
-		for (size_t s = 0; s < st.n; s++)
-			if (st.s[s].retired != 0)
-				inv_find(inv, dom, st.s[s].sel, true);
+	 * worth checking) as long as the state remembers them, also for a
+	 * domain none of whose keys is left. */
+	int ns = fs_list(root, LC_STATE_DIR, ".state", NULL, 0);
+	names = ns > 0 ? calloc((size_t)ns, sizeof *names) : NULL;
+	if (names != NULL && fs_list(root, LC_STATE_DIR, ".state", names, ns) == ns) {
+		for (int i = 0; i < ns; i++) {
+			char dom[DK_DOMAIN_MAX + 1], why[128];
+			names[i][strlen(names[i]) - strlen(".state")] = '\0';
+			if (validate_domain(names[i], dom, sizeof dom, why, sizeof why) < 0 ||
+			    strcmp(dom, names[i]) != 0 || (domain != NULL && strcmp(dom, domain) != 0))
+				continue;
+			struct lc_state st;
+			lc_state_load(root, dom, &st);
+			for (size_t s = 0; s < st.n; s++)
+				if (st.s[s].retired != 0)
+					inv_find(inv, dom, st.s[s].sel, true);
+		}
 	}
+	free(names);
 	for (size_t i = 0; i < inv->n; i++) {
 		load_master(root, &inv->k[i]);
 		fill_copy(root, &inv->k[i]);

@@ -196,3 +196,16 @@ check_match "  ... the old selector's stop recorded" "stopped 202601 [0-9]+" "$(
 out=$(ds rotate -d $C -s 202601 2>&1); rc=$?
 check_eq "the selector that stopped signing is not adopted back: exit 2" "2 yes" \
 	"$rc $(grep -q 'used before' <<<"$out" && echo yes)"
+
+# ---- a domain given up: every selector retired, keys purged; status still shows it ----
+sed -i "/^$C:/d" "$DOMS"
+for s in 202601 held; do
+	ds retire -d $C -s $s --force --purge --publish --tsig-key "$TSIG" >"$W/purge.out" 2>&1
+	check_eq "retire --force --purge $C/$s: exit 0" 0 $?
+done
+check_eq "  ... no key of $C left" "" "$(ls "$R/etc/ssl/private" | grep "^$C-")"
+out=$(ds status -d $C); rc=$?
+check_match "status still lists $C's retired selectors" "$C +202601 .* revoked +retired" "$out"
+check_match "  ... both" "$C +held .* revoked +retired" "$out"
+check_eq "  ... and all is well: exit 0" 0 "$rc"
+check_match "status without -d too" "$C +held .* revoked +retired" "$(ds status)"

@@ -1057,6 +1057,54 @@ int pf_check_once(const char *root, const char *const addrs[], size_t n, char *w
 			 paths);
 	return rc;
 }
+int pf_override_lacking(const char *root, const char *want, char *where, size_t wlen, char *value,
+			size_t vlen)
+{
+	char *master = NULL, *maincf = NULL, *pout = NULL;
+	struct dk_err e;
+	where[0] = value[0] = '\0';
+	if (mta_read(root, PF_MASTER_CF, &master, &e) < 0)
+		return -1;
+	if (master == NULL)
+		return 0;
+	struct pf_override o[PF_OVERRIDES_MAX];
+	bool sc = false, cc = false;
+	struct sbuf notes = { 0 };
+	int no = master_overrides(master, o, PF_OVERRIDES_MAX, &sc, &cc, &notes);
+	free(sb_take(&notes));
+	int rc = no < 0 ? -1 : 0;
+	const char *const args[] = { "-P", "-x", NULL };
+	if (no > 0 && ((pout = malloc(PF_POSTCONF_MAX)) == NULL || pf_postconf(root, args, pout, PF_POSTCONF_MAX) < 0))
+		rc = -1;
+	char qdir[PATH_MAX];
+	if (mta_read(root, PF_MAIN_CF, &maincf, &e) < 0)
+		maincf = NULL;
+	pf_queue_dir(root, maincf != NULL ? maincf : "", qdir, sizeof qdir);
+	for (int k = 0; rc == 0 && k < no; k++) {
+		size_t len;
+		const char *v = o[k].used ? postconf_p_value(pout, o[k].svc, o[k].type, o[k].param, &len) : NULL;
+		if (v == NULL || len == 0)
+			continue;
+		struct pf_tok t[PF_TOKENS_MAX];
+		int nt = pf_list_tokens(v, 0, len, t, PF_TOKENS_MAX);
+		bool hit = false;
+		for (int i = 0; i < nt && !hit; i++) {
+			char tg[PF_TARGET_MAX];
+			pf_milter_target(v + t[i].off, t[i].len, qdir, o[k].chroot, tg, sizeof tg);
+			hit = strcmp(tg, want) == 0;
+		}
+		if (!hit) {
+			snprintf(where, wlen, "%s/%s/%s", o[k].svc, o[k].type, o[k].param);
+			snprintf(value, vlen, "%.*s", (int)len, v);
+			rc = 1;
+		}
+	}
+	free(master);
+	free(maincf);
+	free(pout);
+	return rc;
+}
+
 bool pf_milter_listed(const char *root, const char *const what[], char *where, size_t wlen)
 {
 	char *maincf = NULL;

@@ -94,6 +94,14 @@ int pf_plan_milters_ex(const struct mta_request *req, struct mta_plan *plan, cha
 int pf_check_once(const char *root, const char *const addrs[], size_t n, char *what, size_t whatlen,
 		  struct dk_err *err);
 
+/* The first master.cf service whose own smtpd_milters or non_smtpd_milters
+ * (as postconf -P -x reports it, not empty: empty turns milters off there
+ * on purpose) lacks the filter with target want (pf_socket_target). 1 with
+ * "service/type/parameter" in where and the value in value; 0 when every
+ * override has it (or there are none); -1 when postconf cannot tell. */
+int pf_override_lacking(const char *root, const char *want, char *where, size_t wlen, char *value,
+			size_t vlen);
+
 /* main.cf with the n milters (addresses names[i], tokens toks[i]) in both
  * smtpd_milters and non_smtpd_milters, in order, others kept; added to the
  * plan. Takes maincf (the old text). 0 or -1 + err. */

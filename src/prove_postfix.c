@@ -4,7 +4,8 @@
  * For each filter in the order Postfix runs them: the socket its own
  * configuration names must be listed in Postfix's smtpd_milters (SMTP
  * mail) and non_smtpd_milters (sendmail: web shops, cron, local scripts),
- * as `postconf -x -h` reports them now; then the test message goes to that
+ * as `postconf -x -h` reports them now, and in the lists of every master.cf
+ * service that sets its own (postconf -P -x); then the test message goes to that
  * socket as mail from 127.0.0.1 (internal mail, which both sign), and the
  * header changes each filter returns are applied before the next one, as
  * Postfix does.
@@ -79,8 +80,22 @@ static int check_hooked(const struct mta_request *req, const char *sock, const c
 	const char *missing = !listed(smtpd, sock, qdir, pf_smtpd_chrooted(req->root)) ? "smtpd_milters"
 			      : !listed(non, sock, qdir, false)				    ? "non_smtpd_milters"
 												    : NULL;
-	if (missing == NULL)
-		return 0;
+	if (missing == NULL) {
+		/* a master.cf service with milter lists of its own (submission
+		 * on 587 in many guides): mail entering there must pass it too */
+		char want[PF_TARGET_MAX], where[200], cur[4096];
+		pf_socket_target(sock, want, sizeof want);
+		if (pf_override_lacking(req->root, want, where, sizeof where, cur, sizeof cur) != 1)
+			return 0;
+		out->cause = MTA_CAUSE_NOT_HOOKED;
+		snprintf(out->detail, sizeof out->detail, "Postfix does not send mail entering through master.cf "
+			 "service %.*s to %s: that service sets its own %s, without %s, so that mail leaves "
+			 "unsigned", (int)(strrchr(where, '/') - where), where, out->through,
+			 strrchr(where, '/') + 1, canon);
+		snprintf(out->fix, sizeof out->fix, "postconf -P '%s=%s%s%s' && postfix reload", where, cur,
+			 cur[0] ? "," : "", canon);
+		return dk_fail(err, DK_MISMATCH, "%s", out->detail);
+	}
 	const char *cur = strcmp(missing, "smtpd_milters") == 0 ? smtpd : non;
 	out->cause = MTA_CAUSE_NOT_HOOKED;
 	snprintf(out->detail, sizeof out->detail, "Postfix does not send %s to %s: its socket %s is not in %s, "

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The proof through the running OpenDKIM (issue 12): dkim-setup check --prove
 # hands a test message to the milter at the socket opendkim.conf names, after
-# checking that Postfix sends smtpd and non_smtpd mail there, and verifies
+# checking that Postfix sends smtpd and non_smtpd mail there (and every
+# master.cf service with milter lists of its own), and verifies
 # the signature OpenDKIM returns (libopendkim) against the record Knot
 # serves. Each failure admins hit is provoked for real and must end in
 # exit 1 with its cause; on the good path dkimpy verifies the same message.
@@ -54,6 +55,32 @@ rc=$(prove_check "$W/h1.json" rsa1)
 check_eq "milter removed from non_smtpd_milters: exit 1, not_hooked" "1 failed not_hooked" "$rc $(prove_outcome "$W/h1.json")"
 check_match "not hooked: the fix puts it back" "postconf -e 'non_smtpd_milters = .*8891" "$(mta_json_get proof.fix <"$W/h1.json")"
 cp "$W/main.cf" /etc/postfix/main.cf
+
+# ---- a master.cf service with milters of its own (submission, as guides set it) ----
+cp /etc/postfix/master.cf "$W/master.cf"
+cat >>/etc/postfix/master.cf <<'MC'
+submission inet n       -       y       -       -       smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_milters=inet:127.0.0.1:11332
+MC
+rc=$(prove_check "$W/sv1.json" rsa1)
+check_eq "submission's own smtpd_milters without OpenDKIM: exit 1, not_hooked" "1 failed not_hooked" \
+	"$rc $(prove_outcome "$W/sv1.json")"
+check_match "  ... names the service" "master.cf service submission/inet .*sets its own smtpd_milters" \
+	"$(mta_json_get proof.detail <"$W/sv1.json")"
+fix=$(mta_json_get proof.fix <"$W/sv1.json")
+check_match "  ... the fix adds it there" "^postconf -P 'submission/inet/smtpd_milters=inet:127.0.0.1:11332,.*8891' && postfix reload$" "$fix"
+bash -c "${fix%% && *}"   # its postconf part (no Postfix daemon here to reload)
+check_match "  ... which postconf -P then shows" "^submission/inet/smtpd_milters = inet:127.0.0.1:11332,.*8891" \
+	"$(postconf -P submission/inet/smtpd_milters)"
+rc=$(prove_check "$W/sv2.json" rsa1)
+check_eq "  ... after it, verified through OpenDKIM" "0 verified null" "$rc $(prove_outcome "$W/sv2.json")"
+sed -i 's/^  -o smtpd_milters=.*/  -o smtpd_milters=/' /etc/postfix/master.cf
+rc=$(prove_check "$W/sv3.json" rsa1)
+check_eq "a service that turns milters off (empty list) is left to the admin: verified" "0 verified null" \
+	"$rc $(prove_outcome "$W/sv3.json")"
+cp "$W/master.cf" /etc/postfix/master.cf
 
 # ---- SigningTable pointing at another selector ----
 cp /etc/opendkim/signing.table /etc/opendkim/key.table "$W/"
@@ -115,6 +142,6 @@ rc=$(prove_check "$W/n2.json" ed1)
 check_eq "Ed25519 filter stopped: exit 1, not_running" "1 failed not_running" "$rc $(prove_outcome "$W/n2.json")"
 check_match "Ed25519 filter stopped: its service named" "opendkim-ed25519|opendkim -x /etc/opendkim-ed25519.conf" \
 	"$(mta_json_get proof.fix <"$W/n2.json")"
-diag "outcomes: $(for f in n0 g1 h1 o1 u1 k1 d1 m1 g2 g3 n2; do printf '%s=%s/%s ' $f "$(mta_json_get proof.status <"$W/$f.json")" "$(mta_json_get proof.cause <"$W/$f.json")"; done)"
+diag "outcomes: $(for f in n0 g1 h1 sv1 sv2 sv3 o1 u1 k1 d1 m1 g2 g3 n2; do printf '%s=%s/%s ' $f "$(mta_json_get proof.status <"$W/$f.json")" "$(mta_json_get proof.cause <"$W/$f.json")"; done)"
 for f in n0 h1 o1 u1 k1 d1 n2; do diag "$f: $(mta_json_get proof.detail <"$W/$f.json") | fix: $(mta_json_get proof.fix <"$W/$f.json")"; done
 exit $T_FAILED

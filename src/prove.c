@@ -352,13 +352,16 @@ int mta_prove(const struct mta_request *req, const struct dk_nameserver *ns, siz
 	}
 	if (rc == 0) {
 		int i = lookup_fetch(&l, req->domain, req->selector);
+		char note[sizeof out->detail];   /* what the op adds (prove_exim: the smarthost) */
+		snprintf(note, sizeof note, "%s", out->detail);
 		out->status = MTA_PROOF_VERIFIED;
 		snprintf(out->detail, sizeof out->detail, "Verified through %s: a test message from %s went "
 			 "through the running %s, which signed it with selector %s%s%s; the signature%s verified "
-			 "against the record served by %zu authoritative server%s", out->through, t.sender,
+			 "against the record served by %zu authoritative server%s%s%s", out->through, t.sender,
 			 out->through, req->selector, req->ed_selector ? " and " : "",
 			 req->ed_selector ? req->ed_selector : "", req->ed_selector ? "s" : "",
-			 i >= 0 ? l.c[i].n_servers : 0, i >= 0 && l.c[i].n_servers == 1 ? "" : "s");
+			 i >= 0 ? l.c[i].n_servers : 0, i >= 0 && l.c[i].n_servers == 1 ? "" : "s",
+			 note[0] ? "; " : "", note);
 	}
 	lookup_free(&l);
 done:

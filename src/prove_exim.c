@@ -11,10 +11,14 @@
  * back as it was; a message Exim could not deliver is removed from its
  * queue (no retry, no bounce).
  *
- * No safe route: a hand-written exim.conf (no hubbed_hosts router), and
- * smarthost/satellite setups, where the real path is remote_smtp_smarthost:
- * then what was checked instead is said (the key against the record, and
- * the transport's dkim_* options as `exim -bP` expands them).
+ * Smarthost and satellite setups send real mail by remote_smtp_smarthost
+ * (never to be sent a test): the hubbed_hosts router still comes first,
+ * and the proof through remote_smtp holds for the smarthost when `exim -bP`
+ * shows both transports with the same dkim_* options (not_hooked when not).
+ *
+ * No safe route: a hand-written exim.conf (no hubbed_hosts router): then
+ * what was checked instead is said (the key against the record, and the
+ * transport's dkim_* options as `exim -bP` shows them).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -290,10 +294,14 @@ static void transport_dkim(const char *transport, char *out, size_t outlen)
 		return;
 	}
 	struct sbuf b = { 0 };
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
-		if (strncmp(l, "dkim_selector", 13) == 0 || strncmp(l, "dkim_private_key", 16) == 0 ||
-		    strncmp(l, "dkim_domain", 11) == 0)
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+		size_t n = strlen(l);
+		while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '='))   /* "dkim_domain = ": not set */
+			n--;
+		if ((strncmp(l, "dkim_selector", 13) == 0 || strncmp(l, "dkim_private_key", 16) == 0 ||
+		     strncmp(l, "dkim_domain", 11) == 0) && strchr(l, '=') != NULL && strchr(l, '=') < l + n)
 			sb_printf(&b, "%s%s", b.len ? "; " : "", l);
+	}
 	char *t = sb_take(&b);
 	snprintf(out, outlen, "%s", t != NULL && t[0] ? t : "no dkim_* options set");
 	free(t);
@@ -307,16 +315,34 @@ int prove_exim(const struct mta_request *req, const struct signer_testmsg *msg, 
 	if (mta_detect(req->root, "exim", &info, err) < 0)
 		return -1;
 	bool smarthost = strcmp(info.configtype, "smarthost") == 0 || strcmp(info.configtype, "satellite") == 0;
-	if (info.flavor == MTA_FL_EXIM_PLAIN || smarthost) {
+	if (info.flavor == MTA_FL_EXIM_PLAIN) {
 		char t[1024];
-		transport_dkim(smarthost ? "remote_smtp_smarthost" : "remote_smtp", t, sizeof t);
+		transport_dkim("remote_smtp", t, sizeof t);
 		out->cause = MTA_CAUSE_NO_ROUTE;
-		snprintf(out->detail, sizeof out->detail, "no safe route for a test message through Exim here (%s): "
-			 "checked instead: exim -bP transport %s shows %s", smarthost
-			 ? "a smarthost setup sends every message to the smarthost, which we must not send to"
-			 : "a hand-written exim.conf has no hubbed_hosts router to lend us",
-			 smarthost ? "remote_smtp_smarthost" : "remote_smtp", t);
+		snprintf(out->detail, sizeof out->detail, "no safe route for a test message through Exim here (a "
+			 "hand-written exim.conf has no hubbed_hosts router to lend us): checked instead: exim -bP "
+			 "transport remote_smtp shows %s", t);
 		return -1;
+	}
+	if (smarthost) {
+		/* Real mail leaves by remote_smtp_smarthost, which we must not
+		 * send a test to; Debian's hubbed_hosts router still comes first
+		 * and lends us remote_smtp. That proves the smarthost path when
+		 * both transports have the same dkim_* options. */
+		char plain[1024], smart[1024];
+		transport_dkim("remote_smtp", plain, sizeof plain);
+		transport_dkim("remote_smtp_smarthost", smart, sizeof smart);
+		if (strcmp(plain, smart) != 0 || strncmp(smart, "dkim_", 5) != 0) {
+			out->cause = MTA_CAUSE_NOT_HOOKED;
+			snprintf(out->detail, sizeof out->detail, "Exim is a %s: every message leaves through its "
+				 "remote_smtp_smarthost transport, whose dkim_* options (%s) are not those dkim-setup set "
+				 "up (%s), so that mail leaves unsigned or not signed as proved", info.configtype, smart,
+				 plain);
+			snprintf(out->fix, sizeof out->fix, "dkim-setup --batch -d %s -s %s -m exim (puts the DKIM "
+				 "options into remote_smtp_smarthost), then systemctl restart exim4", req->domain,
+				 req->selector);
+			return dk_fail(err, DK_MISMATCH, "%s", out->detail);
+		}
 	}
 	char domain[128], id[64] = "", why[512] = "";
 	snprintf(domain, sizeof domain, "%s", strchr(msg->rcpt, '@') + 1);
@@ -344,6 +370,9 @@ int prove_exim(const struct mta_request *req, const struct signer_testmsg *msg, 
 	hubbed_restore(req, &h);
 	if (rc == 0) {
 		out->message = got;
+		if (smarthost)   /* kept by mta_prove in what it says */
+			snprintf(out->detail, sizeof out->detail, "mail to the smarthost leaves by "
+				 "remote_smtp_smarthost, whose dkim_* options are the same (exim -bP)");
 		/* without DKIM_STRICT, Exim sends unsigned when it cannot read the key */
 		if (prove_is_unsigned(got) && prove_key_unreadable(req, EXIM_USER, EXIM_OWNER, "0640",
 								    "so it sends mail unsigned", out))

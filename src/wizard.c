@@ -1580,8 +1580,9 @@ const struct step wiz_steps[WS_COUNT] = {
 		"server's own checker (rolling back if it fails), and reloads only if you say so.",
 		"mta", false, mta_enter, mta_handle, NULL, mta_actions, mta_view },
 	[WS_SUMMARY] = { "Done", "Proof and summary",
-		"A test message is signed with the new key and verified against the record as "
-		"DNS serves it. Then SPF and DMARC records are suggested: DKIM alone does not "
+		"A test message goes through the running mail server's signer, and its signature "
+		"is verified against the record as DNS serves it; a failure is named with its "
+		"fix. Then SPF and DMARC records are suggested: DKIM alone does not "
 		"tell receivers what to do with unsigned mail. p shows the commands and records "
 		"on whole lines.",
 		"proof summary rotation", false, summary_enter, summary_handle, NULL, summary_actions, summary_view },

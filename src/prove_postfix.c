@@ -4,7 +4,8 @@
  * For each filter in the order Postfix runs them: the socket its own
  * configuration names must be listed in Postfix's smtpd_milters (SMTP
  * mail) and non_smtpd_milters (sendmail: web shops, cron, local scripts),
- * as `postconf -x -h` reports them now, and in the lists of every master.cf
+ * as `postconf -x -h` reports them now (and smtpd_milter_maps does not
+ * override it for mail from 127.0.0.1), and in the lists of every master.cf
  * service that sets its own (postconf -P -x); then the test message goes to that
  * socket as mail from 127.0.0.1 (internal mail, which both sign), and the
  * header changes each filter returns are applied before the next one, as
@@ -23,6 +24,7 @@
 #include "signer_util.h"
 
 #define POSTCONF "/usr/sbin/postconf"
+#define POSTMAP "/usr/sbin/postmap"
 
 struct hop {
 	const char *socket;          /* as the signer's configuration names it */
@@ -51,12 +53,37 @@ static bool listed(const char *value, const char *sock, const char *qdir, bool c
 	return false;
 }
 
+/* smtpd_milter_maps (Postfix 3.2+): a result for the client's address
+ * other than DUNNO replaces smtpd_milters. For mail from this host
+ * (127.0.0.1, how web shops hand mail over by SMTP): 1 with the map and its
+ * result when that leaves the filter out, 0 otherwise. */
+static int milter_map_lacks(const char *maps, const char *sock, const char *qdir, bool chroot, char *map,
+			    size_t maplen, char *result, size_t rlen)
+{
+	struct pf_tok t[PF_TOKENS_MAX];
+	int n = pf_list_tokens(maps, 0, strlen(maps), t, PF_TOKENS_MAX);
+	for (int i = 0; i < n; i++) {
+		char out[4096];
+		snprintf(map, maplen, "%.*s", (int)t[i].len, maps + t[i].off);
+		const char *const argv[] = { POSTMAP, "-q", "127.0.0.1", map, NULL };
+		if (mta_run(argv, out, sizeof out) != 0)
+			continue;   /* not found (or unreadable: postfix says so in its log) */
+		out[strcspn(out, "\n")] = '\0';
+		if (strcasecmp(out, "DUNNO") == 0)
+			return 0;
+		snprintf(result, rlen, "%s", out);
+		return strcasecmp(out, "DISABLE") == 0 || !listed(out, sock, qdir, chroot);
+	}
+	return 0;
+}
+
 /* 0 when both lists have the filter; -1 with out filled otherwise. */
 static int check_hooked(const struct mta_request *req, const char *sock, const char *canon,
 			struct mta_proof *out, struct dk_err *err)
 {
 	char val[8192];
-	const char *const argv[] = { POSTCONF, "-x", "-h", "smtpd_milters", "non_smtpd_milters", NULL };
+	const char *const argv[] = { POSTCONF, "-x", "-h", "smtpd_milters", "non_smtpd_milters", "smtpd_milter_maps",
+				     NULL };
 	if (mta_run(argv, val, sizeof val) != 0) {
 		char pr[200];
 		snprintf(out->detail, sizeof out->detail, "postconf cannot tell Postfix's milters: %s",
@@ -68,9 +95,11 @@ static int check_hooked(const struct mta_request *req, const char *sock, const c
 	const char *smtpd = val, *non = nl != NULL ? nl + 1 : "";
 	if (nl != NULL)
 		*nl = '\0';
-	char *nl2 = strchr(non, '\n');
+	char *nl2 = strchr(non, '\n'), *maps = nl2 != NULL ? nl2 + 1 : NULL;
 	if (nl2 != NULL)
 		*nl2 = '\0';
+	if (maps != NULL)
+		maps[strcspn(maps, "\n")] = '\0';
 	char qdir[PATH_MAX], *maincf = NULL;
 	struct dk_err e;
 	if (mta_read(req->root, PF_MAIN_CF, &maincf, &e) < 0)
@@ -80,6 +109,17 @@ static int check_hooked(const struct mta_request *req, const char *sock, const c
 	const char *missing = !listed(smtpd, sock, qdir, pf_smtpd_chrooted(req->root)) ? "smtpd_milters"
 			      : !listed(non, sock, qdir, false)				    ? "non_smtpd_milters"
 												    : NULL;
+	char map[512], result[1024];
+	if (missing == NULL && maps != NULL && maps[0] != '\0' &&
+	    milter_map_lacks(maps, sock, qdir, pf_smtpd_chrooted(req->root), map, sizeof map, result, sizeof result)) {
+		out->cause = MTA_CAUSE_NOT_HOOKED;
+		snprintf(out->detail, sizeof out->detail, "Postfix does not send SMTP mail from this host (127.0.0.1) "
+			 "to %s: smtpd_milter_maps (%s) gives \"%s\" for it instead of smtpd_milters, so that mail "
+			 "leaves unsigned", out->through, map, result);
+		snprintf(out->fix, sizeof out->fix, "in %s, give 127.0.0.1 the milters %s too (or DUNNO), then "
+			 "postmap it if it is a hashed table, and postfix reload", map, canon);
+		return dk_fail(err, DK_MISMATCH, "%s", out->detail);
+	}
 	if (missing == NULL) {
 		/* a master.cf service with milter lists of its own (submission
 		 * on 587 in many guides): mail entering there must pass it too */

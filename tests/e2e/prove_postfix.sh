@@ -56,6 +56,23 @@ check_eq "milter removed from non_smtpd_milters: exit 1, not_hooked" "1 failed n
 check_match "not hooked: the fix puts it back" "postconf -e 'non_smtpd_milters = .*8891" "$(mta_json_get proof.fix <"$W/h1.json")"
 cp "$W/main.cf" /etc/postfix/main.cf
 
+# ---- smtpd_milter_maps (per client) overriding smtpd_milters for localhost ----
+printf '127.0.0.0/8 DISABLE\n' >/etc/postfix/milter_map
+postconf -e "smtpd_milter_maps = cidr:/etc/postfix/milter_map"
+rc=$(prove_check "$W/mm1.json" rsa1)
+check_eq "smtpd_milter_maps disables milters for 127.0.0.1: exit 1, not_hooked" "1 failed not_hooked" \
+	"$rc $(prove_outcome "$W/mm1.json")"
+check_match "  ... names the map and its result" "smtpd_milter_maps \(cidr:/etc/postfix/milter_map\) gives \"DISABLE\"" \
+	"$(mta_json_get proof.detail <"$W/mm1.json")"
+printf '127.0.0.0/8 inet:127.0.0.1:11332\n' >/etc/postfix/milter_map
+rc=$(prove_check "$W/mm2.json" rsa1)
+check_eq "  ... another milter list for it: not_hooked" "1 failed not_hooked" "$rc $(prove_outcome "$W/mm2.json")"
+printf '127.0.0.0/8 DUNNO\n10.0.0.0/8 DISABLE\n' >/etc/postfix/milter_map
+rc=$(prove_check "$W/mm3.json" rsa1)
+check_eq "  ... DUNNO for it (smtpd_milters applies): verified" "0 verified null" "$rc $(prove_outcome "$W/mm3.json")"
+cp "$W/main.cf" /etc/postfix/main.cf
+rm /etc/postfix/milter_map
+
 # ---- a master.cf service with milters of its own (submission, as guides set it) ----
 cp /etc/postfix/master.cf "$W/master.cf"
 cat >>/etc/postfix/master.cf <<'MC'
@@ -142,6 +159,6 @@ rc=$(prove_check "$W/n2.json" ed1)
 check_eq "Ed25519 filter stopped: exit 1, not_running" "1 failed not_running" "$rc $(prove_outcome "$W/n2.json")"
 check_match "Ed25519 filter stopped: its service named" "opendkim-ed25519|opendkim -x /etc/opendkim-ed25519.conf" \
 	"$(mta_json_get proof.fix <"$W/n2.json")"
-diag "outcomes: $(for f in n0 g1 h1 sv1 sv2 sv3 o1 u1 k1 d1 m1 g2 g3 n2; do printf '%s=%s/%s ' $f "$(mta_json_get proof.status <"$W/$f.json")" "$(mta_json_get proof.cause <"$W/$f.json")"; done)"
+diag "outcomes: $(for f in n0 g1 h1 mm1 mm2 mm3 sv1 sv2 sv3 o1 u1 k1 d1 m1 g2 g3 n2; do printf '%s=%s/%s ' $f "$(mta_json_get proof.status <"$W/$f.json")" "$(mta_json_get proof.cause <"$W/$f.json")"; done)"
 for f in n0 h1 o1 u1 k1 d1 n2; do diag "$f: $(mta_json_get proof.detail <"$W/$f.json") | fix: $(mta_json_get proof.fix <"$W/$f.json")"; done
 exit $T_FAILED

@@ -80,7 +80,8 @@ struct signer {
 		      struct dk_err *err);
 	/* The test message through this signer as it runs now (never a
 	 * reload, never a file written): 0 with out->message set to what came
-	 * back, signed or not; or -1 with out->cause, detail and fix set
+	 * back, signed or not (and out->detail, when set, a clause that
+	 * mta_prove adds to what the proof says); or -1 with out->cause, detail and fix set
 	 * (NOT_RUNNING, NOT_HOOKED, KEY_UNREADABLE, NO_ROUTE, ERROR) and err.
 	 * NULL: this signer cannot be proved. Verifying is not its job. */
 	int (*prove)(const struct mta_request *req, const struct signer_testmsg *msg,

@@ -1057,6 +1057,20 @@ int pf_check_once(const char *root, const char *const addrs[], size_t n, char *w
 			 paths);
 	return rc;
 }
+
+bool pf_list_has(const char *value, size_t len, const char *want, const char *qdir, bool chroot)
+{
+	struct pf_tok t[PF_TOKENS_MAX];
+	int n = pf_list_tokens(value, 0, len, t, PF_TOKENS_MAX);
+	for (int i = 0; i < n; i++) {
+		char tg[PF_TARGET_MAX];
+		pf_milter_target(value + t[i].off, t[i].len, qdir, chroot, tg, sizeof tg);
+		if (strcmp(tg, want) == 0)
+			return true;
+	}
+	return false;
+}
+
 int pf_override_lacking(const char *root, const char *want, char *where, size_t wlen, char *value,
 			size_t vlen)
 {
@@ -1072,34 +1086,28 @@ int pf_override_lacking(const char *root, const char *want, char *where, size_t 
 	struct sbuf notes = { 0 };
 	int no = master_overrides(master, o, PF_OVERRIDES_MAX, &sc, &cc, &notes);
 	free(sb_take(&notes));
-	int rc = no < 0 ? -1 : 0;
+	free(master);
+	if (no <= 0)
+		return no;
 	const char *const args[] = { "-P", "-x", NULL };
-	if (no > 0 && ((pout = malloc(PF_POSTCONF_MAX)) == NULL || pf_postconf(root, args, pout, PF_POSTCONF_MAX) < 0))
-		rc = -1;
+	if ((pout = malloc(PF_POSTCONF_MAX)) == NULL || pf_postconf(root, args, pout, PF_POSTCONF_MAX) < 0) {
+		free(pout);
+		return -1;
+	}
 	char qdir[PATH_MAX];
 	if (mta_read(root, PF_MAIN_CF, &maincf, &e) < 0)
 		maincf = NULL;
 	pf_queue_dir(root, maincf != NULL ? maincf : "", qdir, sizeof qdir);
+	int rc = 0;
 	for (int k = 0; rc == 0 && k < no; k++) {
 		size_t len;
 		const char *v = o[k].used ? postconf_p_value(pout, o[k].svc, o[k].type, o[k].param, &len) : NULL;
-		if (v == NULL || len == 0)
-			continue;
-		struct pf_tok t[PF_TOKENS_MAX];
-		int nt = pf_list_tokens(v, 0, len, t, PF_TOKENS_MAX);
-		bool hit = false;
-		for (int i = 0; i < nt && !hit; i++) {
-			char tg[PF_TARGET_MAX];
-			pf_milter_target(v + t[i].off, t[i].len, qdir, o[k].chroot, tg, sizeof tg);
-			hit = strcmp(tg, want) == 0;
-		}
-		if (!hit) {
+		if (v != NULL && len > 0 && !pf_list_has(v, len, want, qdir, o[k].chroot)) {
 			snprintf(where, wlen, "%s/%s/%s", o[k].svc, o[k].type, o[k].param);
 			snprintf(value, vlen, "%.*s", (int)len, v);
 			rc = 1;
 		}
 	}
-	free(master);
 	free(maincf);
 	free(pout);
 	return rc;

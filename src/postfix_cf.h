@@ -94,6 +94,11 @@ int pf_plan_milters_ex(const struct mta_request *req, struct mta_plan *plan, cha
 int pf_check_once(const char *root, const char *const addrs[], size_t n, char *what, size_t whatlen,
 		  struct dk_err *err);
 
+/* Is the filter with target want (pf_socket_target, pf_milter_target) in
+ * the milter list value[0..len) (as postconf -x prints it)? Compared as
+ * pf_milter_target spells every entry. */
+bool pf_list_has(const char *value, size_t len, const char *want, const char *qdir, bool chroot);
+
 /* The first master.cf service whose own smtpd_milters or non_smtpd_milters
  * (as postconf -P -x reports it, not empty: empty turns milters off there
  * on purpose) lacks the filter with target want (pf_socket_target). 1 with

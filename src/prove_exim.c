@@ -295,11 +295,10 @@ static void transport_dkim(const char *transport, char *out, size_t outlen)
 	}
 	struct sbuf b = { 0 };
 	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
-		size_t n = strlen(l);
-		while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '='))   /* "dkim_domain = ": not set */
-			n--;
-		if ((strncmp(l, "dkim_selector", 13) == 0 || strncmp(l, "dkim_private_key", 16) == 0 ||
-		     strncmp(l, "dkim_domain", 11) == 0) && strchr(l, '=') != NULL && strchr(l, '=') < l + n)
+		const char *eq = strchr(l, '=');
+		bool set = eq != NULL && eq[1 + strspn(eq + 1, " ")] != '\0';   /* "dkim_domain = ": not set */
+		if (set && (strncmp(l, "dkim_selector", 13) == 0 || strncmp(l, "dkim_private_key", 16) == 0 ||
+			    strncmp(l, "dkim_domain", 11) == 0))
 			sb_printf(&b, "%s%s", b.len ? "; " : "", l);
 	}
 	char *t = sb_take(&b);

@@ -41,16 +41,8 @@ struct hop {
 static bool listed(const char *value, const char *sock, const char *qdir, bool chroot)
 {
 	char want[PF_TARGET_MAX];
-	struct pf_tok t[PF_TOKENS_MAX];
 	pf_socket_target(sock, want, sizeof want);
-	int n = pf_list_tokens(value, 0, strlen(value), t, PF_TOKENS_MAX);
-	for (int i = 0; i < n; i++) {
-		char tg[PF_TARGET_MAX];
-		pf_milter_target(value + t[i].off, t[i].len, qdir, chroot, tg, sizeof tg);
-		if (strcmp(tg, want) == 0)
-			return true;
-	}
-	return false;
+	return pf_list_has(value, strlen(value), want, qdir, chroot);
 }
 
 /* smtpd_milter_maps (Postfix 3.2+): a result for the client's address

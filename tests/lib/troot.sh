@@ -157,9 +157,16 @@ troot_run() {
 			ip link set lo up
 		else
 			# TROOT_SHARE_NET (tests/fresh.sh only): apt inside the fresh
-			# root reaches the Debian mirror by name; the tests run there
-			# isolate themselves again (unshare -n, only lo)
-			cp /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null || true
+			# root reaches the Debian mirrors by name through its own
+			# /etc/hosts (their names resolved here, on the host); no
+			# resolver is configured there, so nothing inside can fall
+			# back to one. The tests there isolate themselves again
+			# (unshare -n, only lo).
+			rm -f "$R/etc/resolv.conf"
+			for h in $(grep -rhoE "https?://[A-Za-z0-9.-]+" "$R/etc/apt/sources.list" \
+					"$R/etc/apt/sources.list.d" 2>/dev/null | sed "s|.*://||" | sort -u); do
+				getent ahostsv4 "$h" | awk -v h="$h" "NR == 1 { print \$1, h }"
+			done >>"$R/etc/hosts"
 		fi
 		hostname troot
 		exec chroot "$R" /usr/bin/env TMPDIR=/tmp HOME=/root "$@"
